@@ -1,0 +1,104 @@
+"""The Channel protocol: what the core knows of a messenger (Telegram, Zalo, console).
+
+Services build `Outbound` values and read `Inbound` values; only channel packages import
+platform libraries. A choice is data: an inline keyboard on Telegram, a numbered reply elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class InboundKind(StrEnum):
+    """What a person sent."""
+
+    TEXT = "text"  # free text (may be a numbered reply to a choice)
+    COMMAND = "command"  # /start, /khauhieu …
+    CHOICE = "choice"  # a button press, carrying Choice.data
+    OTHER = "other"  # sticker, photo, voice … where text was expected
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One update from a person, already normalised (NFC text, lower-case command)."""
+
+    channel: str
+    chat_id: str
+    update_id: str
+    kind: InboundKind
+    received_at: datetime
+    text: str = ""
+    command: str | None = None
+    args: str = ""
+    choice_data: str | None = None
+    language_hint: str | None = None
+    display_name: str | None = None  # never stored or logged; for a greeting only
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One option offered to the person; `data` comes back in Inbound.choice_data."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One message to send: text plus optional choices."""
+
+    channel: str
+    chat_id: str
+    text: str
+    choices: tuple[Choice, ...] = ()
+    columns: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can render; the core adapts to these."""
+
+    max_text: int
+    buttons: bool
+    max_buttons: int = 0
+
+
+class SendStatus(StrEnum):
+    """Outcome of one send attempt, as the delivery engine needs it."""
+
+    OK = "ok"
+    RETRY = "retry"  # 429 / 5xx / timeout: try again later (retry_after if given)
+    BLOCKED = "blocked"  # 403: the person stopped the bot; never send again
+    MIGRATED = "migrated"  # the chat moved to a new id (Telegram group → supergroup)
+    FAILED = "failed"  # a permanent error for this message (400 bad request …)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The result of `Channel.send`."""
+
+    status: SendStatus
+    retry_after: float | None = None
+    new_chat_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class SentLog:
+    """A transcript of what a channel sent, for the demo and tests."""
+
+    messages: list[Outbound] = field(default_factory=list)
+
+
+class Channel(Protocol):
+    """A messenger transport: the only things the core and the delivery engine call."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def send(self, message: Outbound) -> SendResult:
+        """Deliver one message (splitting long text by the channel's limit)."""
+        ...

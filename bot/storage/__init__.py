@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables (only here), the async engine, repositories, migrations."""

@@ -1,0 +1,5 @@
+"""Every SQLModel table, one module per area; importing this package registers them all."""
+
+from bot.storage.models.residents import ChatState, ProcessedUpdate, Subscriber
+
+__all__ = ["ChatState", "ProcessedUpdate", "Subscriber"]
