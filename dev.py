@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Bootstrap and task runner that needs nothing but Python >= 3.11.
 
-    python3 dev.py demo   # create .venv on first use, then run `loa demo`
-    python3 dev.py test   # ruff, mypy --strict, then pytest (SQLite; PostgreSQL when TEST_DATABASE_URL is set)
+python3 dev.py demo   # create .venv on first use, then run `loa demo`
+python3 dev.py test   # ruff, mypy --strict, pytest (and PostgreSQL when TEST_DATABASE_URL is set)
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def _fingerprint() -> str:
 
 
 def ensure_venv() -> None:
-    """Create the virtual environment and install the project into it, once per dependency change."""
-    if sys.version_info < (3, 11):
+    """Create .venv and install the project into it, again only when dependencies change."""
+    if sys.version_info < (3, 11):  # noqa: UP036  (dev.py may run on an old Python)
         sys.exit("Loa needs Python 3.11 or newer.")
     if STAMP.exists() and STAMP.read_text() == _fingerprint():
         return

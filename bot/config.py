@@ -90,7 +90,7 @@ class SettingsError(Exception):
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     """Build Settings, turning pydantic's report into one clear line naming the setting."""
     try:
-        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file)
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import string
 import tomllib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ def _flatten(prefix: str, table: dict[str, Any], out: dict[str, str]) -> None:
             raise MessageError(f"{full}: messages must be strings")
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> dict[str, str]:
     """Every message of one language, keyed by dotted name."""
     if lang not in LANGUAGES:

@@ -106,7 +106,7 @@ class ResidentialGroups(_Model):
 
     kind: str = Field(min_length=1)  # e.g. "khối phố"
     names: list[str] = Field(default_factory=list)
-    count: int | None = Field(default=None, ge=1, le=500)  # generate "<Kind> 1..count" when names empty
+    count: int | None = Field(default=None, ge=1, le=500)  # "<Kind> 1..count" if no names
 
     @model_validator(mode="after")
     def _some(self) -> ResidentialGroups:
@@ -321,7 +321,9 @@ class CampaignPack(_Model):
             if post.day in seen:
                 raise ValueError(f"daily post for day {post.day} is given twice")
             if post.day > days:
-                raise ValueError(f"daily post for day {post.day} falls after the window ({days} days)")
+                raise ValueError(
+                    f"daily post for day {post.day} falls after the window ({days} days)"
+                )
             seen.add(post.day)
         ids = [a.id for a in self.agencies]
         if len(set(ids)) != len(ids):

@@ -1,4 +1,4 @@
-"""The async engine: SQLite (WAL) by default, PostgreSQL through DATABASE_URL; same code for both."""
+"""The async engine: SQLite (WAL) by default, PostgreSQL through DATABASE_URL; same code."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel import SQLModel
 
 from bot.storage import models  # noqa: F401  (registers every table on SQLModel.metadata)

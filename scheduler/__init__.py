@@ -1,0 +1,1 @@
+"""Scheduling: the one APScheduler 3.x AsyncIOScheduler (Asia/Ho_Chi_Minh) and its thin jobs."""
