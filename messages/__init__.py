@@ -1,4 +1,7 @@
-"""User-facing text: `t(key, lang, **fields)` over vi.toml (the reference) and en.toml.
+"""User-facing text: `t(key, lang, **fields)` over messages/vi/*.toml (the reference) and en/.
+
+Each area has its own file (residents.toml, reports.toml …) with the same name in every
+language; keys are `<file stem>.<dotted key>`, e.g. t("residents.welcome", "vi", theme=…).
 
 An unknown key, a missing field or an unexpected field raises at once, so a typo never reaches
 a resident as a half-filled message.
@@ -37,10 +40,11 @@ def catalogue(lang: str) -> dict[str, str]:
     """Every message of one language, keyed by dotted name."""
     if lang not in LANGUAGES:
         raise MessageError(f"unknown language {lang!r}")
-    with (MESSAGES_DIR / f"{lang}.toml").open("rb") as fh:
-        data = tomllib.load(fh)
     out: dict[str, str] = {}
-    _flatten("", data, out)
+    for path in sorted((MESSAGES_DIR / lang).glob("*.toml")):
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        _flatten(path.stem, data, out)
     return out
 
 

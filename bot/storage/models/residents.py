@@ -23,6 +23,7 @@ class Subscriber(SQLModel, table=True):
     group_code: str | None = Field(default=None, max_length=64)
     status: str = Field(default="active", max_length=16, index=True)  # active | stopped | blocked
     delivery_hour: str | None = Field(default=None, max_length=5)  # "HH:MM" or None = pack default
+    posts_muted: bool = Field(default=False)  # daily posts off; announcements still arrive
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
