@@ -1,0 +1,68 @@
+"""Text helpers: NFC normalisation, accent folding for matching, splitting long messages.
+
+Phones often send Vietnamese in NFD (base letter + combining marks); everything that enters the core
+goes through `normalize_text`, and matching of typed words goes through `fold`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+
+_CONTROL = {"Cc", "Cf", "Cs", "Co", "Cn"}
+_KEEP_CONTROL = {"\n", "\t"}
+
+
+def normalize_text(text: str) -> str:
+    """NFC, without control characters (newlines and tabs kept), stripped."""
+    text = unicodedata.normalize("NFC", text)
+    cleaned = "".join(
+        ch for ch in text if ch in _KEEP_CONTROL or unicodedata.category(ch) not in _CONTROL
+    )
+    return cleaned.strip()
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, single-spaced form for matching («Quay lại» → «quay lai»)."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return " ".join(bare.lower().split())
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split `text` into chunks of at most `limit` chars, on paragraph, line, then word breaks."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            cut = window.rfind(sep)
+            if cut > limit // 4:
+                break
+        if cut <= limit // 4:
+            cut = limit
+            chunks.append(rest[:cut])
+            rest = rest[cut:]
+        else:
+            chunks.append(rest[:cut].rstrip())
+            rest = rest[cut:].lstrip()
+    if rest or not chunks:
+        chunks.append(rest)
+    return chunks
+
+
+@cache
+def _collator() -> object:
+    import icu
+
+    return icu.Collator.createInstance(icu.Locale("vi"))
+
+
+def vi_sort_key(text: str) -> bytes:
+    """ICU sort key for Vietnamese order (A Ă Â B C D Đ …), not code-point order."""
+    collator = _collator()
+    key: bytes = collator.getSortKey(text)  # type: ignore[attr-defined]
+    return key
