@@ -1,0 +1,1 @@
+"""Repositories: keyword-only async functions over a session, returning rows or values."""
