@@ -1,0 +1,137 @@
+"""The composition root: the only place that builds and wires engine, services, channels, scheduler.
+
+`build_loa` assembles the core for any set of channels (Telegram, console, the demo's); `run_bot`
+is `loa run`: migrations, campaign activation, dispatcher, scheduler, and Telegram polling or
+webhook, until SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.channels.base import Channel
+from bot.channels.telegram.receiver import TelegramReceiver
+from bot.channels.telegram.sender import TelegramSender
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.limiter import ChannelLimits
+from bot.domain.campaign import CampaignPack
+from bot.services.campaign_events import activate_campaign, quiet_predicate
+from bot.services.conversation import Conversation
+from bot.services.residents import Residents
+from bot.services.router import Router
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade_async
+from scheduler import build_scheduler
+from scheduler.jobs import sweep_job
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Loa:
+    """The assembled core: what channels and commands talk to."""
+
+    clock: Clock
+    db: Database
+    pack: CampaignPack
+    router: Router
+    conversation: Conversation
+    dispatcher: Dispatcher
+    channels: Mapping[str, Channel]
+
+
+def build_loa(
+    *,
+    db: Database,
+    pack: CampaignPack,
+    clock: Clock,
+    channels: Mapping[str, Channel],
+    limits: Mapping[str, ChannelLimits] | None = None,
+    concurrency: int = 64,
+) -> Loa:
+    """Wire the services for `pack` over `db`, sending through `channels`."""
+    router = Router()
+    Residents(pack).register(router)
+    dispatcher = Dispatcher(
+        db,
+        channels,
+        clock,
+        limits=limits or {name: ChannelLimits() for name in channels},
+        is_quiet=quiet_predicate(pack),
+        concurrency=concurrency,
+    )
+    conversation = Conversation(db, router, clock, on_replies=dispatcher.notify)
+    return Loa(
+        clock=clock,
+        db=db,
+        pack=pack,
+        router=router,
+        conversation=conversation,
+        dispatcher=dispatcher,
+        channels=channels,
+    )
+
+
+async def prepare_database(db: Database, pack: CampaignPack, clock: Clock) -> None:
+    """Apply migrations and materialise the campaign's events (both idempotent)."""
+    await upgrade_async(db.url)
+    result = await activate_campaign(db, pack, now=clock.now())
+    log.info("campaign %s active: %s", pack.campaign.id, result)
+
+
+async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None = None) -> None:
+    """`loa run`: serve Telegram until a stop signal; a restart resumes where it stopped."""
+    clock = clock or SystemClock()
+    token = settings.require_token()
+    db = Database(settings.database_url)
+    await prepare_database(db, pack, clock)
+    sender = TelegramSender(token, settings.telegram_api_base_url)
+    loa = build_loa(db=db, pack=pack, clock=clock, channels={"telegram": sender})
+    receiver = TelegramReceiver(
+        token=token,
+        base_url=settings.telegram_api_base_url,
+        handle=loa.conversation.handle,
+        clock=clock,
+    )
+
+    async def sweep() -> None:
+        await sweep_job(db=db, pack=pack, clock=clock)
+        loa.dispatcher.notify()
+
+    scheduler = build_scheduler(sweep=sweep, clock=clock)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
+    await loa.dispatcher.start()
+    scheduler.start()
+    try:
+        if settings.telegram_webhook_url:
+            secret = settings.telegram_webhook_secret
+            await receiver.start_webhook(
+                listen=settings.telegram_webhook_listen,
+                port=settings.telegram_webhook_port,
+                url=settings.telegram_webhook_url,
+                secret_token=secret.get_secret_value() if secret else None,
+            )
+            log.info("receiving Telegram updates by webhook")
+        else:
+            await receiver.start_polling()
+            log.info("receiving Telegram updates by long polling")
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await receiver.stop()
+        scheduler.shutdown(wait=False)
+        await loa.dispatcher.stop()
+        await sender.aclose()
+        await db.dispose()
