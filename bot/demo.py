@@ -1,0 +1,249 @@
+"""`loa demo`: the real bot against a local fake Bot API server, printed as a transcript.
+
+Nothing leaves 127.0.0.1: python-telegram-bot polls the fake server, replies go through the
+outbox, the dispatcher and the lean sender to the same fake server, which records them. The
+campaign clock is simulated so a few days of daily posts pass in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.app import Loa, build_loa, prepare_database
+from bot.channels.base import Inbound, Outbound
+from bot.channels.telegram.receiver import TelegramReceiver
+from bot.channels.telegram.sender import TelegramSender
+from bot.clock import VN_TZ, FakeClock, SystemClock
+from bot.delivery.limiter import ChannelLimits
+from bot.domain.campaign import CampaignPack
+from bot.fakes.botapi import FakeBotApi
+from bot.fakes.calls import SentCall
+from bot.services.campaign_events import sweep_due
+from bot.storage.db import Database
+from messages import t
+from messages.packs import load_pack
+
+DEMO_TOKEN = "7000000001:loa-demo-token"
+WIDTH = 78
+
+
+@dataclass(frozen=True)
+class Person:
+    """A demo resident."""
+
+    name: str
+    chat_id: int
+
+
+class Transcript:
+    """Prints the conversation as it happens."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def emit(self, line: str = "") -> None:
+        self.lines.append(line)
+        print(line, flush=True)
+
+    def heading(self, text: str) -> None:
+        self.emit()
+        self.emit("=" * WIDTH)
+        self.emit(text)
+        self.emit("=" * WIDTH)
+
+    def person(self, who: Person, text: str) -> None:
+        self.emit()
+        self.emit(f"👤 {who.name}: {text}")
+
+    def bot(self, call: SentCall) -> None:
+        body = call.text or ""
+        wrapped = "\n".join(
+            textwrap.fill(line, WIDTH - 6, subsequent_indent="   ") if line else ""
+            for line in body.split("\n")
+        )
+        self.emit("🤖 Loa: " + wrapped.replace("\n", "\n   "))
+        buttons = _buttons(call)
+        if buttons:
+            self.emit("   " + " ".join(f"[{label}]" for label, _ in buttons))
+
+
+def _buttons(call: SentCall) -> list[tuple[str, str]]:
+    markup: Any = call.params.get("reply_markup") or {}
+    if isinstance(markup, str):
+        import json
+
+        markup = json.loads(markup)
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+class DemoDriver:
+    """Pushes updates into the fake server and waits for exactly the replies they produce."""
+
+    def __init__(self, server: FakeBotApi, transcript: Transcript) -> None:
+        self.server = server
+        self.transcript = transcript
+        self._handled: asyncio.Queue[int] = asyncio.Queue()
+
+    def wrap(self, handle: Any) -> Any:
+        """Wrap the core's handler to learn how many replies each update produced."""
+
+        async def counted(inbound: Inbound) -> list[Outbound]:
+            replies: list[Outbound] = await handle(inbound)
+            await self._handled.put(len(replies))
+            return replies
+
+        return counted
+
+    async def _show_replies(self, who: Person, before: int) -> None:
+        count = await asyncio.wait_for(self._handled.get(), timeout=10)
+        calls = await self.server.wait_for(
+            before + count, chat_id=who.chat_id, method="sendMessage", timeout=10
+        )
+        for call in calls[before:]:
+            self.transcript.bot(call)
+
+    def _sent(self, who: Person) -> list[SentCall]:
+        return self.server.sent_to(who.chat_id, "sendMessage")
+
+    async def say(self, who: Person, text: str) -> None:
+        """The person types `text` (a command if it starts with /)."""
+        before = len(self._sent(who))
+        self.transcript.person(who, text)
+        if text.startswith("/"):
+            self.server.push_command(who.chat_id, text, first_name=who.name)
+        else:
+            self.server.push_message(who.chat_id, text, first_name=who.name)
+        await self._show_replies(who, before)
+
+    async def press(self, who: Person, label: str) -> None:
+        """The person presses the button `label` on the bot's latest message that has it."""
+        sent = self._sent(who)
+        for call in reversed(sent):
+            for text, data in _buttons(call):
+                if text == label:
+                    self.transcript.person(who, f"(bấm nút) [{label}]")
+                    assert call.message_id is not None
+                    self.server.push_callback(
+                        who.chat_id, data, message_id=int(call.message_id), first_name=who.name
+                    )
+                    await self._show_replies(who, len(sent))
+                    return
+        raise RuntimeError(f"no button {label!r} for {who.name}")
+
+    async def sticker(self, who: Person) -> None:
+        """The person sends a sticker."""
+        before = len(self._sent(who))
+        self.transcript.person(who, "(gửi nhãn dán 🐱)")
+        self.server.push_sticker(who.chat_id, first_name=who.name)
+        await self._show_replies(who, before)
+
+
+async def play_residents(driver: DemoDriver) -> None:
+    """Three residents through the features of part 1."""
+    lan, minh, hoa = Person("Lan", 1001), Person("Minh", 1002), Person("Hoa", 1003)
+    await driver.say(lan, "/start")
+    await driver.press(lan, "Tiếng Việt")
+    await driver.press(lan, "Trang sau ›")
+    await driver.press(lan, "Khối phố 12")
+    await driver.say(lan, "/khauhieu")
+    await driver.press(lan, "Huy động sự tham gia của nam giới và xã hội")
+    await driver.say(lan, "/trogiup")
+    await driver.say(minh, "/start")
+    await driver.press(minh, "English")
+    await driver.press(minh, "Prefer not to say")
+    await driver.sticker(minh)
+    await driver.say(minh, "hello, is anyone there?")
+    await driver.say(minh, "/huy")
+    await driver.say(minh, "/batdau")
+    await driver.say(hoa, "/start")
+    await driver.say(hoa, "1")
+    await driver.say(hoa, "khoi pho 3")
+    await driver.say(hoa, "/xoadulieu")
+    await driver.press(hoa, "Xóa dữ liệu")
+
+
+async def play_posts(loa: Loa, clock: FakeClock, driver: DemoDriver, days: int) -> None:
+    """Move the simulated clock to 07:30 of the next `days` days and show the posts."""
+    pack = loa.pack
+    people = {1001: "Lan", 1002: "Minh"}
+    start_day = clock.now().astimezone(VN_TZ).date() + timedelta(days=1)
+    for offset in range(days):
+        day = start_day + timedelta(days=offset)
+        clock.set(datetime.combine(day, time(7, 30), tzinfo=VN_TZ))
+        before = {chat: len(driver.server.sent_to(chat, "sendMessage")) for chat in people}
+        result = await sweep_due(loa.db, pack, now=clock.now())
+        loa.dispatcher.notify()
+        driver.transcript.emit()
+        driver.transcript.emit(
+            "🕖 " + t("demo.day", "vi", date=f"{day:%d/%m/%Y}", time="07:30", count=result.enqueued)
+        )
+        for chat, name in people.items():
+            calls = await driver.server.wait_for(
+                before[chat] + 1, chat_id=chat, method="sendMessage", timeout=10
+            )
+            driver.transcript.emit(f"   → {name}:")
+            driver.transcript.bot(calls[-1])
+
+
+async def run_demo(*, days: int = 3, pack_name: str = "ky-lua-2025") -> int:
+    """Run the whole demo; returns a process exit code."""
+    pack: CampaignPack = load_pack(pack_name)
+    transcript = Transcript()
+    with tempfile.TemporaryDirectory(prefix="loa-demo-") as tmp:
+        db_path = Path(tmp) / "demo.db"
+        db = Database(f"sqlite+aiosqlite:///{db_path}")
+        # Day 2 of the window, mid-morning Vietnam time: residents are subscribing.
+        clock = FakeClock(
+            datetime.combine(pack.campaign.start + timedelta(days=1), time(9, 0), tzinfo=VN_TZ)
+        )
+        async with FakeBotApi(clock=SystemClock()) as server:
+            base_url = f"{server.url}/bot"
+            await prepare_database(db, pack, clock)
+            sender = TelegramSender(DEMO_TOKEN, base_url)
+            limits = {"telegram": ChannelLimits(per_second=200.0, per_chat_per_second=50.0)}
+            loa = build_loa(
+                db=db, pack=pack, clock=clock, channels={"telegram": sender}, limits=limits
+            )
+            driver = DemoDriver(server, transcript)
+            receiver = TelegramReceiver(
+                token=DEMO_TOKEN,
+                base_url=base_url,
+                handle=driver.wrap(loa.conversation.handle),
+                clock=clock,
+            )
+            info = pack.campaign
+            window = f"{info.start:%d/%m/%Y}–{info.end:%d/%m/%Y}"
+            transcript.heading(t("demo.title", "vi", locality=info.locality, window=window))
+            transcript.emit(t("demo.note", "vi", url=server.url))
+            await loa.dispatcher.start()
+            await receiver.start_polling(poll_seconds=1)
+            try:
+                transcript.heading(t("demo.residents", "vi"))
+                await play_residents(driver)
+                transcript.heading(t("demo.posts", "vi", days=days))
+                await play_posts(loa, clock, driver, days)
+            finally:
+                await receiver.stop()
+                await loa.dispatcher.stop()
+                await sender.aclose()
+                await db.dispose()
+        transcript.emit()
+        transcript.emit(t("demo.done", "vi", path="(" + tmp + ", đã xóa)"))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - `loa demo` is the entry
+    """Run the demo from `python -m bot.demo`."""
+    return asyncio.run(run_demo())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

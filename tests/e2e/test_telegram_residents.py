@@ -1,0 +1,180 @@
+"""End to end: python-telegram-bot's Application in polling mode (and webhook mode) against the
+fake Bot API server over real HTTP; replies through the outbox, dispatcher and lean sender."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from bot.app import Loa, build_loa
+from bot.channels.telegram.receiver import TelegramReceiver
+from bot.channels.telegram.sender import TelegramSender
+from bot.clock import FakeClock
+from bot.delivery.limiter import ChannelLimits
+from bot.demo import DemoDriver, Person, Transcript
+from bot.fakes.botapi import FakeBotApi
+from bot.storage.db import Database
+from bot.storage.models import Subscriber
+from tests.fixtures.pack import small_pack
+
+TOKEN = "7000000001:e2e-token"
+
+
+@dataclass
+class Harness:
+    server: FakeBotApi
+    loa: Loa
+    driver: DemoDriver
+    receiver: TelegramReceiver
+
+
+@pytest.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}")
+    await db.create_all()
+    clock = FakeClock(datetime(2025, 11, 16, 3, 0, tzinfo=UTC))
+    async with FakeBotApi() as server:
+        base_url = f"{server.url}/bot"
+        sender = TelegramSender(TOKEN, base_url)
+        loa = build_loa(
+            db=db,
+            pack=small_pack(),
+            clock=clock,
+            channels={"telegram": sender},
+            limits={"telegram": ChannelLimits(per_second=500.0, per_chat_per_second=100.0)},
+        )
+        driver = DemoDriver(server, Transcript())
+        receiver = TelegramReceiver(
+            token=TOKEN, base_url=base_url, handle=driver.wrap(loa.conversation.handle), clock=clock
+        )
+        await loa.dispatcher.start()
+        await receiver.start_polling(poll_seconds=1)
+        try:
+            yield Harness(server, loa, driver, receiver)
+        finally:
+            await receiver.stop()
+            await loa.dispatcher.stop()
+            await sender.aclose()
+            await db.dispose()
+
+
+async def subscriber(loa: Loa, chat_id: int) -> Subscriber | None:
+    async with loa.db.session() as session:
+        stmt = select(Subscriber).where(col(Subscriber.chat_id) == str(chat_id))
+        return (await session.execute(stmt)).scalars().first()
+
+
+async def test_commands_are_registered_in_both_languages(harness: Harness) -> None:
+    commands = harness.server.commands
+    by_lang = {lang: [c["command"] for c in cmds] for (_, lang), cmds in commands.items()}
+    assert "khauhieu" in by_lang["vi"]
+    assert "xoadulieu" in by_lang["en"]
+    descriptions = {c["command"]: c["description"] for c in commands[next(iter(commands))]}
+    assert descriptions["khauhieu"] == "Khẩu hiệu của tháng hành động"
+
+
+async def test_a_resident_does_everything_on_telegram(harness: Harness) -> None:
+    lan = Person("Lan", 2001)
+    d = harness.driver
+    await d.say(lan, "/start")
+    await d.press(lan, "Tiếng Việt")
+    await d.press(lan, "Khối phố 5")
+    await d.say(lan, "/khauhieu")
+    await d.press(lan, "Luật pháp, chính sách, chủ trương")
+    await d.say(lan, "/trogiup")
+    await d.say(lan, "/huy")
+    row = await subscriber(harness.loa, 2001)
+    assert row is not None
+    assert (row.status, row.group_code) == ("stopped", "Khối phố 5")
+    await d.say(lan, "/batdau")
+    await d.say(lan, "/xoadulieu")
+    await d.press(lan, "Xóa dữ liệu")
+    assert await subscriber(harness.loa, 2001) is None
+    texts = harness.server.texts_to(2001)
+    assert any("Đầu tư cho bình đẳng giới là đầu tư cho tương lai." in x for x in texts)
+    assert any("111" in x for x in texts)
+    assert "Đã xóa toàn bộ dữ liệu" in texts[-1]
+    # every button press was answered, so Telegram clients stop their spinner
+    answered = harness.server.sent_to(2001, "answerCallbackQuery")
+    assert len(answered) == 4
+
+
+async def test_bad_input_over_telegram(harness: Harness) -> None:
+    minh = Person("Minh", 2002)
+    d = harness.driver
+    await d.say(minh, "/start")
+    await d.sticker(minh)
+    harness.server.push_photo(2002)
+    await d._show_replies(minh, len(harness.server.sent_to(2002, "sendMessage")))
+    await d.say(minh, "x" * 5000)
+    await d.say(minh, "/lenhkhongco")
+    texts = harness.server.texts_to(2002)
+    assert sum("Mình chỉ đọc được tin nhắn chữ" in x for x in texts) == 2
+    assert "Mình là bot tự động" in texts[-2]
+    assert "Mình không biết lệnh «/lenhkhongco»" in texts[-1]
+
+
+async def test_the_same_update_delivered_twice_is_answered_once(harness: Harness) -> None:
+    hoa = Person("Hoa", 2003)
+    update = harness.server.message_update(2003, "/start")
+    update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+    harness.server.push_raw(update)
+    harness.server.push_raw(dict(update))
+    await harness.driver._show_replies(hoa, 0)
+    await harness.driver.say(hoa, "/trogiup")  # a later update: proves the duplicate was consumed
+    sent = harness.server.texts_to(2003)
+    assert sum("Xin chào! Mình là Loa" in x for x in sent) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def test_webhook_checks_the_secret_token(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'hook.db'}")
+    await db.create_all()
+    clock = FakeClock(datetime(2025, 11, 16, 3, 0, tzinfo=UTC))
+    handled = []
+
+    async with FakeBotApi() as server:
+        loa = build_loa(db=db, pack=small_pack(), clock=clock, channels={})
+
+        async def handle(inbound: object) -> object:
+            handled.append(inbound)
+            return await loa.conversation.handle(inbound)  # type: ignore[arg-type]
+
+        receiver = TelegramReceiver(
+            token=TOKEN, base_url=f"{server.url}/bot", handle=handle, clock=clock
+        )
+        port = _free_port()
+        await receiver.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url=f"http://127.0.0.1:{port}/hook",
+            secret_token="s3cret-Token",
+        )
+        try:
+            assert server.webhook["secret_token"] == "s3cret-Token"
+            update = server.message_update(3001, "xin chào")
+            url = f"http://127.0.0.1:{port}/hook"
+            assert await server.post_update_to(url, update, secret_token="wrong") == 403
+            assert await server.post_update_to(url, update) == 403
+            assert await server.post_update_to(url, update, secret_token="s3cret-Token") == 200
+            for _ in range(100):
+                if handled:
+                    break
+                await asyncio.sleep(0.02)
+            assert len(handled) == 1
+        finally:
+            await receiver.stop()
+            await db.dispose()
