@@ -7,6 +7,7 @@ import math
 from bot.channels.base import Choice
 from bot.domain.campaign import CampaignPack
 from bot.domain.text import fold
+from bot.services.preferences import EARLIEST_HOUR, LATEST_HOUR, check_hour, parse_hour
 from bot.services.router import Router
 from bot.services.turn import Handler, Turn
 from bot.storage.repos import residents as repo
@@ -36,6 +37,9 @@ class Residents:
         router.command(("xoadulieu", "deletedata"), self.delete_data)
         router.command(("ngonngu", "language"), self.ask_language)
         router.command(("khoi", "group"), self.ask_group_command)
+        router.command(("gio", "hour"), self.set_hour)
+        router.command(("tatbai", "mute"), self.mute_posts)
+        router.command(("batbai", "unmute"), self.unmute_posts)
         router.choice("lang", self.on_language)
         router.choice("grp", self.on_group)
         router.choice("sg", self.on_slogan_group)
@@ -304,6 +308,69 @@ class Residents:
             return
         turn.clear_flow()
         turn.say("residents.delete_cancelled")
+
+    # ---- preferences ------------------------------------------------------------------------
+
+    async def set_hour(self, turn: Turn) -> None:
+        """/gio [HH:MM | chung]: show or change the time of the daily post."""
+        sub = turn.subscriber
+        if sub is None or sub.status != "active":
+            turn.say("preferences.not_subscribed")
+            return
+        delivery = self.pack.delivery
+        arg = fold(turn.inbound.args)
+        if not arg:
+            turn.say(
+                "residents.hour_current",
+                hour=sub.delivery_hour or delivery.hour,
+                default=delivery.hour,
+            )
+            return
+        if arg in {"chung", "mac dinh", "macdinh", "default"}:
+            sub.delivery_hour = None
+            sub.updated_at = turn.now
+            turn.say("preferences.hour.reset", hour=delivery.hour)
+            return
+        at = parse_hour(turn.inbound.args)
+        if at is None:
+            turn.say("preferences.hour.invalid")
+            return
+        refusal = check_hour(at, delivery)
+        if refusal == "preferences.hour.quiet":
+            turn.say(refusal, quiet_start=delivery.quiet_start, quiet_end=delivery.quiet_end)
+            return
+        if refusal is not None:
+            turn.say(
+                refusal,
+                earliest=EARLIEST_HOUR.strftime("%H:%M"),
+                latest=LATEST_HOUR.strftime("%H:%M"),
+            )
+            return
+        sub.delivery_hour = at.strftime("%H:%M")
+        sub.updated_at = turn.now
+        turn.say("preferences.hour.set", hour=sub.delivery_hour)
+
+    async def mute_posts(self, turn: Turn) -> None:
+        """/tatbai: daily posts off (announcements still arrive)."""
+        await self._set_muted(turn, muted=True)
+
+    async def unmute_posts(self, turn: Turn) -> None:
+        """/batbai: daily posts on again."""
+        await self._set_muted(turn, muted=False)
+
+    async def _set_muted(self, turn: Turn, *, muted: bool) -> None:
+        sub = turn.subscriber
+        if sub is None or sub.status != "active":
+            turn.say("preferences.not_subscribed")
+            return
+        if sub.posts_muted == muted:
+            turn.say(
+                "preferences.posts.already_muted" if muted else "preferences.posts.already_unmuted"
+            )
+            return
+        sub.posts_muted = muted
+        sub.updated_at = turn.now
+        turn.say("preferences.posts.muted" if muted else "preferences.posts.unmuted")
 
     # ---- everything else --------------------------------------------------------------------
 

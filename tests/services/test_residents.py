@@ -262,3 +262,33 @@ async def test_two_updates_from_one_person_at_once(db: Database, clock: FakeCloc
     async with db.session() as session:
         count = (await session.execute(select(func.count()).select_from(Subscriber))).scalar_one()
     assert count == 1
+
+
+async def test_hour_and_muting(db: Database, clock: FakeClock) -> None:
+    chat = ChatDriver(make_conversation(db, clock), clock)
+    await chat.type("/gio 18:00")
+    assert "chưa đăng ký" in chat.texts()
+    await chat.type("/start")
+    await chat.type("/gio")
+    assert "lúc 07:30 mỗi ngày" in chat.texts()
+    await chat.type("/gio 22:30")
+    assert "giờ yên tĩnh" in chat.texts()
+    await chat.type("/gio 25:00")
+    assert "Giờ chưa đúng" in chat.texts()
+    await chat.type("/gio 18h")
+    assert "lúc 18:00" in chat.texts()
+    row = await subscriber(db)
+    assert row is not None
+    assert row.delivery_hour == "18:00"
+    await chat.type("/gio chung")
+    await chat.type("/tatbai")
+    assert "Đã tắt bài đăng hằng ngày" in chat.texts()
+    await chat.type("/tatbai")
+    assert "đang tắt" in chat.texts()
+    row = await subscriber(db)
+    assert row is not None
+    assert (row.delivery_hour, row.posts_muted) == (None, True)
+    await chat.type("/batbai")
+    row = await subscriber(db)
+    assert row is not None
+    assert row.posts_muted is False
