@@ -45,6 +45,7 @@ Mode = Literal["filling", "more_rows", "summary", "confirm_cancel", "submitted",
 
 DEFAULT_TEXT_MAX = 2000
 BUTTON_PREFIX = "f"
+MAX_EDIT_BUTTONS = 24  # beyond this, «sửa N» is typed (the summary's footer says how)
 _SUMMARY_TEXT_PREVIEW = 100
 _DRAFT_ID = re.compile(r"^[A-Za-z0-9_-]{0,16}$")
 
@@ -286,7 +287,11 @@ def _none_allowed(form: ReportForm, d: _Draft) -> bool:
         return False
     rows = d.tables.get(section.id, [])
     if d.editing is not None:
-        return d.editing.row == 0 and not any(rows[1:]) and not _complete(section, rows[0])
+        return (
+            d.editing.row == 0
+            and not any(rows[1:])
+            and not _complete(section, rows[0] if rows else {})
+        )
     # Never offered over a finished row: «Không có» would silently wipe it.
     return not rows or (len(rows) == 1 and not _complete(section, rows[0]))
 
@@ -352,7 +357,8 @@ def _finish_unit(form: ReportForm, d: _Draft, lang: str) -> None:
     failed = _failed_check(form, section, row, lang)
     if failed is not None:
         check, message = failed
-        row.pop(check.target, None)
+        # The figure stays (shown as current): «quay lại» from here loses nothing, and
+        # «giữ nguyên» simply runs the check again.
         d.field = [f.id for f in section.fields].index(check.target)
         d.recheck = True
         d.notes.append(message)
@@ -679,7 +685,7 @@ def _question(
             _button(state, n, "send", t("forms.button.send", lang)),
             *(
                 _button(state, n, f"e{i}", t("forms.button.edit", lang, n=str(i)))
-                for i in range(1, count + 1)
+                for i in range(1, min(count, MAX_EDIT_BUTTONS) + 1)
             ),
             _button(state, n, "cancel", t("forms.button.cancel", lang)),
         )

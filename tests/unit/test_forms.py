@@ -388,7 +388,7 @@ def test_a_stale_button_leaves_the_state_alone() -> None:
     [
         ("-3", "Số không được âm."),
         ("2,5", "Xin nhập số nguyên (không có phần lẻ)."),
-        ("một trăm", "Xin nhập bằng chữ số (ví dụ 100), không viết bằng chữ."),
+        ("một trăm", "Xin nhập bằng chữ số (ví dụ 0, 12, 100), không viết bằng chữ."),
         (str(10**15), "Số quá lớn (tối đa 10.000.000)."),
         ("abc", "Mình chưa hiểu số này."),
         ("", "Xin nhập một số."),
@@ -441,7 +441,16 @@ def test_participants_without_sessions_fail_the_cross_check() -> None:
     )
     assert "Số cuộc/đoàn: nhập một số" in chat.reply.text
     assert chat.mode() == "filling"
-    chat.say("0")  # still wrong
+    assert "Hiện tại: 0" in chat.reply.text  # the figure is kept and shown
+    chat.say("giữ nguyên")  # keeping it runs the check again
+    assert "phải lớn hơn 0" in chat.reply.text
+    chat.say("quay lại")  # back from the recheck loses nothing
+    assert "hoạt động thứ 1" in chat.reply.text
+    assert chat.state.tables["activities"][0]["sessions"] == 0
+    chat.say("giữ nguyên")
+    chat.say("0")  # still wrong; the walk goes on to the row's end, where the check runs
+    for _ in range(3):
+        chat.say("giữ nguyên")
     assert "phải lớn hơn 0" in chat.reply.text
     chat.say("2")
     assert chat.mode() == "more_rows"  # the row is whole again: no walk through the rest

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.numbers import (
@@ -191,16 +191,19 @@ def test_format(n: int, money: str, count: str) -> None:
     assert format_count(n) == count
 
 
+@settings(database=None)  # no .hypothesis/ directory in the repository
 @given(st.integers(min_value=0, max_value=MONEY_CAP))
 def test_format_vnd_round_trips(n: int) -> None:
     assert parse_money(format_vnd(n)) == n
 
 
+@settings(database=None)  # no .hypothesis/ directory in the repository
 @given(st.integers(min_value=0, max_value=COUNT_CAP))
 def test_format_count_round_trips(n: int) -> None:
     assert parse_count(format_count(n)) == n
 
 
+@settings(database=None)  # no .hypothesis/ directory in the repository
 @given(st.text(max_size=40))
 def test_any_text_parses_or_raises_number_error(text: str) -> None:
     key, value = "", 0
