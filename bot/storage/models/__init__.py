@@ -2,13 +2,25 @@
 
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.events import CampaignEvent
+from bot.storage.models.reports import (
+    InviteAttempt,
+    InviteCode,
+    Official,
+    ReportDraft,
+    ReportSubmission,
+)
 from bot.storage.models.residents import ChatState, ProcessedUpdate, Subscriber
 
 __all__ = [
     "BulkRun",
     "CampaignEvent",
     "ChatState",
+    "InviteAttempt",
+    "InviteCode",
+    "Official",
     "OutboxMessage",
     "ProcessedUpdate",
+    "ReportDraft",
+    "ReportSubmission",
     "Subscriber",
 ]
