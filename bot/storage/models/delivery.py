@@ -20,7 +20,13 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "priority", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+        # the dispatcher claims in (priority, id) order: this index lets it stop after LIMIT rows
+        Index("ix_outbox_claim", "status", "priority", "id"),
+        # blocked / migrated chats update their other rows
+        Index("ix_outbox_chat", "channel", "chat_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)

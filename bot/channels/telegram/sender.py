@@ -1,0 +1,120 @@
+"""The lean Telegram sender used by the delivery engine: one pooled httpx client, no object model.
+
+python-telegram-bot turns every answer into objects; on the bulk path that costs more than the
+HTTP round trip, so this sender posts JSON and reads only `ok`, `error_code` and `parameters`.
+The request URL contains the bot token: nothing here logs a URL, only the method name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import httpx
+
+from bot.channels.base import Capabilities, Choice, Outbound, SendResult, SendStatus
+from bot.domain.text import split_text
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
+MAX_CALLBACK_BYTES = 64
+_HEADERS = {"Content-Type": "application/json"}
+
+
+def build_keyboard(choices: tuple[Choice, ...], columns: int) -> dict[str, Any]:
+    """An inline keyboard with `columns` buttons per row; callback data is Choice.data."""
+    per_row = max(1, columns)
+    buttons = []
+    for choice in choices:
+        if len(choice.data.encode("utf-8")) > MAX_CALLBACK_BYTES:
+            raise ValueError("callback data longer than 64 bytes")
+        buttons.append({"text": choice.label, "callback_data": choice.data})
+    rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+    return {"inline_keyboard": rows}
+
+
+def classify_response(status_code: int, body: bytes) -> SendResult:
+    """Map one Bot API answer to a SendResult, reading only the fields the engine needs."""
+    if status_code == 200:
+        return SendResult(SendStatus.OK)
+    try:
+        payload = json.loads(body) if body else {}
+    except ValueError:
+        payload = {}
+    if not isinstance(payload, dict):
+        payload = {}
+    params = payload.get("parameters")
+    params = params if isinstance(params, dict) else {}
+    code = payload.get("error_code", status_code)
+    if status_code == 429 or code == 429:
+        retry_after = params.get("retry_after")
+        after = float(retry_after) if isinstance(retry_after, int | float) else None
+        return SendResult(SendStatus.RETRY, retry_after=after, error="429 too many requests")
+    if status_code == 403:
+        return SendResult(SendStatus.BLOCKED, error="403 forbidden")
+    migrate_to = params.get("migrate_to_chat_id")
+    if status_code == 400 and migrate_to is not None:
+        return SendResult(SendStatus.MIGRATED, new_chat_id=str(migrate_to), error="400 migrated")
+    if status_code >= 500:
+        return SendResult(SendStatus.RETRY, error=f"{status_code} server error")
+    # other 4xx: a permanent error for this message; the description may quote user text: not kept
+    return SendResult(SendStatus.FAILED, error=f"{status_code} bad request")
+
+
+class TelegramSender:
+    """Implements the `Channel` protocol over the Bot API with one keep-alive connection pool."""
+
+    name = "telegram"
+    capabilities = Capabilities(max_text=MAX_TEXT, buttons=True, max_buttons=100)
+
+    def __init__(
+        self, token: str, base_url: str, *, timeout: float = 10.0, max_connections: int = 100
+    ) -> None:
+        # httpx logs every request URL at INFO, and the URL carries the token
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        # base_url ends with "/bot" as in Settings.telegram_api_base_url; token follows directly
+        self._send_url = f"{base_url}{token}/sendMessage"
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=30.0,
+            ),
+            headers=_HEADERS,
+            trust_env=False,  # never route through a proxy picked up from the environment
+        )
+
+    async def send(self, message: Outbound) -> SendResult:
+        """Send `message`, split at 4,096 characters; buttons go on the last chunk."""
+        chunks = (
+            split_text(message.text, MAX_TEXT) if len(message.text) > MAX_TEXT else [message.text]
+        )
+        result = SendResult(SendStatus.OK)
+        for index, chunk in enumerate(chunks):
+            payload: dict[str, Any] = {"chat_id": message.chat_id, "text": chunk}
+            if message.choices and index == len(chunks) - 1:
+                payload["reply_markup"] = build_keyboard(message.choices, message.columns)
+            result = await self._post(payload)
+            if result.status is not SendStatus.OK:
+                # a later chunk failing is retried whole: a repeated first part beats a lost tail
+                return result
+        return result
+
+    async def _post(self, payload: dict[str, Any]) -> SendResult:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        try:
+            response = await self._client.post(self._send_url, content=body)
+        except httpx.TimeoutException:
+            log.warning("telegram sendMessage timed out")
+            return SendResult(SendStatus.RETRY, error="timeout")
+        except httpx.TransportError as exc:
+            log.warning("telegram sendMessage transport error: %s", type(exc).__name__)
+            return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
+        return classify_response(response.status_code, response.content)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
