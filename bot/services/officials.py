@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import VN_TZ
 from bot.domain.campaign import Agency, CampaignPack
-from bot.domain.text import fold, vi_sort_key
+from bot.domain.text import fold
+from bot.services.reports import name_order
 from bot.storage.db import Database
 from bot.storage.models import Official
 from bot.storage.repos import reports as repo
@@ -95,7 +96,7 @@ def find_agency(pack: CampaignPack, text: str) -> Agency:
         return matches[0]
     if not matches:
         raise InviteError(t("officials.cli.agency_unknown", "vi", text=text.strip()[:80]))
-    matches.sort(key=lambda a: vi_sort_key(a.name))
+    matches.sort(key=lambda a: name_order(a.name))
     lines = "\n".join(
         t("officials.cli.candidate", "vi", id=a.id, name=a.name) for a in matches[:20]
     )

@@ -370,21 +370,22 @@ class Reporting:
     async def _reporter(self, turn: Turn) -> tuple[Official, Agency, ReportForm] | None:
         """The chat's official, agency and form; answers and returns None if it has none."""
         official = await repo.get_official(turn.session, channel=turn.channel, chat_id=turn.chat_id)
-        if official is None:
-            turn.say("reports.not_official")
-            return None
-        if official.role != "official":
-            turn.say("reports.coordinator_no_form")
-            return None
-        agency = officials.agency_of(self.pack, official.agency_id)
-        if agency is None:
-            turn.say("reports.agency_gone")
-            return None
+        agency = officials.agency_of(self.pack, official.agency_id if official else None)
         form = self.pack.report_form
-        if form is None:
-            turn.say("reports.no_form")
-            return None
-        return official, agency, form
+        if official is None:
+            key = "reports.not_official"
+        elif official.role != "official":
+            key = "reports.coordinator_no_form"
+        elif agency is None:
+            key = "reports.agency_gone"
+        elif form is None:
+            key = "reports.no_form"
+        else:
+            return official, agency, form
+        if turn.flow == REPORT_FLOW:  # typed text must not keep landing in a form it cannot use
+            turn.clear_flow()
+        turn.say(key)
+        return None
 
     async def _live_draft(
         self, turn: Turn, official: Official, form: ReportForm, notes: list[str]

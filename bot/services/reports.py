@@ -14,6 +14,7 @@ Rules (the tests pin them down):
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -191,10 +192,22 @@ async def submit_report(
 async def missing_agencies(
     session: AsyncSession, pack: CampaignPack, deadline: Deadline
 ) -> list[Agency]:
-    """Reporting agencies with no submission for `deadline`, in Vietnamese order."""
+    """Reporting agencies with no submission for `deadline`, in Vietnamese (numeric) order."""
     sent = await repo.submitted_agency_ids(session, deadline_id=deadline.id)
     missing = [a for a in reporting_agencies(pack) if a.id not in sent]
-    return sorted(missing, key=lambda a: vi_sort_key(a.name))
+    return sorted(missing, key=lambda a: name_order(a.name))
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def name_order(name: str) -> tuple[tuple[bytes, int], ...]:
+    """Vietnamese order with numbers as numbers: «Khối phố 2» before «Khối phố 10»."""
+    return tuple(
+        (b"", int(chunk)) if chunk.isdigit() else (vi_sort_key(chunk), 0)
+        for chunk in _DIGITS.split(name)
+        if chunk
+    )
 
 
 def _draft_message(draft: ReportDraft, official: Official, text: str) -> Outbound:

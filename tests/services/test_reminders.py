@@ -18,6 +18,7 @@ from bot.services.reminders import (
 )
 from bot.storage.db import Database
 from bot.storage.models import BulkRun, CampaignEvent, OutboxMessage
+from messages.packs import load_pack
 from tests.services.chat import ChatDriver
 from tests.services.test_reporting_chat import fill_minimal_report
 from tests.services.test_reports import bound_chat, make_conversation, reporting_pack
@@ -229,3 +230,25 @@ async def test_a_report_cancels_reminders_not_yet_sent(db: Database) -> None:
     await chat.press_label("Gửi")
     (row,) = await direct_rows(db)
     assert row.status == "cancelled"
+
+
+async def test_ky_lua_escalation_lists_every_missing_agency_in_order(db: Database) -> None:
+    pack = load_pack("ky-lua-2025")
+    clock = FakeClock(vn(10, 9))
+    await activate_reminders(db, pack, now=clock.now())
+    await bind_coordinator(db, clock, pack, "coord-1")
+    official = await bound_chat(db, clock, pack, "tram-y-te", chat_id="chat-tyt")
+    await fill_minimal_report(official)
+    await official.press_label("Gửi")
+    result = await sweep_reminders(db, pack, now=vn(18, 8))
+    assert result.escalations >= 1
+    parts = [row.text for row in await direct_rows(db) if row.chat_id == "coord-1"]
+    assert all(len(part) <= ZALO_MAX_TEXT for part in parts)
+    listed = [line[2:] for part in parts for line in part.splitlines() if line.startswith("• ")]
+    reporting = [a.name for a in pack.agencies if a.reports]
+    assert len(listed) == len(reporting) - 1
+    assert "Trạm y tế phường" not in listed
+    groups = [name for name in listed if name.startswith("Khối phố ")]
+    assert groups == [f"Khối phố {n}" for n in range(1, 48)]
+    assert listed.index("Công an phường") < listed.index("Hội Liên hiệp Phụ nữ phường")
+    assert listed[-1].startswith("Ủy ban")
