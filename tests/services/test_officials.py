@@ -17,9 +17,11 @@ from bot.services.officials import (
     invite_command,
 )
 from bot.storage.db import Database
-from bot.storage.models import InviteAttempt, InviteCode, Official
+from bot.storage.models import InviteAttempt, InviteCode, Official, ReportDraft, ReportSubmission
+from bot.storage.repos import reports as repo
 from tests.services.chat import ChatDriver
-from tests.services.test_reports import START, make_conversation, reporting_pack
+from tests.services.test_reporting_chat import fill_minimal_report
+from tests.services.test_reports import START, bound_chat, make_conversation, reporting_pack
 
 INVALID = (
     "Mã mời này không dùng được: có thể mã bị gõ sai, đã hết hạn hoặc đã được dùng. "
@@ -190,3 +192,21 @@ async def test_invite_command_prints_code_link_and_vietnam_expiry(sqlite_db: Dat
         sqlite_db, pack, role="coordinator", agency=None, bot_username="LoaBot", now=START
     )
     assert coordinator.startswith("Mã mời cho cán bộ điều phối")
+
+
+async def test_forgetting_a_chat_keeps_the_agency_report(db: Database, clock: FakeClock) -> None:
+    pack = reporting_pack()
+    chat = await bound_chat(db, clock, pack, "kp-1")
+    await fill_minimal_report(chat)
+    await chat.press_label("Gửi")
+    await chat.type("/baocao")  # an amendment draft
+    async with db.session() as session:
+        await repo.forget_chat(session, channel="telegram", chat_id="2001")
+    assert await officials(db) == []
+    async with db.session() as session:
+        assert (await session.execute(select(ReportDraft))).first() is None
+        assert (await session.execute(select(InviteAttempt))).first() is None
+        kept = (await session.execute(select(ReportSubmission))).scalar_one()
+        code = (await session.execute(select(InviteCode))).scalar_one()
+    assert (kept.agency_id, kept.version, kept.official_id) == ("kp-1", 1, None)
+    assert code.used_by_official_id is None
