@@ -7,6 +7,8 @@ import unicodedata
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.clock import VN_TZ
 from bot.domain.campaign import (
@@ -701,3 +703,53 @@ def test_form_messages_match_in_both_languages() -> None:
     en = {k: v for k, v in catalogue("en").items() if k.startswith("forms.")}
     assert set(vi) == set(en)
     assert all(placeholders(vi[k]) == placeholders(en[k]) for k in vi)
+
+
+_VOCABULARY = [
+    "1",
+    "2",
+    "3",
+    "0",
+    "9",
+    "45",
+    "50000",
+    "1,5 triệu",
+    "-2",
+    "abc",
+    "",
+    "quay lại",
+    "bỏ qua",
+    "giữ nguyên",
+    "không có",
+    "có",
+    "không",
+    "gửi",
+    "sửa 1",
+    "sửa 4",
+    "xóa",
+    "hủy",
+    "Tờ rơi",
+    "Lễ phát động",
+    "x" * 2001,
+]
+
+
+@settings(database=None, max_examples=150)
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 30)), max_size=60))
+def test_no_input_sequence_breaks_the_machine(moves: list[tuple[bool, int]]) -> None:
+    state, reply = start(FORM, draft_id="z", lang="vi")
+    for press, pick in moves:
+        if press and reply.choices:
+            inp = FormInput.pressed(reply.choices[pick % len(reply.choices)].data)
+        else:
+            inp = FormInput.typed(_VOCABULARY[pick % len(_VOCABULARY)])
+        state, reply = step(FORM, state, inp, lang="vi")
+        assert FormState.from_json(state.to_json()) == state
+        assert reply.text
+        assert state_fits(FORM, state)
+        if reply.submitted is not None:
+            assert all(
+                set(row) == {f.id for f in FORM.sections[i].fields}
+                for i in range(3)
+                for row in reply.submitted.tables[FORM.sections[i].id]
+            )
