@@ -8,7 +8,14 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from bot.clock import VN_TZ
 
@@ -26,6 +33,36 @@ AgencyType = Literal[
 
 TELEGRAM_MAX_TEXT = 4096
 ZALO_MAX_TEXT = 2000
+
+Loc = tuple[str | int, ...]
+
+
+class PackIssues(ValueError):  # a ValueError, so pydantic reports it as usual
+    """Cross-field problems, each with its place relative to the model (or field) that checks it.
+
+    Raised inside validators: pydantic keeps the exception in the error's `ctx["error"]`, so the
+    pack loader can point at the exact key (file and line) instead of the whole table.
+    """
+
+    def __init__(self, issues: list[tuple[Loc, str]]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(message for _, message in issues))
+
+
+def _raise_issues(issues: list[tuple[Loc, str]]) -> None:
+    if issues:
+        raise PackIssues(issues)
+
+
+def _repeated_ids(ids: list[str], what: str, key: str = "id") -> list[tuple[Loc, str]]:
+    """One issue per repeated id, located at the later entry."""
+    seen: set[str] = set()
+    issues: list[tuple[Loc, str]] = []
+    for index, value in enumerate(ids):
+        if value in seen:
+            issues.append(((index, key), f"{what} {value!r} is given twice"))
+        seen.add(value)
+    return issues
 
 
 class _Model(BaseModel):
@@ -75,7 +112,8 @@ class SloganGroup(_Model):
 
     id: str = Field(min_length=1, max_length=16)
     title: str = Field(min_length=1)
-    slogans: list[str] = Field(min_length=1)
+    title_en: str = ""
+    slogans: list[str] = Field(min_length=1)  # official Vietnamese text; never translated
 
 
 class DailyPost(_Model):
@@ -83,20 +121,24 @@ class DailyPost(_Model):
 
     day: int = Field(ge=1)
     text: str = Field(min_length=1, max_length=ZALO_MAX_TEXT)
+    text_en: str = Field(default="", max_length=ZALO_MAX_TEXT)
 
 
 class Hotline(_Model):
     """A help line residents can call."""
 
     name: str = Field(min_length=1)
+    name_en: str = ""
     number: str = Field(min_length=2, max_length=32)
     note: str = ""
+    note_en: str = ""
 
 
 class TrustedAddress(_Model):
     """A community «địa chỉ tin cậy» or safe house, as the ward publishes it."""
 
     name: str = Field(min_length=1)
+    name_en: str = ""
     where: str = ""
     contact: str = ""
 
@@ -139,6 +181,7 @@ class Deadline(_Model):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
     title: str = Field(min_length=1)
+    title_en: str = ""
     due: date
     reminder_days_before: list[int] = Field(default_factory=lambda: [3, 1, 0])
     reminder_hour: str = "08:00"
@@ -168,6 +211,7 @@ class Target(_Model):
 
     id: str = Field(min_length=1)
     text: str = Field(min_length=1)
+    text_en: str = ""
     value: float = Field(ge=0)
     unit: str = ""
     period: Literal["quarter", "year", "month", "campaign"] = "year"
@@ -207,6 +251,12 @@ class FormField(_Model):
             raise ValueError(f"field {self.id}: only a choice field has choices")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"field {self.id}: min is above max")
+        _raise_issues(
+            [
+                (("choices", *loc), message)
+                for loc, message in _repeated_ids([c.id for c in self.choices], "choice id")
+            ]
+        )
         return self
 
 
@@ -219,6 +269,12 @@ class FormSection(_Model):
     row_label: str = ""  # for tables: what one row is («hoạt động», «sản phẩm»)
     max_rows: int = Field(default=30, ge=1, le=200)
     fields: list[FormField] = Field(min_length=1)
+
+    @field_validator("fields")
+    @classmethod
+    def _unique_fields(cls, value: list[FormField]) -> list[FormField]:
+        _raise_issues(_repeated_ids([f.id for f in value], "field id"))
+        return value
 
 
 class CrossCheck(_Model):
@@ -250,28 +306,51 @@ class ReportForm(_Model):
 
     @model_validator(mode="after")
     def _references(self) -> ReportForm:
-        sections = {s.id: s for s in self.sections}
-        if len(sections) != len(self.sections):
-            raise ValueError("report form section ids repeat")
-        for check in self.checks:
+        issues: list[tuple[Loc, str]] = [
+            (("sections", *loc), message)
+            for loc, message in _repeated_ids([s.id for s in self.sections], "section id")
+        ]
+        sections: dict[str, FormSection] = {}
+        for declared in self.sections:
+            sections.setdefault(declared.id, declared)  # a repeat is reported above
+        for index, check in enumerate(self.checks):
             section = sections.get(check.section)
             if section is None:
-                raise ValueError(f"check refers to unknown section {check.section!r}")
+                issues.append((("checks", index, "section"), f"unknown section {check.section!r}"))
+                continue
             names = {f.id for f in section.fields}
             for name in [*check.fields, check.target]:
                 if name not in names:
-                    raise ValueError(f"check refers to unknown field {check.section}.{name}")
-        for quick in self.quick:
+                    issues.append((("checks", index), f"unknown field {check.section}.{name}"))
+        for index, quick in enumerate(self.quick):
             section = sections.get(quick.section)
             if section is None or section.kind != "table":
-                raise ValueError(f"quick form {quick.alias!r}: {quick.section!r} is not a table")
+                issues.append(
+                    (
+                        ("quick", index, "section"),
+                        f"quick form {quick.alias!r}: {quick.section!r} is not a table",
+                    )
+                )
+                continue
             fields = {f.id: f for f in section.fields}
             for name in [*quick.fields, *quick.preset]:
                 if name not in fields:
-                    raise ValueError(f"quick form {quick.alias!r}: unknown field {name!r}")
+                    issues.append(
+                        (("quick", index), f"quick form {quick.alias!r}: unknown field {name!r}")
+                    )
             for name, choice in quick.preset.items():
-                if choice not in {c.id for c in fields[name].choices}:
-                    raise ValueError(f"quick form {quick.alias!r}: {name} has no choice {choice!r}")
+                if name in fields and choice not in {c.id for c in fields[name].choices}:
+                    issues.append(
+                        (
+                            ("quick", index, "preset", name),
+                            f"quick form {quick.alias!r}: {name} has no choice {choice!r}",
+                        )
+                    )
+        issues += [
+            (("quick", *loc), message)
+            for loc, message in _repeated_ids([q.alias for q in self.quick], "alias", "alias")
+        ]
+        _raise_issues(issues)
         return self
 
 
@@ -286,11 +365,29 @@ class CampaignInfo(_Model):
     province: str = ""
     year: int = Field(ge=2000, le=2100)
     title: str = Field(min_length=1)
+    title_en: str = ""
     theme: str = Field(min_length=1)
+    theme_en: str = ""
     start: date
     end: date
     focal_agency: str = Field(min_length=1)
     source: str = ""  # which plan this pack comes from
+    note: str = ""  # what the plan asks of the channel (e.g. ethnic-minority languages)
+    note_en: str = ""
+
+    @model_validator(mode="after")
+    def _window(self) -> CampaignInfo:
+        if self.end < self.start:
+            raise PackIssues(
+                [
+                    (
+                        ("end",),
+                        f"the window ends ({self.end:%d/%m/%Y}) before it starts "
+                        f"({self.start:%d/%m/%Y})",
+                    )
+                ]
+            )
+        return self
 
 
 class CampaignPack(_Model):
@@ -308,31 +405,63 @@ class CampaignPack(_Model):
     report_form: ReportForm | None = None
     targets: list[Target] = Field(default_factory=list)
 
+    # Each list checks itself in a field validator (not one pack-wide validator) so that a broken
+    # entry elsewhere in the pack does not hide these problems: pydantic reports them all at once.
+
+    @field_validator("daily_posts")
+    @classmethod
+    def _posts_cover_window(cls, value: list[DailyPost], info: ValidationInfo) -> list[DailyPost]:
+        issues = _repeated_ids([str(p.day) for p in value], "daily post for day", "day")
+        campaign = info.data.get("campaign")
+        if isinstance(campaign, CampaignInfo):
+            days = (campaign.end - campaign.start).days + 1
+            for index, post in enumerate(value):
+                if post.day > days:
+                    issues.append(
+                        (
+                            (index, "day"),
+                            f"daily post for day {post.day} falls after the window ({days} days)",
+                        )
+                    )
+            given = {p.day for p in value}
+            missing = [d for d in range(1, days + 1) if d not in given]
+            if missing:
+                shown = ", ".join(
+                    f"{d} ({campaign.start + timedelta(days=d - 1):%d/%m/%Y})" for d in missing[:10]
+                )
+                more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+                issues.append(((), f"no daily post for window day {shown}{more}"))
+        _raise_issues(issues)
+        return value
+
+    @field_validator("agencies")
+    @classmethod
+    def _unique_agencies(cls, value: list[Agency]) -> list[Agency]:
+        _raise_issues(_repeated_ids([a.id for a in value], "agency id"))
+        return value
+
+    @field_validator("slogan_groups")
+    @classmethod
+    def _unique_groups(cls, value: list[SloganGroup]) -> list[SloganGroup]:
+        _raise_issues(_repeated_ids([g.id for g in value], "slogan group id"))
+        return value
+
+    @field_validator("deadlines")
+    @classmethod
+    def _unique_deadlines(cls, value: list[Deadline]) -> list[Deadline]:
+        _raise_issues(_repeated_ids([d.id for d in value], "deadline id"))
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _unique_targets(cls, value: list[Target]) -> list[Target]:
+        _raise_issues(_repeated_ids([t.id for t in value], "target id"))
+        return value
+
     @model_validator(mode="after")
     def _coherent(self) -> CampaignPack:
-        info = self.campaign
-        if info.end < info.start:
-            raise ValueError(
-                f"the window ends ({info.end:%d/%m/%Y}) before it starts ({info.start:%d/%m/%Y})"
-            )
-        days = self.window_days
-        seen: set[int] = set()
-        for post in self.daily_posts:
-            if post.day in seen:
-                raise ValueError(f"daily post for day {post.day} is given twice")
-            if post.day > days:
-                raise ValueError(
-                    f"daily post for day {post.day} falls after the window ({days} days)"
-                )
-            seen.add(post.day)
-        ids = [a.id for a in self.agencies]
-        if len(set(ids)) != len(ids):
-            raise ValueError("agency ids repeat")
-        group_ids = [g.id for g in self.slogan_groups]
-        if len(set(group_ids)) != len(group_ids):
-            raise ValueError("slogan group ids repeat")
         if self.deadlines and self.report_form is None:
-            raise ValueError("the pack has deadlines but no report_form")
+            raise PackIssues([(("deadlines",), "the pack has deadlines but no report_form")])
         return self
 
     @property
