@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import html.parser
 import itertools
 import json
 import math
@@ -841,6 +842,8 @@ class FakeBotApi:
         if len(text) > TELEGRAM_TEXT_LIMIT:
             raise ApiError(400, "Bad Request: message is too long")
         markup = _check_markup(params.get("reply_markup"))
+        if str(params.get("parse_mode", "")).upper() == "HTML":
+            _check_html(text)
         self._gate_send(token, chat_id)
         message = self._new_message(token, chat_id, {"text": text}, markup)
         self._accept(token, "sendMessage", chat_id, text, params, message["message_id"])
@@ -1113,6 +1116,48 @@ def _check_markup(markup: object) -> dict[str, Any] | None:
             if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
                 raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
     return markup
+
+
+_BARE_LT = re.compile(r"<(?![A-Za-z/])")
+_HTML_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
+     "code", "pre", "blockquote", "tg-emoji"}
+)  # fmt: skip
+
+
+class _TelegramHtml(html.parser.HTMLParser):
+    """Checks text against the small HTML subset Telegram accepts with parse_mode=HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _HTML_TAGS:
+            raise ApiError(
+                400, f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}"'
+            )
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1] != tag:
+            raise ApiError(400, f'Bad Request: can\'t parse entities: Unexpected end tag "{tag}"')
+        self.open.pop()
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in ("lt", "gt", "amp", "quot"):
+            raise ApiError(400, f'Bad Request: can\'t parse entities: Unknown entity "&{name};"')
+
+
+def _check_html(text: str) -> None:
+    """Refuse what Telegram refuses: unknown or unbalanced tags, a bare "<", unknown entities."""
+    if _BARE_LT.search(text):
+        raise ApiError(400, "Bad Request: can't parse entities: unescaped '<' in text")
+    parser = _TelegramHtml()
+    parser.feed(text)
+    parser.close()
+    if parser.open or parser.rawdata:
+        raise ApiError(400, "Bad Request: can't parse entities: unclosed tag or bare '<'")
 
 
 def _commands_key(params: dict[str, Any]) -> tuple[str, str]:

@@ -531,3 +531,14 @@ async def test_network_guard_blocks_asyncio_connections(guard: NetworkGuard) -> 
     assert guard.take_violations() == [
         "network access blocked in tests: loop.create_connection to '10.1.2.3'"
     ]
+
+
+async def test_html_parse_mode_is_checked_like_telegram(server: FakeBotApi, bot: Bot) -> None:
+    await bot.send_message(42, "<b>Tháng hành động</b> &amp; bình đẳng", parse_mode="HTML")
+
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
+        await bot.send_message(42, "điểm < 5", parse_mode="HTML")
+    with pytest.raises(BadRequest, match=r"(?i)unsupported start tag"):
+        await bot.send_message(42, "<div>x</div>", parse_mode="HTML")
+
+    assert server.texts_to(42) == ["<b>Tháng hành động</b> &amp; bình đẳng"]
