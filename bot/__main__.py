@@ -138,6 +138,39 @@ def cmd_campaign_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_invite(args: argparse.Namespace) -> int:
+    """Print a one-time invite code and deep link."""
+    from bot.clock import SystemClock
+    from bot.services.officials import InviteError, invite_command
+    from bot.storage.db import Database
+    from bot.storage.migrate import upgrade_async
+
+    settings = _settings()
+    pack = _pack(settings)
+
+    async def invite() -> int:
+        db = Database(settings.database_url)
+        try:
+            await upgrade_async(settings.database_url)
+            lines = await invite_command(
+                db,
+                pack,
+                role="official" if args.role == "agency" else "coordinator",
+                agency=args.name,
+                bot_username=settings.telegram_bot_username.lstrip("@") or "<bot>",
+                now=SystemClock().now(),
+            )
+        except InviteError as exc:
+            print(f"loa: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await db.dispose()
+        print(lines)
+        return 0
+
+    return asyncio.run(invite())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `loa`."""
     parser = argparse.ArgumentParser(prog="loa", description="Loa – the ward's campaign bot.")
@@ -157,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = campaign.add_parser("check", help="check a pack file")
     check.add_argument("path", help="a pack file path, or a shipped pack's name")
     check.set_defaults(func=cmd_campaign_check)
+    invite = sub.add_parser("invite", help="one-time invite codes").add_subparsers(
+        dest="role", required=True
+    )
+    agency = invite.add_parser("agency", help="bind an official to an agency")
+    agency.add_argument("name", help="the agency's id or name (see the campaign pack)")
+    agency.set_defaults(func=cmd_invite)
+    coordinator = invite.add_parser("coordinator", help="bind a coordinator")
+    coordinator.set_defaults(func=cmd_invite, name=None)
     return parser
 
 

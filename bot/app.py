@@ -24,10 +24,14 @@ from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
 from bot.services.campaign_events import activate_campaign, quiet_predicate
 from bot.services.conversation import Conversation
+from bot.services.reminders import activate_reminders, sweep_reminders
+from bot.services.reporting_chat import Reporting
+from bot.services.reports import expire_drafts
 from bot.services.residents import Residents
 from bot.services.router import Router
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
+from bot.storage.repos.reports import forget_chat
 from scheduler import build_scheduler
 from scheduler.jobs import sweep_job
 
@@ -58,7 +62,9 @@ def build_loa(
 ) -> Loa:
     """Wire the services for `pack` over `db`, sending through `channels`."""
     router = Router()
-    Residents(pack).register(router)
+    reporting = Reporting(pack)
+    Residents(pack, start_payload=reporting.start_payload, forget=[forget_chat]).register(router)
+    reporting.register(router)
     dispatcher = Dispatcher(
         db,
         channels,
@@ -80,10 +86,27 @@ def build_loa(
 
 
 async def prepare_database(db: Database, pack: CampaignPack, clock: Clock) -> None:
-    """Apply migrations and materialise the campaign's events (both idempotent)."""
+    """Apply migrations and materialise the campaign's events (all idempotent)."""
     await upgrade_async(db.url)
     result = await activate_campaign(db, pack, now=clock.now())
     log.info("campaign %s active: %s", pack.campaign.id, result)
+    reminders = await activate_reminders(db, pack, now=clock.now())
+    log.info("deadline reminders: %s", reminders)
+
+
+async def sweep_everything(loa: Loa) -> None:
+    """The scheduler's minute: due posts, due reminders, stale drafts; then wake the dispatcher.
+
+    Each part is guarded on its own, so one failing never stops the others; only the type of an
+    error is logged (database errors can quote chat ids).
+    """
+    await sweep_job(db=loa.db, pack=loa.pack, clock=loa.clock)
+    for name, sweep in (("reminders", sweep_reminders), ("drafts", expire_drafts)):
+        try:
+            await sweep(loa.db, loa.pack, now=loa.clock.now())
+        except Exception as exc:
+            log.error("%s sweep failed: %s", name, type(exc).__name__)
+    loa.dispatcher.notify()
 
 
 async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None = None) -> None:
@@ -102,8 +125,7 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
     )
 
     async def sweep() -> None:
-        await sweep_job(db=db, pack=pack, clock=clock)
-        loa.dispatcher.notify()
+        await sweep_everything(loa)
 
     scheduler = build_scheduler(sweep=sweep, clock=clock)
     stop = asyncio.Event()

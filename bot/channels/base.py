@@ -55,6 +55,7 @@ class Outbound:
     text: str
     choices: tuple[Choice, ...] = ()
     columns: int = 1
+    numbered: bool = True  # a typed «N» picks choices[N-1]; False where a number is an answer
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,10 +129,14 @@ class Conversation:
             )
             await self._router.dispatch(turn)
             if not turn.state_deleted:
-                last = turn.replies[-1].choices if turn.replies else ()
                 if turn.replies:
+                    last = turn.replies[-1]
                     state.last_choices = json.dumps(
-                        [[c.label, c.data] for c in last], ensure_ascii=False
+                        {
+                            "numbered": last.numbered,
+                            "choices": [[c.label, c.data] for c in last.choices],
+                        },
+                        ensure_ascii=False,
                     )
                 state.updated_at = now
             items = [OutboxItem(message=r, priority=Priority.REPLY) for r in turn.replies]
@@ -151,19 +155,25 @@ def _clean(inbound: Inbound) -> Inbound:
 
 
 def _numbered_reply(inbound: Inbound, last_choices: str) -> Inbound:
-    """Turn «2» (or a choice's label typed out) into a press of the second choice last offered."""
+    """Turn «2» (or a choice's label typed out) into a press of the second choice last offered.
+
+    Only where the last message was numbered: when it asked for a figure, «2» is the answer.
+    """
     if inbound.kind is not InboundKind.TEXT:
         return inbound
     try:
-        offered = json.loads(last_choices or "[]")
+        saved = json.loads(last_choices or "{}")
     except ValueError:
         return inbound
-    if not offered:
+    if not isinstance(saved, dict) or not saved.get("choices"):
         return inbound
+    offered = saved["choices"]
+    numbered = bool(saved.get("numbered", True))
     typed = inbound.text.strip().rstrip(".)")
     data: str | None = None
-    if typed.isdigit() and 1 <= int(typed) <= len(offered):
-        data = str(offered[int(typed) - 1][1])
+    if typed.isdigit():
+        if numbered and 1 <= int(typed) <= len(offered):
+            data = str(offered[int(typed) - 1][1])
     else:
         folded = fold(inbound.text)
         for label, choice_data in offered:

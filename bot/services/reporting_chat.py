@@ -435,7 +435,7 @@ class Reporting:
     @staticmethod
     def _send(turn: Turn, notes: Sequence[str], reply: FormReply) -> None:
         text = "\n\n".join([*notes, reply.text])
-        turn.say_text(text, choices=_wrap(reply.choices))
+        turn.say_text(text, choices=_wrap(reply.choices), numbered=reply.numbered)
 
 
 def _wrap(choices: Sequence[Choice]) -> list[Choice]:

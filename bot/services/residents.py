@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Choice
 from bot.domain.campaign import CampaignPack
@@ -18,14 +21,32 @@ ONBOARDING = "onboarding"
 GROUP_FLOW = "group"
 DELETE_FLOW = "delete"
 
+# Deletes what another area keeps about a chat; returns how many rows it removed.
+Forget = Callable[..., Awaitable[int]]
+
 
 class Residents:
     """The resident conversation for one campaign pack."""
 
-    def __init__(self, pack: CampaignPack, *, start_payload: Handler | None = None) -> None:
+    def __init__(
+        self,
+        pack: CampaignPack,
+        *,
+        start_payload: Handler | None = None,
+        forget: Sequence[Forget] = (),
+    ) -> None:
         self.pack = pack
         self.groups = pack.residential_groups.all_names()
         self._start_payload = start_payload
+        self._forget = tuple(forget)
+
+    async def _delete_everything(self, turn: Turn) -> int:
+        """Delete the chat's data here and in every other area that keeps some."""
+        session: AsyncSession = turn.session
+        removed = await repo.delete_person(session, channel=turn.channel, chat_id=turn.chat_id)
+        for forget in self._forget:
+            removed += await forget(session, channel=turn.channel, chat_id=turn.chat_id)
+        return removed
 
     def register(self, router: Router) -> None:
         """Add the resident commands, buttons and flows to the router."""
@@ -275,9 +296,12 @@ class Residents:
     async def delete_data(self, turn: Turn) -> None:
         """/xoadulieu: ask for confirmation with buttons bound to this request."""
         if turn.subscriber is None:
-            await repo.delete_person(turn.session, channel=turn.channel, chat_id=turn.chat_id)
+            # Not a resident: delete whatever else is kept (an official's binding …) at once.
+            session = turn.session
+            session.expunge(turn.state)
+            removed = await self._delete_everything(turn)
             turn.state_deleted = True
-            turn.say("residents.nothing_to_delete")
+            turn.say("residents.deleted" if removed > 1 else "residents.nothing_to_delete")
             return
         nonce = turn.set_flow(DELETE_FLOW, "confirm")
         turn.say(
@@ -298,7 +322,7 @@ class Residents:
             await self.stale(turn)
             return
         if answer == "yes":
-            await repo.delete_person(turn.session, channel=turn.channel, chat_id=turn.chat_id)
+            await self._delete_everything(turn)
             turn.session.expunge(turn.state)
             if turn.subscriber is not None:
                 turn.session.expunge(turn.subscriber)

@@ -53,8 +53,15 @@ class Turn:
         """Reply with the message `key`."""
         self.say_text(self.text(key, **fields), choices=choices, columns=columns)
 
-    def say_text(self, text: str, *, choices: Sequence[Choice] = (), columns: int = 1) -> None:
-        """Reply with a ready text (pack content such as slogans)."""
+    def say_text(
+        self,
+        text: str,
+        *,
+        choices: Sequence[Choice] = (),
+        columns: int = 1,
+        numbered: bool = True,
+    ) -> None:
+        """Reply with a ready text; `numbered=False` when a typed number is an answer."""
         self.replies.append(
             Outbound(
                 channel=self.channel,
@@ -62,6 +69,7 @@ class Turn:
                 text=text,
                 choices=tuple(choices),
                 columns=columns,
+                numbered=numbered,
             )
         )
 

@@ -365,3 +365,20 @@ async def test_official_of_a_cannot_reach_the_report_of_b(db: Database, clock: F
     b_draft = await draft_of(db, "2002")
     assert b_draft is not None
     assert b_draft.agency_id == "tram-y-te"
+
+
+async def test_a_typed_number_answers_a_figure_question_even_with_buttons(
+    db: Database, clock: FakeClock
+) -> None:
+    pack = reporting_pack()
+    chat = await bound_chat(db, clock, pack, "tram-y-te")
+    await chat.type("/baocao")
+    await chat.type("1")  # a numbered choice: «Lễ phát động»
+    assert "Số cuộc/đoàn" in chat.texts()
+    assert chat.labels(), "the figure question offers buttons (back …)"
+    assert chat.last[-1].numbered is False
+    await chat.type("1")  # one session — an answer, not a press of the first button
+    assert "Số cuộc/đoàn" not in chat.texts()
+    draft = await draft_of(db, chat.chat_id)
+    assert draft is not None
+    assert '"sessions":1' in draft.state_json.replace(" ", "")

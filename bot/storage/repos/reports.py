@@ -251,12 +251,15 @@ async def submitted_agency_ids(session: AsyncSession, *, deadline_id: str) -> se
 # ---- forgetting a chat --------------------------------------------------------------------------
 
 
-async def forget_chat(session: AsyncSession, *, channel: str, chat_id: str) -> None:
+async def forget_chat(session: AsyncSession, *, channel: str, chat_id: str) -> int:
     """Delete what this area keeps about a chat (binding, draft, attempts); reports stay."""
+    removed = 0
     for model in (ReportDraft, InviteAttempt, Official):
-        await session.execute(
+        result = await session.execute(
             delete(model).where(
                 col(model.channel) == channel,
                 col(model.chat_id) == chat_id,
             )
         )
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed
