@@ -14,6 +14,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.storage.db import Database
 
+# python-telegram-bot 22: report time periods as timedelta (no deprecation warning, which the
+# suite turns into an error).
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+pytest_plugins = ["tests.fakes.network_guard", "tests.fakes.fixtures"]
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 DB_KINDS = ["sqlite", "postgresql"]
 

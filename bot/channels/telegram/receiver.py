@@ -8,6 +8,7 @@ client stops spinning) and registers the command menu in both languages.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 from telegram import BotCommand, Update
@@ -20,6 +21,9 @@ from bot.clock import Clock
 from messages import LANGUAGES, catalogue
 
 log = logging.getLogger(__name__)
+
+# python-telegram-bot 22: time periods as timedelta, the behaviour of its next major version.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 RESIDENT_COMMANDS = (
     "start",
