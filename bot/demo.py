@@ -64,11 +64,12 @@ class Transcript:
 
     def bot(self, call: SentCall) -> None:
         body = call.text or ""
-        wrapped = "\n".join(
-            textwrap.fill(line, WIDTH - 6, subsequent_indent="   ") if line else ""
+        lines = [
+            wrapped
             for line in body.split("\n")
-        )
-        self.emit("🤖 Loa: " + wrapped.replace("\n", "\n   "))
+            for wrapped in (textwrap.wrap(line, WIDTH - 8) or [""])
+        ]
+        self.emit("🤖 Loa: " + "\n        ".join(lines))
         buttons = _buttons(call)
         if buttons:
             self.emit("   " + " ".join(f"[{label}]" for label, _ in buttons))
@@ -154,7 +155,7 @@ async def play_residents(driver: DemoDriver) -> None:
     await driver.press(lan, "Trang sau ›")
     await driver.press(lan, "Khối phố 12")
     await driver.say(lan, "/khauhieu")
-    await driver.press(lan, "Huy động sự tham gia của nam giới và xã hội")
+    await driver.press(lan, "Nhóm thông điệp về Huy động sự tham gia của nam giới và xã hội")
     await driver.say(lan, "/trogiup")
     await driver.say(minh, "/start")
     await driver.press(minh, "English")

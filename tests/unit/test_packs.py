@@ -304,3 +304,18 @@ def test_bad_pack_reports_each_problem_at_its_line(name: str) -> None:
         assert any(f == file_name and n == line and text in message for f, n, message in got), (
             f"expected {file_name}:{line}: …{text}… in {got}"
         )
+
+
+def test_packs_without_their_own_slogans_carry_the_national_groups_without_a_year() -> None:
+    tam_duong = load_pack("tam-duong-2024")
+    official = {s for g in tam_duong.slogan_groups for s in g.slogans}
+    for name in ("ky-lua-2025", "tran-lieu-2025", "ngok-bay-2025", "nam-gia-nghia-2026"):
+        pack = load_pack(name)
+        assert [(g.id, len(g.slogans)) for g in pack.slogan_groups] == [
+            ("a", 10),
+            ("b", 10),
+            ("c", 4),
+        ]
+        every = [s for g in pack.slogan_groups for s in g.slogans]
+        assert set(every) <= official  # verbatim from the official list
+        assert not any("năm 20" in s for s in every)
