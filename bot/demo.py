@@ -26,6 +26,8 @@ from bot.domain.campaign import CampaignPack
 from bot.fakes.botapi import FakeBotApi
 from bot.fakes.calls import SentCall
 from bot.services.campaign_events import sweep_due
+from bot.services.officials import create_invite
+from bot.services.reminders import sweep_reminders
 from bot.storage.db import Database
 from messages import t
 from messages.packs import load_pack
@@ -194,6 +196,92 @@ async def play_posts(loa: Loa, clock: FakeClock, driver: DemoDriver, days: int) 
             driver.transcript.bot(calls[-1])
 
 
+async def _remind_at(
+    loa: Loa, clock: FakeClock, driver: DemoDriver, when: datetime, people: Sequence[Person]
+) -> None:
+    """Move the clock, sweep the reminders, and show what each person received."""
+    clock.set(when)
+    before = {p.chat_id: len(driver.server.sent_to(p.chat_id, "sendMessage")) for p in people}
+    result = await sweep_reminders(loa.db, loa.pack, now=clock.now())
+    loa.dispatcher.notify()
+    local = when.astimezone(VN_TZ)
+    count = result.reminders + result.escalations
+    driver.transcript.emit()
+    driver.transcript.emit(
+        t("demo.clock", "vi", date=f"{local:%d/%m/%Y}", time=f"{local:%H:%M}", count=count)
+    )
+    if count:
+        await driver.server.wait_for(
+            lambda _: (
+                sum(len(driver.server.sent_to(p.chat_id, "sendMessage")) for p in people)
+                >= sum(before.values()) + count
+            ),
+            timeout=10,
+        )
+    for person in people:
+        for call in driver.server.sent_to(person.chat_id, "sendMessage")[before[person.chat_id] :]:
+            driver.transcript.emit(f"   → {person.name}:")
+            driver.transcript.bot(call)
+
+
+async def play_officials(loa: Loa, clock: FakeClock, driver: DemoDriver) -> None:
+    """Two officials bind, get reminded, one reports; the coordinator sees who is missing."""
+    pack = loa.pack
+    deadline = pack.deadlines[0]
+    thu, hung, chi = (
+        Person("Thu (Trạm y tế)", 3001),
+        Person("Hùng (Công an)", 3002),
+        Person("Chi (điều phối viên)", 3003),
+    )
+    clock.set(datetime.combine(deadline.due - timedelta(days=5), time(9, 0), tzinfo=VN_TZ))
+    for person, agency in ((thu, "tram-y-te"), (hung, "cong-an")):
+        invite = await create_invite(
+            loa.db, pack=pack, role="official", agency_id=agency, now=clock.now()
+        )
+        driver.transcript.emit()
+        driver.transcript.emit(t("demo.invite", "vi", agency=agency, code=invite.code))
+        await driver.say(person, f"/start {invite.code}")
+    invite = await create_invite(
+        loa.db, pack=pack, role="coordinator", agency_id=None, now=clock.now()
+    )
+    driver.transcript.emit()
+    driver.transcript.emit(t("demo.invite_coordinator", "vi", code=invite.code))
+    await driver.say(chi, f"/start {invite.code}")
+    await driver.say(hung, "/start SAIMA12345")  # a wrong code: refused, says nothing more
+
+    remind = (deadline.due - timedelta(days=3), time(8, 0))
+    await _remind_at(loa, clock, driver, datetime.combine(*remind, tzinfo=VN_TZ), (thu, hung, chi))
+
+    clock.set(datetime.combine(deadline.due - timedelta(days=2), time(10, 0), tzinfo=VN_TZ))
+    await driver.say(thu, "/baocao")
+    await driver.press(thu, "Lễ phát động")
+    for answer in ("1", "40", "65"):
+        await driver.say(thu, answer)
+    await driver.press(thu, "Cấp xã (phường, xã)")
+    await driver.press(thu, "Không")
+    await driver.press(thu, "Loa truyền thanh")
+    await driver.say(thu, "-3")  # refused: not negative
+    for answer in ("12", "1.200", "1,5 nghìn"):
+        await driver.say(thu, answer)
+    await driver.press(thu, "Khu dân cư (khối phố, tổ dân phố, thôn)")
+    await driver.press(thu, "Không")
+    await driver.press(thu, "Không có")
+    await driver.say(thu, "2 tr")
+    await driver.say(thu, "bỏ qua")
+    await driver.say(thu, "Người dân hưởng ứng tích cực; nhiều nam giới tham gia buổi nói chuyện.")
+    await driver.say(thu, "bỏ qua")
+    await driver.say(thu, "bỏ qua")
+    await driver.press(thu, "Gửi")
+    await driver.say(thu, "/baocaocuatoi")
+    await driver.say(thu, "/nhanh truyenthong 3 120 150")
+
+    for days_before in (1, 0):
+        when = datetime.combine(
+            deadline.due - timedelta(days=days_before), time(8, 0), tzinfo=VN_TZ
+        )
+        await _remind_at(loa, clock, driver, when, (thu, hung, chi))
+
+
 async def run_demo(*, days: int = 3, pack_name: str = "ky-lua-2025") -> int:
     """Run the whole demo; returns a process exit code."""
     pack: CampaignPack = load_pack(pack_name)
@@ -231,6 +319,9 @@ async def run_demo(*, days: int = 3, pack_name: str = "ky-lua-2025") -> int:
                 await play_residents(driver)
                 transcript.heading(t("demo.posts", "vi", days=days))
                 await play_posts(loa, clock, driver, days)
+                if pack.deadlines and pack.report_form is not None:
+                    transcript.heading(t("demo.officials", "vi"))
+                    await play_officials(loa, clock, driver)
             finally:
                 await receiver.stop()
                 await loa.dispatcher.stop()

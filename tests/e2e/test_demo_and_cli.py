@@ -1,0 +1,92 @@
+"""`loa demo` runs offline end to end, and the CLI commands answer as documented."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.demo import run_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_demo_prints_the_whole_story(capsys: pytest.CaptureFixture[str]) -> None:
+    assert await run_demo(days=2) == 0
+    out = capsys.readouterr().out
+    for expected in (
+        "👤 Lan: /start",
+        "Đã ghi nhận: Khối phố 12.",
+        "1. Chia sẻ việc nhà, gia đình hạnh phúc.",
+        "• 111 – Tổng đài quốc gia bảo vệ trẻ em",
+        "I can only read text messages.",
+        "Đã xóa toàn bộ dữ liệu của bạn.",
+        "📣 Tháng hành động · Ngày 3/31",
+        "📣 Action Month · Day 4/31",
+        "Mã mời này không dùng được",
+        "Số không được âm.",
+        "Đã nhận báo cáo của «Trạm y tế phường»",
+        "53/54 đơn vị chưa gửi",
+    ):
+        assert expected in out, expected
+
+
+def loa(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    full_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_campaign_list_and_check() -> None:
+    listed = loa("campaign", "list")
+    assert listed.returncode == 0
+    assert "ky-lua-2025" in listed.stdout
+    assert "tam-duong-2024" in listed.stdout
+    ok = loa("campaign", "check", "ky-lua-2025")
+    assert ok.returncode == 0, ok.stderr
+    bad = loa("campaign", "check", str(ROOT / "tests/fixtures/packs/window-backwards.toml"))
+    assert bad.returncode == 1
+    assert "window-backwards.toml:" in bad.stdout
+    missing = loa("campaign", "check", "no-such-pack")
+    assert missing.returncode == 1
+
+
+def test_run_refuses_a_bad_pack(tmp_path: Path) -> None:
+    bad = ROOT / "tests/fixtures/packs/delivery-hour.toml"
+    result = loa(
+        "run",
+        env={"TELEGRAM_BOT_TOKEN": "123456:abc-DEF", "LOA_CAMPAIGN": str(bad)},
+        cwd=tmp_path,
+    )
+    assert result.returncode != 0
+    assert "cannot be used" in result.stderr
+    assert "delivery.hour" in result.stderr
+    assert "123456:abc-DEF" not in result.stderr + result.stdout
+
+
+def test_db_upgrade_invite_and_status(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    upgraded = loa("db", "upgrade", env=env, cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    invite = loa("invite", "agency", "Tram y te phuong", env=env, cwd=tmp_path)
+    assert invite.returncode == 0, invite.stderr
+    assert "Trạm y tế phường" in invite.stdout
+    assert "?start=" in invite.stdout
+    unknown = loa("invite", "agency", "Bộ Quốc phòng", env=env, cwd=tmp_path)
+    assert unknown.returncode == 2
+    coordinator = loa("invite", "coordinator", env=env, cwd=tmp_path)
+    assert coordinator.returncode == 0, coordinator.stderr
+    status = loa("status", env=env, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
