@@ -13,6 +13,7 @@ import logging
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.channels.base import Channel
 from bot.channels.telegram.receiver import TelegramReceiver
@@ -31,11 +32,15 @@ from bot.services.residents import Residents
 from bot.services.router import Router
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
+from bot.storage.repos.housekeeping import forget_processed_updates, purge_finished_messages
 from bot.storage.repos.reports import forget_chat
 from scheduler import build_scheduler
 from scheduler.jobs import sweep_job
 
 log = logging.getLogger(__name__)
+
+UPDATE_MEMORY = timedelta(days=2)  # how long handled update ids are kept for de-duplication
+MESSAGE_MEMORY = timedelta(days=14)  # how long the text of finished outbox rows is kept
 
 
 @dataclass
@@ -106,7 +111,19 @@ async def sweep_everything(loa: Loa) -> None:
             await sweep(loa.db, loa.pack, now=loa.clock.now())
         except Exception as exc:
             log.error("%s sweep failed: %s", name, type(exc).__name__)
+    try:
+        await forget_old(loa.db, now=loa.clock.now())
+    except Exception as exc:
+        log.error("housekeeping failed: %s", type(exc).__name__)
     loa.dispatcher.notify()
+
+
+async def forget_old(db: Database, *, now: datetime) -> tuple[int, int]:
+    """Drop old update ids and the text of long-finished messages; returns both counts."""
+    async with db.session() as session:
+        updates = await forget_processed_updates(session, before=now - UPDATE_MEMORY)
+        messages = await purge_finished_messages(session, before=now - MESSAGE_MEMORY)
+    return updates, messages
 
 
 async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None = None) -> None:

@@ -28,14 +28,6 @@ async def claim_update(
     return bool(getattr(result, "rowcount", 0))
 
 
-async def forget_updates_before(session: AsyncSession, *, before: datetime) -> int:
-    """Drop old processed-update ids (platforms never re-deliver after a day)."""
-    result = await session.execute(
-        delete(ProcessedUpdate).where(col(ProcessedUpdate.handled_at) < before)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 async def get_subscriber(session: AsyncSession, *, channel: str, chat_id: str) -> Subscriber | None:
     """The subscriber row for a chat, if any."""
     stmt = select(Subscriber).where(
