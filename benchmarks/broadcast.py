@@ -25,8 +25,8 @@ from typing import Any
 from benchmarks.harness import (
     TOKEN,
     TimedChannel,
-    busiest_second,
     as_channel,
+    busiest_second,
     chat_ids,
     database,
     dump,
@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--recipients", type=int, default=2000)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--residents", type=int, default=10, help="chats sending replies")
     return parser.parse_args(argv)
 

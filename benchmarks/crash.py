@@ -51,7 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.crash", description=__doc__)
     parser.add_argument("--recipients", type=int, default=5000)
     parser.add_argument("--limit", type=float, default=1000.0, help="sends/s (0: no limit)")
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--kill-at", type=float, default=0.4, help="share delivered at the kill")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--db-path", help=argparse.SUPPRESS)
@@ -75,13 +75,18 @@ async def child(args: argparse.Namespace) -> None:
     sender = TelegramSender(TOKEN, f"{args.url}/bot", max_connections=args.concurrency)
     limits = ChannelLimits(per_second=args.limit or math.inf)
     dispatcher = Dispatcher(
-        db, {"telegram": sender}, SystemClock(), limits={"telegram": limits},
+        db,
+        {"telegram": sender},
+        SystemClock(),
+        limits={"telegram": limits},
         concurrency=args.concurrency,
     )
     recovered = await dispatcher.recover()
     say(f"child: {recovered} rows were left in flight; dispatching")
     await dispatcher.start()
-    while await open_rows(db, "pending", "sending"):
+    while True:
+        if not await open_rows(db, "pending", "sending"):
+            break
         await asyncio.sleep(0.2)
     await dispatcher.stop()
     await sender.aclose()
@@ -95,11 +100,22 @@ async def parent(args: argparse.Namespace) -> dict[str, int]:
         db_path = Path(tmp) / "bench.db"
         async with database("sqlite", Path(tmp)) as db:
             await seed_broadcast(db, chats, now=SystemClock().now(), text_body=TEXT)
-        async with fake_server(rate_limit=args.limit or None, forbidden_ratio=FORBIDDEN_RATIO) as server:
+        async with fake_server(
+            rate_limit=args.limit or None, forbidden_ratio=FORBIDDEN_RATIO
+        ) as server:
             command = [
-                sys.executable, "-m", "benchmarks.crash", "--child", "--db-path", str(db_path),
-                "--url", server.url, "--limit", str(args.limit),
-                "--concurrency", str(args.concurrency),
+                sys.executable,
+                "-m",
+                "benchmarks.crash",
+                "--child",
+                "--db-path",
+                str(db_path),
+                "--url",
+                server.url,
+                "--limit",
+                str(args.limit),
+                "--concurrency",
+                str(args.concurrency),
             ]
             first = await asyncio.create_subprocess_exec(*command)
             target = int(args.recipients * args.kill_at)

@@ -41,7 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.memory", description=__doc__)
     parser.add_argument("--recipients", type=int, default=100_000)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=128)
     return parser.parse_args(argv)
 
 
@@ -91,9 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging()
     figures = asyncio.run(run_memory(args))
     say(f"accepted {figures['accepted']:.0f} sends at {figures['sends_per_s']:.0f}/s")
-    say(
-        "RESULT memory recipients={recipients} peak_rss_mb={peak_rss_mb:.0f}".format(**figures)
-    )
+    say("RESULT memory recipients={recipients} peak_rss_mb={peak_rss_mb:.0f}".format(**figures))
 
 
 if __name__ == "__main__":

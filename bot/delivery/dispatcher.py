@@ -180,7 +180,7 @@ class Dispatcher:
         *,
         limits: Mapping[str, ChannelLimits],
         is_quiet: Callable[[datetime], bool] = lambda _: False,
-        concurrency: int = 64,
+        concurrency: int = 128,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,

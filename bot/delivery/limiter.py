@@ -68,9 +68,9 @@ class ChannelLimiter:
     def __init__(self, limits: ChannelLimits) -> None:
         self.limits = limits
         self.max_rate = limits.per_second * limits.headroom
-        # a few milliseconds of tolerance lets the pace catch up after event-loop lag at high
+        # ten milliseconds of tolerance lets the pace catch up after event-loop lag at high
         # rates without ever exceeding the limit in any one-second window
-        burst = max(limits.burst, min(self.max_rate * 0.005, 20.0))
+        burst = max(limits.burst, min(self.max_rate * 0.01, 20.0))
         self.overall = TokenBucket(self.max_rate, burst=burst)
         self._chats: dict[str, TokenBucket] = {}
         self._paused_until = -math.inf

@@ -58,7 +58,7 @@ def test_overall_pace_stays_under_the_limit_in_every_window() -> None:
 
 def test_high_rate_uses_small_burst_and_still_respects_limit() -> None:
     limiter = ChannelLimiter(ChannelLimits(per_second=1000))
-    assert limiter.overall.burst == pytest.approx(limiter.max_rate * 0.005)
+    assert limiter.overall.burst == pytest.approx(limiter.max_rate * 0.01)
     times = _drive(limiter, [str(i) for i in range(3000)], until=2.0)
     worst = max(sum(1 for t in times if start <= t < start + 1.0) for start in times[:100])
     assert worst <= 1000
