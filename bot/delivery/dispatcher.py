@@ -235,7 +235,6 @@ class Dispatcher:
             _, late = await asyncio.wait(self._sends, timeout=grace_s)
             for task in late:  # outcome unknown: left `sending`, recovered on the next start
                 task.cancel()
-        self._outcome_ready.set()
         recorder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await recorder
@@ -307,7 +306,8 @@ class Dispatcher:
                 await asyncio.sleep(1.0)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_S)
+                async with asyncio.timeout(POLL_S):
+                    await self._wake.wait()
 
     async def _claim_into(self, lane: _Lane, *, lane_limit: int | None) -> None:
         """Claim replies always, and bulk rows when the lane's buffer runs low."""
@@ -392,7 +392,8 @@ class Dispatcher:
                 wake = lane.next_wake(now)
                 lane.changed.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lane.changed.wait(), wake)
+                    async with asyncio.timeout(wake):
+                        await lane.changed.wait()
                 continue
             lane.limiter.take(job.chat_id, now, self._cost(lane, job))
             self._spawn_send(lane, job)
@@ -433,14 +434,21 @@ class Dispatcher:
     # -- recording -----------------------------------------------------------------------------
 
     async def _record_loop(self) -> None:
+        recorded_since_finish = False
         while True:
-            await self._outcome_ready.wait()
-            self._outcome_ready.clear()
-            await asyncio.sleep(FLUSH_GATHER_S)  # gather a batch: one commit for many sends
-            await self._retry_db("record", self._flush)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FINISH_EVERY_S):
+                    await self._outcome_ready.wait()
+            if self._outcome_ready.is_set():
+                self._outcome_ready.clear()
+                await asyncio.sleep(FLUSH_GATHER_S)  # gather a batch: one commit for many sends
+                await self._retry_db("record", self._flush)
+                recorded_since_finish = True
             now = self._mono()
-            if now - self._last_finish >= FINISH_EVERY_S:
+            if recorded_since_finish and now - self._last_finish >= FINISH_EVERY_S:
                 self._last_finish = now
+                recorded_since_finish = False
                 await self._retry_db("finish runs", self._finish_runs)
 
     async def _flush(self) -> None:

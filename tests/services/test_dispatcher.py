@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Capabilities, Outbound, SendResult, SendStatus
 from bot.clock import FakeClock
@@ -277,6 +282,58 @@ async def test_dispatcher_runs_in_background_and_stops_cleanly(db: Database) -> 
 
 
 async def _sleep_a_tick() -> None:
-    import asyncio
-
     await asyncio.sleep(0.02)
+
+
+class FlakyDatabase(Database):
+    """A database that refuses every session while `down` is set (locked or unreachable)."""
+
+    down = False
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        if self.down:
+            raise OSError("database unreachable")
+        async with super().session() as session:
+            yield session
+
+
+class OutageChannel(ScriptedChannel):
+    """Takes the database down when the first message goes out."""
+
+    def __init__(self, db: FlakyDatabase) -> None:
+        super().__init__()
+        self.db = db
+
+    async def send(self, message: Outbound) -> SendResult:
+        if not self.sent:
+            self.db.down = True
+        return await super().send(message)
+
+
+async def test_database_outage_delays_but_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    db = FlakyDatabase(f"sqlite+aiosqlite:///{tmp_path / 'flaky.db'}")
+    await db.create_all()
+    clock = FakeClock(START)
+    try:
+        await _enqueue(db, clock, [str(i) for i in range(20)], Priority.BULK)
+        channel = OutageChannel(db)
+        dispatcher = _dispatcher(db, channel, clock, concurrency=4)
+        await dispatcher.start()
+        for _ in range(100):  # the outage starts with the first send
+            if db.down:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)
+        sent_during_outage = len(channel.sent)
+        db.down = False
+        for _ in range(300):
+            if set((await _statuses(db)).values()) == {"sent"}:
+                break
+            await asyncio.sleep(0.02)
+        await dispatcher.stop()
+        assert sent_during_outage <= 4  # sending stops once every slot awaits its record
+        assert sorted(channel.chats(), key=int) == [str(i) for i in range(20)]
+        assert set((await _statuses(db)).values()) == {"sent"}
+    finally:
+        await db.dispose()

@@ -1,0 +1,129 @@
+"""The lean Telegram sender against the fake Bot API over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.channels.base import Choice, Outbound, SendStatus
+from bot.channels.telegram.sender import TelegramSender, build_keyboard, classify_response
+from bot.fakes.botapi import FakeBotApi
+
+TOKEN = "7000000001:test-token"
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def sender(server: FakeBotApi) -> AsyncIterator[TelegramSender]:
+    client = TelegramSender(TOKEN, f"{server.url}/bot", timeout=2.0)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def test_plain_message_is_sent(server: FakeBotApi, sender: TelegramSender) -> None:
+    result = await sender.send(Outbound("telegram", "42", "Xin chào"))
+    assert result.status is SendStatus.OK
+    assert server.texts_to("42") == ["Xin chào"]
+
+
+async def test_long_text_is_split_with_buttons_on_the_last_chunk(
+    server: FakeBotApi, sender: TelegramSender
+) -> None:
+    paragraph = "Bình đẳng giới bắt đầu từ gia đình. " * 30  # about 1,080 characters
+    text = "\n\n".join([paragraph.strip()] * 5)  # about 5,400 characters
+    assert len(text) > 5000
+    choices = (Choice("Có", "yes"), Choice("Không", "no"), Choice("Để sau", "later"))
+    result = await sender.send(Outbound("telegram", "7", text, choices, columns=2))
+    assert result.status is SendStatus.OK
+    calls = server.sent_to("7")
+    assert len(calls) == 2
+    assert all(len(call.text or "") <= 4096 for call in calls)
+    assert "".join((call.text or "").replace("\n", "") for call in calls) == text.replace("\n", "")
+    assert "reply_markup" not in calls[0].params
+    keyboard = calls[1].params["reply_markup"]["inline_keyboard"]
+    assert [[b["callback_data"] for b in row] for row in keyboard] == [["yes", "no"], ["later"]]
+
+
+async def test_429_is_retry_with_retry_after(server: FakeBotApi, sender: TelegramSender) -> None:
+    server.fail_next("sendMessage", 429, retry_after=3)
+    result = await sender.send(Outbound("telegram", "1", "x"))
+    assert (result.status, result.retry_after) == (SendStatus.RETRY, 3.0)
+
+
+async def test_403_is_blocked(server: FakeBotApi, sender: TelegramSender) -> None:
+    server.forbidden_chats.add("99")
+    result = await sender.send(Outbound("telegram", "99", "x"))
+    assert result.status is SendStatus.BLOCKED
+    assert server.sent_to("99") == []
+
+
+async def test_migrated_group_reports_new_id(server: FakeBotApi, sender: TelegramSender) -> None:
+    server.migrate_chat("-100", -1001234)
+    result = await sender.send(Outbound("telegram", "-100", "x"))
+    assert (result.status, result.new_chat_id) == (SendStatus.MIGRATED, "-1001234")
+
+
+async def test_5xx_is_retry_and_other_400_is_failed(
+    server: FakeBotApi, sender: TelegramSender
+) -> None:
+    server.fail_next("sendMessage", 502)
+    assert (await sender.send(Outbound("telegram", "1", "x"))).status is SendStatus.RETRY
+    server.fail_next("sendMessage", 400, description="Bad Request: chat not found")
+    failed = await sender.send(Outbound("telegram", "1", "x"))
+    assert (failed.status, failed.error) == (SendStatus.FAILED, "400 bad request")
+
+
+async def test_timeout_is_retry(server: FakeBotApi) -> None:
+    client = TelegramSender(TOKEN, f"{server.url}/bot", timeout=0.2)
+    try:
+        server.delay_next("sendMessage", 1.0)
+        result = await client.send(Outbound("telegram", "1", "slow"))
+        assert (result.status, result.error) == (SendStatus.RETRY, "timeout")
+        # the pool recovers: the next send goes through on a fresh connection
+        assert (await client.send(Outbound("telegram", "1", "fast"))).status is SendStatus.OK
+    finally:
+        await client.aclose()
+
+
+async def test_connection_refused_is_retry() -> None:
+    async with FakeBotApi() as fake:
+        url = f"{fake.url}/bot"
+    client = TelegramSender(TOKEN, url, timeout=1.0)
+    try:
+        result = await client.send(Outbound("telegram", "1", "x"))
+    finally:
+        await client.aclose()
+    assert result.status is SendStatus.RETRY
+    assert result.error is not None
+    assert TOKEN not in result.error
+
+
+async def test_many_concurrent_sends_share_the_pool(
+    server: FakeBotApi, sender: TelegramSender
+) -> None:
+    results = await asyncio.gather(
+        *(sender.send(Outbound("telegram", str(i), f"m{i}")) for i in range(200))
+    )
+    assert {r.status for r in results} == {SendStatus.OK}
+    assert len(server.sent) == 200
+
+
+def test_keyboard_refuses_callback_data_over_64_bytes() -> None:
+    with pytest.raises(ValueError, match="64 bytes"):
+        build_keyboard((Choice("x", "đ" * 33),), 1)
+
+
+def test_classify_reads_only_the_needed_fields() -> None:
+    body = b'{"ok":false,"error_code":429,"parameters":{"retry_after":7}}'
+    assert classify_response(429, body).retry_after == 7.0
+    assert classify_response(200, b"not json").status is SendStatus.OK
+    assert classify_response(500, b"<html>").status is SendStatus.RETRY
