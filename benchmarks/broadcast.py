@@ -35,6 +35,7 @@ from benchmarks.harness import (
     say,
     seed_broadcast,
     setup_logging,
+    stalls,
     workdir,
 )
 from bot.channels.base import Outbound, SendStatus
@@ -135,6 +136,8 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
         if text in timed.watched_done
     ]
     say(f"busiest one-second window at the client: {busiest_second(timed.start_times)} sends")
+    count, lost_s = stalls(timed.start_times, args.limit)
+    say(f"pauses longer than 10 intervals: {count}, {lost_s:.2f}s lost")
     say("server stats: " + dump({k: v for k, v in stats.items() if k != "per_chat_accepted"}))
     say(
         f"replies: {len(latencies)}/{len(enqueued)} delivered, "

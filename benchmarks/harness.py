@@ -7,6 +7,7 @@ the bot process under test the other, as in production where Telegram is someone
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -42,6 +43,7 @@ def setup_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stdout
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs URLs, and URLs hold the token
 
 
 def say(message: str) -> None:
@@ -217,6 +219,16 @@ def busiest_second(times: list[float]) -> int:
             first += 1
         best = max(best, last - first + 1)
     return best
+
+
+def stalls(times: list[float], limit_per_s: float) -> tuple[int, float]:
+    """Gaps between consecutive sends longer than 10 intervals: how many, and the time lost."""
+    if not limit_per_s or len(times) < 2:
+        return 0, 0.0
+    ordered = sorted(times)
+    interval = 1.0 / limit_per_s
+    gaps = [b - a for a, b in itertools.pairwise(ordered) if b - a > 10 * interval]
+    return len(gaps), sum(gaps) - len(gaps) * interval
 
 
 def percentile(values: list[float], share: float) -> float:
