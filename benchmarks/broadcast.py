@@ -1,8 +1,10 @@
 """Broadcast under a strict rate limit, with a resident chatting through the reply lane.
 
 The fake Bot API (own process) enforces `--limit` sends/s in any one-second window (429 +
-retry_after beyond it) and answers 403 for 2 % of chats. Every ~0.5 s a simulated resident's
-reply is enqueued at priority REPLY; its latency is enqueue → the server's 200 answer.
+retry_after beyond it) and answers 403 for 2 % of chats. Every ~0.5 s a simulated resident
+types to the bot: the update goes through the real conversation core (a database transaction,
+the router, the reply written to the outbox at priority REPLY); its latency is the moment the
+core starts handling the update → the server's 200 answer to the reply.
 
     python -m benchmarks.broadcast --limit 30 --recipients 2000
     python -m benchmarks.broadcast --limit 1000 --recipients 20000
@@ -38,13 +40,16 @@ from benchmarks.harness import (
     stalls,
     workdir,
 )
-from bot.channels.base import Outbound, SendStatus
+from bot.channels.base import Inbound, InboundKind, SendStatus
 from bot.channels.telegram.sender import TelegramSender
 from bot.clock import SystemClock
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
-from bot.delivery.outbox import OutboxItem, Priority, enqueue
 from bot.fakes.botapi import is_blocked_by_ratio
+from bot.services.conversation import Conversation
+from bot.services.residents import Residents
+from bot.services.router import Router
+from messages.packs import load_pack
 
 FORBIDDEN_RATIO = 0.02
 REPLY_EVERY_S = 0.5
@@ -159,17 +164,31 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
 async def _resident(
     db: Any, dispatcher: Dispatcher, residents: list[str], enqueued: dict[str, float]
 ) -> None:
-    """A person typing: one reply every ~0.5 s, spread over a few chats."""
+    """A person typing: one message every ~0.5 s, spread over a few chats, through the core.
+
+    Each message is an unknown command «/xN», whose answer quotes it, so every reply text is
+    unique and its delivery can be matched to the moment the core began handling it.
+    """
+    router = Router()
+    Residents(load_pack("ky-lua-2025")).register(router)
+    conversation = Conversation(db, router, SystemClock(), on_replies=dispatcher.notify)
     index = 0
     while True:
         await asyncio.sleep(REPLY_EVERY_S)
         chat = residents[index % len(residents)]
-        text = f"reply {index}"
-        item = OutboxItem(Outbound("telegram", chat, text), Priority.REPLY)
-        enqueued[text] = time.monotonic()
-        async with db.session() as session:
-            await enqueue(session, [item], now=datetime.now(UTC))
-        dispatcher.notify()
+        inbound = Inbound(
+            channel="telegram",
+            chat_id=chat,
+            update_id=f"bench-{index}",
+            kind=InboundKind.COMMAND,
+            received_at=datetime.now(UTC),
+            text=f"/x{index}",
+            command=f"x{index}",
+        )
+        started = time.monotonic()
+        replies = await conversation.handle(inbound)
+        for reply in replies:
+            enqueued[reply.text] = started
         index += 1
 
 

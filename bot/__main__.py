@@ -47,16 +47,24 @@ def cmd_run(_: argparse.Namespace) -> int:
 
     settings = _settings()
     try:
-        token = settings.require_token()
+        tokens = [settings.telegram_token(), settings.zalo_token()]
+        if not any(tokens):
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN: missing (set it in the environment or .env; "
+                "or ZALO_BOT_TOKEN for Zalo)"
+            )
     except SettingsError as exc:
         raise SystemExit(f"loa: setting error: {exc}") from None
     secret = settings.telegram_webhook_secret
     setup_logging(
         settings.loa_log_level,
-        secrets=[token, secret.get_secret_value() if secret else ""],
+        secrets=[*(t for t in tokens if t), secret.get_secret_value() if secret else ""],
     )
     pack = _pack(settings)
-    asyncio.run(run_bot(settings, pack))
+    try:
+        asyncio.run(run_bot(settings, pack))
+    except SettingsError as exc:
+        raise SystemExit(f"loa: setting error: {exc}") from None
     return 0
 
 

@@ -18,8 +18,11 @@ from datetime import datetime, timedelta
 from bot.channels.base import Channel
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
+from bot.channels.zalo.client import ZaloClient
+from bot.channels.zalo.receiver import ZaloReceiver
+from bot.channels.zalo.sender import ZaloSender
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, SettingsError
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
@@ -41,6 +44,8 @@ log = logging.getLogger(__name__)
 
 UPDATE_MEMORY = timedelta(days=2)  # how long handled update ids are kept for de-duplication
 MESSAGE_MEMORY = timedelta(days=14)  # how long the text of finished outbox rows is kept
+# Zalo publishes no Bot API send limits: stay well under anything plausible; 429s slow it further.
+ZALO_LIMITS = ChannelLimits(per_second=20.0, per_chat_per_second=1.0)
 
 
 @dataclass
@@ -127,19 +132,36 @@ async def forget_old(db: Database, *, now: datetime) -> tuple[int, int]:
 
 
 async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None = None) -> None:
-    """`loa run`: serve Telegram until a stop signal; a restart resumes where it stopped."""
+    """`loa run`: serve Telegram and/or Zalo until a stop signal; a restart resumes where it was."""
     clock = clock or SystemClock()
-    token = settings.require_token()
+    telegram_token = settings.telegram_token()
+    zalo_token = settings.zalo_token()
+    if telegram_token is None and zalo_token is None:
+        raise SettingsError("TELEGRAM_BOT_TOKEN: missing (set it, or ZALO_BOT_TOKEN, or both)")
     db = Database(settings.database_url)
     await prepare_database(db, pack, clock)
-    sender = TelegramSender(token, settings.telegram_api_base_url)
-    loa = build_loa(db=db, pack=pack, clock=clock, channels={"telegram": sender})
-    receiver = TelegramReceiver(
-        token=token,
-        base_url=settings.telegram_api_base_url,
-        handle=loa.conversation.handle,
-        clock=clock,
+
+    channels: dict[str, Channel] = {}
+    limits: dict[str, ChannelLimits] = {}
+    telegram_sender = zalo_client = None
+    if telegram_token is not None:
+        telegram_sender = TelegramSender(telegram_token, settings.telegram_api_base_url)
+        channels["telegram"], limits["telegram"] = telegram_sender, ChannelLimits()
+    if zalo_token is not None:
+        zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
+        channels["zalo"], limits["zalo"] = ZaloSender(zalo_client), ZALO_LIMITS
+    loa = build_loa(db=db, pack=pack, clock=clock, channels=channels, limits=limits)
+    telegram = (
+        TelegramReceiver(
+            token=telegram_token,
+            base_url=settings.telegram_api_base_url,
+            handle=loa.conversation.handle,
+            clock=clock,
+        )
+        if telegram_token is not None
+        else None
     )
+    zalo = ZaloReceiver(zalo_client, loa.conversation.handle, clock) if zalo_client else None
 
     async def sweep() -> None:
         await sweep_everything(loa)
@@ -154,23 +176,32 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
     await loa.dispatcher.start()
     scheduler.start()
     try:
-        if settings.telegram_webhook_url:
+        if telegram is not None and settings.telegram_webhook_url:
             secret = settings.telegram_webhook_secret
-            await receiver.start_webhook(
+            await telegram.start_webhook(
                 listen=settings.telegram_webhook_listen,
                 port=settings.telegram_webhook_port,
                 url=settings.telegram_webhook_url,
                 secret_token=secret.get_secret_value() if secret else None,
             )
             log.info("receiving Telegram updates by webhook")
-        else:
-            await receiver.start_polling()
+        elif telegram is not None:
+            await telegram.start_polling()
             log.info("receiving Telegram updates by long polling")
+        if zalo is not None:
+            await zalo.start()
+            log.info("receiving Zalo updates by long polling")
         await stop.wait()
     finally:
         log.info("stopping")
-        await receiver.stop()
+        if zalo is not None:
+            await zalo.stop()
+        if telegram is not None:
+            await telegram.stop()
         scheduler.shutdown(wait=False)
         await loa.dispatcher.stop()
-        await sender.aclose()
+        if telegram_sender is not None:
+            await telegram_sender.aclose()
+        if zalo_client is not None:
+            await zalo_client.aclose()
         await db.dispose()

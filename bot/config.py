@@ -23,11 +23,13 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     telegram_webhook_listen: str = "127.0.0.1"
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    zalo_bot_token: SecretStr = Field(default=SecretStr(""))
+    zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
     database_url: str = DEFAULT_DB
     loa_campaign: str = "ky-lua-2025"
     loa_log_level: str = "INFO"
 
-    @field_validator("telegram_api_base_url")
+    @field_validator("telegram_api_base_url", "zalo_api_base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -82,6 +84,21 @@ class Settings(BaseSettings):
         if ":" not in token:
             raise SettingsError("TELEGRAM_BOT_TOKEN: malformed (expected <digits>:<secret>)")
         return token
+
+    def zalo_token(self) -> str | None:
+        """The Zalo bot token, or None when Zalo is not configured; refuses a malformed one."""
+        token = self.zalo_bot_token.get_secret_value().strip()
+        if token in PLACEHOLDER_TOKENS:
+            return None
+        if ":" not in token:
+            raise SettingsError("ZALO_BOT_TOKEN: malformed (expected <bot_id>:<secret>)")
+        return token
+
+    def telegram_token(self) -> str | None:
+        """The Telegram token, or None when it is not set; refuses a malformed one."""
+        if self.telegram_bot_token.get_secret_value().strip() in PLACEHOLDER_TOKENS:
+            return None
+        return self.require_token()
 
 
 class SettingsError(Exception):

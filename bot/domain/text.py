@@ -29,6 +29,12 @@ def fold(text: str) -> str:
     return " ".join(bare.lower().split())
 
 
+def fold_words(text: str) -> str:
+    """`fold` keeping only letters, digits and single spaces («Trang sau ›» → «trang sau»)."""
+    kept = "".join(ch if ch.isalnum() else " " for ch in fold(text))
+    return " ".join(kept.split())
+
+
 def split_text(text: str, limit: int) -> list[str]:
     """Split `text` into chunks of at most `limit` chars, on paragraph, line, then word breaks."""
     if limit < 1:

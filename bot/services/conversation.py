@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from bot.channels.base import Inbound, InboundKind, Outbound
 from bot.clock import Clock
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
-from bot.domain.text import fold, normalize_text
+from bot.domain.text import fold, fold_words, normalize_text
 from bot.services.router import Router
 from bot.services.turn import Turn
 from bot.storage.db import Database
@@ -175,9 +175,9 @@ def _numbered_reply(inbound: Inbound, last_choices: str) -> Inbound:
         if numbered and 1 <= int(typed) <= len(offered):
             data = str(offered[int(typed) - 1][1])
     else:
-        folded = fold(inbound.text)
+        folded = fold_words(inbound.text)
         for label, choice_data in offered:
-            if fold(str(label)) == folded:
+            if folded and fold_words(str(label)) == folded:
                 data = str(choice_data)
                 break
     if data is None:

@@ -164,10 +164,10 @@ class Residents:
             return
         typed = fold(turn.inbound.text)
         matches = [g for g in self.groups if fold(g) == typed]
-        if not matches and typed:
+        if not matches and typed.isdigit() and 1 <= int(typed) <= len(self.groups):
+            matches = [self.groups[int(typed) - 1]]  # the group's place in the whole list
+        elif not matches and typed:
             matches = [g for g in self.groups if typed in fold(g)]
-            if typed.isdigit():
-                matches = [g for g in self.groups if fold(g).split()[-1] == typed]
         if len(matches) == 1:
             self._set_group(turn, matches[0])
             self._finish_group_step(turn)
@@ -200,11 +200,15 @@ class Residents:
         if page > 1:
             choices.append(turn.choice("residents.group_page_prev", f"grp:p{page - 1}"))
         choices.append(turn.choice("residents.group_skip", "grp:skip"))
+        # Not numbered: on button-less channels a typed number is the group's place in the
+        # whole list (Khối phố 9 is «9» on every page), not its place on this page.
         turn.say(
             "residents.ask_group",
             choices=choices,
             columns=2,
+            numbered=False,
             kind=self.pack.residential_groups.kind,
+            count=len(self.groups),
             page=page,
             pages=pages,
         )

@@ -48,10 +48,17 @@ class Turn:
         return Choice(label=t(key, self.lang), data=data)
 
     def say(
-        self, key: str, /, *, choices: Sequence[Choice] = (), columns: int = 1, **fields: object
+        self,
+        key: str,
+        /,
+        *,
+        choices: Sequence[Choice] = (),
+        columns: int = 1,
+        numbered: bool = True,
+        **fields: object,
     ) -> None:
         """Reply with the message `key`."""
-        self.say_text(self.text(key, **fields), choices=choices, columns=columns)
+        self.say_text(self.text(key, **fields), choices=choices, columns=columns, numbered=numbered)
 
     def say_text(
         self,

@@ -292,3 +292,19 @@ async def test_hour_and_muting(db: Database, clock: FakeClock) -> None:
     row = await subscriber(db)
     assert row is not None
     assert row.posts_muted is False
+
+
+async def test_a_typed_number_is_the_groups_place_in_the_whole_list(
+    db: Database, clock: FakeClock
+) -> None:
+    chat = ChatDriver(make_conversation(db, clock), clock)
+    await chat.type("/start")
+    await chat.type("1")  # the language question is numbered: Tiếng Việt
+    assert chat.last[-1].numbered is False  # the group question is not
+    await chat.type("trang sau")  # a typed label still works
+    assert "(Trang 2/2)" in chat.texts()
+    await chat.type("9")  # «9» is Khối phố 9, not the ninth button of page 2
+    assert "Đã ghi nhận: Khối phố 9." in chat.texts()
+    await chat.type("/khoi")
+    await chat.type("13")
+    assert "Mình chưa tìm thấy «13»" in chat.texts()

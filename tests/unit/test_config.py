@@ -109,5 +109,6 @@ def test_loa_run_without_token_stops_with_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        "loa: setting error: TELEGRAM_BOT_TOKEN: missing (set it in the environment or .env)"
+        "loa: setting error: TELEGRAM_BOT_TOKEN: missing (set it in the environment or .env; "
+        "or ZALO_BOT_TOKEN for Zalo)"
     ]

@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from bot.domain.text import fold, normalize_text, split_text, vi_sort_key
+from bot.domain.text import fold, fold_words, normalize_text, split_text, vi_sort_key
 
 
 def test_normalize_turns_nfd_into_nfc_and_drops_controls() -> None:
@@ -40,3 +40,10 @@ def test_split_cuts_a_word_longer_than_the_limit() -> None:
 def test_vietnamese_sort_order() -> None:
     names = ["Đông", "Dung", "Ân", "An", "Ă", "Bình", "Ơn", "Ô"]
     assert sorted(names, key=vi_sort_key) == ["An", "Ă", "Ân", "Bình", "Dung", "Đông", "Ô", "Ơn"]
+
+
+def test_fold_words_drops_symbols() -> None:
+    assert fold_words("Trang sau ›") == "trang sau"
+    assert fold_words("‹ Trang trước") == "trang truoc"
+    assert fold_words("Mạng xã hội (Zalo, Facebook…)") == "mang xa hoi zalo facebook"
+    assert fold_words("😀") == ""
