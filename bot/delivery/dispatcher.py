@@ -91,6 +91,7 @@ class _Job:
     text: str
     choices: str
     columns: int
+    numbered: bool
     priority: int
     attempts: int
     run_id: int | None
@@ -163,6 +164,7 @@ def _outbound(job: _Job) -> Outbound:
         text=job.text,
         choices=decode_choices(job.choices),
         columns=job.columns,
+        numbered=job.numbered,
     )
 
 
@@ -356,6 +358,7 @@ class Dispatcher:
                 OUTBOX.c.text,
                 OUTBOX.c.choices,
                 OUTBOX.c.columns,
+                OUTBOX.c.numbered,
                 OUTBOX.c.priority,
                 OUTBOX.c.attempts,
                 OUTBOX.c.run_id,

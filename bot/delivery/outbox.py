@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Choice, Outbound
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 
-# 500 rows x 11 columns stays far below SQLite's 32,766 bound parameters and PG's 65,535.
+# 500 rows x 12 columns stays far below SQLite's 32,766 bound parameters and PG's 65,535.
 ENQUEUE_CHUNK = 500
 EMPTY_RUN_GRACE = timedelta(minutes=5)
 
@@ -76,6 +76,7 @@ def _row_values(item: OutboxItem, now: datetime) -> dict[str, Any]:
         "text": msg.text,
         "choices": encode_choices(msg.choices),
         "columns": msg.columns,
+        "numbered": msg.numbered,
         "priority": int(item.priority),
         "status": PENDING,
         "attempts": 0,

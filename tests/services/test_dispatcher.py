@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Capabilities, Outbound, SendResult, SendStatus
+from bot.channels.base import Capabilities, Choice, Outbound, SendResult, SendStatus
 from bot.clock import FakeClock
 from bot.delivery.dispatcher import Dispatcher, RetryPolicy
 from bot.delivery.limiter import ChannelLimits
@@ -337,3 +337,21 @@ async def test_database_outage_delays_but_loses_and_repeats_nothing(tmp_path: Pa
         assert set((await _statuses(db)).values()) == {"sent"}
     finally:
         await db.dispose()
+
+
+async def test_a_message_keeps_its_choices_layout_and_numbering_through_the_outbox(
+    db: Database,
+) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    message = Outbound(
+        "telegram",
+        "n1",
+        "Số cuộc/đoàn: nhập một số.",
+        choices=(Choice("Quay lại", "rp:back"), Choice("Bỏ qua", "rp:skip")),
+        columns=2,
+        numbered=False,
+    )
+    async with db.session() as session:
+        await enqueue(session, [OutboxItem(message, Priority.REPLY)], now=clock.now())
+    assert await _dispatcher(db, channel, clock).drain_once() == 1
+    assert channel.sent == [message]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Boolean, Column, Index, Text, true
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
@@ -34,6 +34,10 @@ class OutboxMessage(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     choices: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     columns: int = Field(default=1)
+    # a typed «N» picks choice N; False where a number is an answer (a figure in the report form)
+    numbered: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, default=True, server_default=true())
+    )
     priority: int = Field(default=2)
     status: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)

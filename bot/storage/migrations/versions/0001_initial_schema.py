@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 05:34:45.590765
+Create Date: 2026-11-22
 """
 
 from collections.abc import Sequence
@@ -169,6 +169,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("choices", sa.Text(), nullable=False),
         sa.Column("columns", sa.Integer(), nullable=False),
+        sa.Column("numbered", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
