@@ -153,56 +153,77 @@ async def activate_campaign(db: Database, pack: CampaignPack, *, now: datetime) 
         due = local_datetime(pack.day_date(day), pack.delivery.hour_time)
         wanted[post_event_key(campaign_id, day)] = (due, _post_payload(pack, day))
 
-    created = updated = cancelled = unchanged = 0
     async with db.session() as session:
-        rows = await session.execute(
-            select(CampaignEvent).where(
-                col(CampaignEvent.campaign_id) == campaign_id,
-                col(CampaignEvent.kind) == DAILY_POST,
-            )
+        result = await sync_events(
+            session,
+            campaign_id=campaign_id,
+            wanted={key: (DAILY_POST, due, payload) for key, (due, payload) in wanted.items()},
+            kinds=(DAILY_POST,),
+            now=now,
         )
-        existing = {event.key: event for event in rows.scalars()}
-        for key, (due, payload) in wanted.items():
-            event = existing.get(key)
-            if event is None:
-                session.add(
-                    CampaignEvent(
-                        campaign_id=campaign_id,
-                        kind=DAILY_POST,
-                        key=key,
-                        payload=payload,
-                        due_at=due,
-                        status=PENDING,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                created += 1
-            elif event.status == PENDING and (event.due_at != due or event.payload != payload):
-                event.due_at = due
-                event.payload = payload
-                event.updated_at = now
-                updated += 1
-            else:
-                unchanged += 1
-        for key, event in existing.items():
-            if key not in wanted and event.status == PENDING:
-                event.status = CANCELLED
-                event.processed_at = now
-                event.updated_at = now
-                cancelled += 1
-    result = ActivationResult(
-        created=created, updated=updated, cancelled=cancelled, unchanged=unchanged
-    )
     log.info(
         "campaign %s activated: %d created, %d updated, %d cancelled, %d unchanged",
         campaign_id,
-        created,
-        updated,
-        cancelled,
-        unchanged,
+        result.created,
+        result.updated,
+        result.cancelled,
+        result.unchanged,
     )
     return result
+
+
+# key → (kind, due_at, payload) of the events a pack wants
+WantedEvents = dict[str, tuple[str, datetime, str]]
+
+
+async def sync_events(
+    session: AsyncSession,
+    *,
+    campaign_id: str,
+    wanted: WantedEvents,
+    kinds: Sequence[str],
+    now: datetime,
+) -> ActivationResult:
+    """Make the pending events of `kinds` match `wanted`: create, move, cancel; idempotent.
+
+    Done, missed and cancelled events are history and are never touched.
+    """
+    created = updated = cancelled = unchanged = 0
+    rows = await session.execute(
+        select(CampaignEvent).where(
+            col(CampaignEvent.campaign_id) == campaign_id,
+            col(CampaignEvent.kind).in_(kinds),
+        )
+    )
+    existing = {event.key: event for event in rows.scalars()}
+    for key, (kind, due, payload) in wanted.items():
+        event = existing.get(key)
+        if event is None:
+            session.add(
+                CampaignEvent(
+                    campaign_id=campaign_id,
+                    kind=kind,
+                    key=key,
+                    payload=payload,
+                    due_at=due,
+                    status=PENDING,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            created += 1
+        elif event.status == PENDING and (event.due_at != due or event.payload != payload):
+            event.due_at, event.payload, event.updated_at = due, payload, now
+            updated += 1
+        else:
+            unchanged += 1
+    for key, event in existing.items():
+        if key not in wanted and event.status == PENDING:
+            event.status, event.processed_at, event.updated_at = CANCELLED, now, now
+            cancelled += 1
+    return ActivationResult(
+        created=created, updated=updated, cancelled=cancelled, unchanged=unchanged
+    )
 
 
 async def _close_past_events(

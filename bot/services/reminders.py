@@ -37,7 +37,7 @@ from bot.clock import VN_TZ
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
 from bot.domain.campaign import ZALO_MAX_TEXT, CampaignPack, Deadline
 from bot.services import reports
-from bot.services.campaign_events import ActivationResult
+from bot.services.campaign_events import ActivationResult, WantedEvents, sync_events
 from bot.storage.db import Database
 from bot.storage.models import CampaignEvent, OutboxMessage
 from bot.storage.repos import reports as repo
@@ -81,10 +81,10 @@ def _at(deadline: Deadline, day_offset: int) -> datetime:
     return datetime.combine(deadline.due - timedelta(days=day_offset), hour, tzinfo=VN_TZ)
 
 
-def planned_events(pack: CampaignPack) -> dict[str, tuple[str, datetime, str]]:
+def planned_events(pack: CampaignPack) -> WantedEvents:
     """key → (kind, due_at, payload JSON) for every reminder and escalation of the pack."""
     campaign_id = pack.campaign.id
-    wanted: dict[str, tuple[str, datetime, str]] = {}
+    wanted: WantedEvents = {}
     for deadline in pack.deadlines:
         for offset in deadline.reminder_days_before:
             payload = json.dumps({"deadline": deadline.id, "offset": offset}, sort_keys=True)
@@ -109,43 +109,10 @@ async def activate_reminders(
     """Materialise the pack's reminder and escalation events; idempotent, follows pack edits."""
     campaign_id = pack.campaign.id
     wanted = planned_events(pack)
-    created = updated = cancelled = unchanged = 0
     async with db.session() as session:
-        rows = await session.execute(
-            select(CampaignEvent).where(
-                col(CampaignEvent.campaign_id) == campaign_id,
-                col(CampaignEvent.kind).in_(KINDS),
-            )
+        return await sync_events(
+            session, campaign_id=campaign_id, wanted=wanted, kinds=KINDS, now=now
         )
-        existing = {event.key: event for event in rows.scalars()}
-        for key, (kind, due, payload) in wanted.items():
-            event = existing.get(key)
-            if event is None:
-                session.add(
-                    CampaignEvent(
-                        campaign_id=campaign_id,
-                        kind=kind,
-                        key=key,
-                        payload=payload,
-                        due_at=due,
-                        status=PENDING,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                created += 1
-            elif event.status == PENDING and (event.due_at != due or event.payload != payload):
-                event.due_at, event.payload, event.updated_at = due, payload, now
-                updated += 1
-            else:
-                unchanged += 1
-        for key, event in existing.items():
-            if key not in wanted and event.status == PENDING:
-                event.status, event.processed_at, event.updated_at = CANCELLED, now, now
-                cancelled += 1
-    return ActivationResult(
-        created=created, updated=updated, cancelled=cancelled, unchanged=unchanged
-    )
 
 
 async def sweep_reminders(
