@@ -7,7 +7,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -42,7 +42,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     clock = FakeClock(datetime(2025, 11, 16, 3, 0, tzinfo=UTC))
     async with FakeBotApi() as server:
         base_url = f"{server.url}/bot"
-        sender = TelegramSender(TOKEN, base_url)
+        sender = TelegramSender(TOKEN, base_url, timeout=2.0)
         loa = build_loa(
             db=db,
             pack=small_pack(),
@@ -178,3 +178,31 @@ async def test_webhook_checks_the_secret_token(tmp_path: Path) -> None:
         finally:
             await receiver.stop()
             await db.dispose()
+
+
+async def test_replies_survive_server_failures(harness: Harness) -> None:
+    """A 502 on polling, a 429 and a timeout on sending: the resident still gets every answer,
+    exactly once."""
+    lan = Person("Lan", 2004)
+    server = harness.server
+    clock = harness.loa.clock
+    assert isinstance(clock, FakeClock)
+
+    async def time_passes() -> None:  # the core's clock moves one second per real 0.2 s
+        while True:
+            await asyncio.sleep(0.2)
+            clock.advance(timedelta(seconds=1))
+            harness.loa.dispatcher.notify()
+
+    ticking = asyncio.create_task(time_passes())
+    server.fail_next("getUpdates", 502)
+    server.fail_next("sendMessage", 429, retry_after=1, chat_id=2004)
+    server.delay_next("sendMessage", 3.0)  # longer than the sender's 2 s timeout: retried
+    try:
+        await harness.driver.say(lan, "/start")
+    finally:
+        ticking.cancel()
+    texts = server.texts_to(2004)
+    assert sum("Xin chào! Mình là Loa" in x for x in texts) == 1
+    assert sum("Bạn muốn đọc tin bằng ngôn ngữ nào?" in x for x in texts) == 1
+    assert server.stats.errors_by_status.get(429, 0) >= 1
