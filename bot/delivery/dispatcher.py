@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Channel, Outbound, SendResult, SendStatus
@@ -344,6 +344,22 @@ class Dispatcher:
             )
             .order_by(OUTBOX.c.priority, OUTBOX.c.id)
             .limit(limit)
+        )
+        # Replies reach a person in the order they were written: a reply waits while an earlier
+        # reply to the same chat is still in flight or waiting for a retry. (Bulk rows are one
+        # per chat and run, so they skip the check and keep the claim cheap.)
+        earlier = OUTBOX.alias("earlier")
+        due = due.where(
+            or_(
+                OUTBOX.c.priority > int(Priority.REPLY),
+                ~exists().where(
+                    earlier.c.channel == OUTBOX.c.channel,
+                    earlier.c.chat_id == OUTBOX.c.chat_id,
+                    earlier.c.priority == int(Priority.REPLY),
+                    earlier.c.id < OUTBOX.c.id,
+                    earlier.c.status.in_((PENDING, SENDING)),
+                ),
+            )
         )
         if not self._db.is_sqlite:
             due = due.with_for_update(skip_locked=True)

@@ -355,3 +355,21 @@ async def test_a_message_keeps_its_choices_layout_and_numbering_through_the_outb
         await enqueue(session, [OutboxItem(message, Priority.REPLY)], now=clock.now())
     assert await _dispatcher(db, channel, clock).drain_once() == 1
     assert channel.sent == [message]
+
+
+async def test_replies_to_one_chat_keep_their_order_through_a_retry(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    channel.script["p1"].append(SendResult(SendStatus.RETRY, error="HTTP 500"))
+    await _enqueue(db, clock, ["p1"], Priority.REPLY)
+    async with db.session() as session:
+        second = OutboxItem(Outbound("telegram", "p1", "second"), Priority.REPLY)
+        await enqueue(session, [second], now=clock.now())
+    await _enqueue(db, clock, ["p2"], Priority.REPLY)
+    no_spacing = ChannelLimits(per_second=1e9, per_chat_per_second=1e9, per_group_per_minute=1e9)
+    dispatcher = Dispatcher(db, {"telegram": channel}, clock, limits={"telegram": no_spacing})
+    await dispatcher.drain_once()  # the first reply fails; the second must not overtake it
+    assert [m.text for m in channel.sent] == ["msg p1", "msg p2"]
+    for _ in range(3):
+        clock.advance(timedelta(minutes=5))
+        await dispatcher.drain_once()
+    assert [m.text for m in channel.sent if m.chat_id == "p1"] == ["msg p1", "msg p1", "second"]
