@@ -14,6 +14,7 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from bot.channels.base import Channel
 from bot.channels.telegram.receiver import TelegramReceiver
@@ -163,10 +164,7 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
     )
     zalo = ZaloReceiver(zalo_client, loa.conversation.handle, clock) if zalo_client else None
 
-    async def sweep() -> None:
-        await sweep_everything(loa)
-
-    scheduler = build_scheduler(sweep=sweep, clock=clock)
+    scheduler = build_scheduler(sweep=partial(sweep_everything, loa), clock=clock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -49,23 +48,6 @@ class FakeClock:
         self._now += delta
 
 
-def vn_now(clock: Clock) -> datetime:
-    """Current time on Vietnam's wall clock."""
-    return clock.now().astimezone(VN_TZ)
-
-
-def to_utc(when: datetime) -> datetime:
-    """Normalise an aware datetime to UTC; naive values are taken as UTC (as stored by SQLite)."""
-    if when.tzinfo is None:
-        return when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
-
-
 def format_vn_date(when: datetime) -> str:
     """dd/mm/yyyy on Vietnam's wall clock."""
     return when.astimezone(VN_TZ).strftime("%d/%m/%Y")
-
-
-async def sleep(seconds: float) -> None:
-    """asyncio.sleep behind a name, so the few real waits are easy to find."""
-    await asyncio.sleep(seconds)

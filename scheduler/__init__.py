@@ -18,7 +18,7 @@ SWEEP_JOB_ID = "campaign-sweep"
 
 def build_scheduler(
     *,
-    sweep: Callable[[], Awaitable[None]],
+    sweep: Callable[[], Awaitable[object]],
     interval_seconds: int = 60,
     clock: Clock | None = None,
 ) -> AsyncIOScheduler:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from bot.clock import Clock
 from bot.domain.campaign import CampaignPack
@@ -43,18 +43,3 @@ async def sweep_job(
     else:
         log.debug("campaign sweep: day %s, nothing due (quiet=%s)", result.day, result.quiet)
     return result
-
-
-def make_sweep(
-    *,
-    db: Database,
-    pack: CampaignPack,
-    clock: Clock,
-    channels: Sequence[str] | None = None,
-) -> Callable[[], Awaitable[None]]:
-    """The zero-argument coroutine function `build_scheduler(sweep=…)` expects."""
-
-    async def sweep() -> None:
-        await sweep_job(db=db, pack=pack, clock=clock, channels=channels)
-
-    return sweep

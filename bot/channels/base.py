@@ -6,7 +6,7 @@ platform libraries. A choice is data: an inline keyboard on Telegram, a numbered
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -85,13 +85,6 @@ class SendResult:
     retry_after: float | None = None
     new_chat_id: str | None = None
     error: str | None = None
-
-
-@dataclass(slots=True)
-class SentLog:
-    """A transcript of what a channel sent, for the demo and tests."""
-
-    messages: list[Outbound] = field(default_factory=list)
 
 
 class Channel(Protocol):

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from bot.clock import VN_TZ
+from bot.domain.text import ZALO_MAX_TEXT
 
 AgencyType = Literal[
     "office",  # ward/commune office or department (phòng, văn phòng)
@@ -31,8 +32,6 @@ AgencyType = Literal[
     "other",
 ]
 
-TELEGRAM_MAX_TEXT = 4096
-ZALO_MAX_TEXT = 2000
 
 Loc = tuple[str | int, ...]
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 import unicodedata
 from functools import cache
 
+# Message length limits of the messengers (characters); text longer than this is split.
+TELEGRAM_MAX_TEXT = 4096
+ZALO_MAX_TEXT = 2000
+
 _CONTROL = {"Cc", "Cf", "Cs", "Co", "Cn"}
 _KEEP_CONTROL = {"\n", "\t"}
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from bot.channels.base import Inbound, InboundKind, Outbound
 from bot.clock import Clock
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
-from bot.domain.text import fold, fold_words, normalize_text
+from bot.domain.text import TELEGRAM_MAX_TEXT, fold, fold_words, normalize_text
 from bot.services.router import Router
 from bot.services.turn import Turn
 from bot.storage.db import Database
@@ -28,7 +28,7 @@ from messages import DEFAULT_LANG
 
 log = logging.getLogger(__name__)
 
-MAX_INBOUND_TEXT = 4096  # longer input is cut: nobody types more, and nothing stores it anyway
+MAX_INBOUND_TEXT = TELEGRAM_MAX_TEXT  # the longest message a messenger delivers
 
 
 class ChatLocks:

@@ -11,12 +11,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
-
 from bot.domain.campaign import Delivery
 from bot.storage.db import Database
 from bot.storage.models.residents import Subscriber
+from bot.storage.repos.residents import get_subscriber
 
 # Residents may pick any time from 05:00 to 21:00 that is not in the pack's quiet hours.
 EARLIEST_HOUR = time(5, 0)
@@ -59,18 +57,62 @@ def check_hour(at: time, delivery: Delivery) -> str | None:
     return None
 
 
-async def _find_active(session: AsyncSession, channel: str, chat_id: str) -> Subscriber | None:
-    """The resident on (channel, chat_id) if subscribed; stopped or blocked ones count as absent."""
-    subscriber = (
-        await session.execute(
-            select(Subscriber).where(
-                col(Subscriber.channel) == channel, col(Subscriber.chat_id) == chat_id
-            )
-        )
-    ).scalar_one_or_none()
+def apply_delivery_hour(
+    subscriber: Subscriber | None, hour: str | None, *, delivery: Delivery, now: datetime
+) -> PreferenceResult:
+    """Set (or with None, clear back to the pack's default) the time of a resident's daily post.
+
+    Allowed: 05:00-21:00 outside the pack's quiet hours. A change takes effect at once: if the
+    new time has already passed today and today's post has not reached the resident yet, the
+    next sweep sends it; it is never sent twice. Changes the row only when the result is ok.
+    """
     if subscriber is None or subscriber.status != "active":
-        return None
-    return subscriber
+        return PreferenceResult(ok=False, key="preferences.not_subscribed")
+    stored: str | None = None
+    if hour is not None:
+        parsed = parse_hour(hour)
+        if parsed is None:
+            return PreferenceResult(ok=False, key="preferences.hour.invalid")
+        refusal = check_hour(parsed, delivery)
+        if refusal == "preferences.hour.quiet":
+            fields = {"quiet_start": delivery.quiet_start, "quiet_end": delivery.quiet_end}
+            return PreferenceResult(ok=False, key=refusal, fields=fields)
+        if refusal is not None:
+            fields = {
+                "earliest": EARLIEST_HOUR.strftime("%H:%M"),
+                "latest": LATEST_HOUR.strftime("%H:%M"),
+            }
+            return PreferenceResult(ok=False, key=refusal, fields=fields)
+        stored = parsed.strftime("%H:%M")
+    subscriber.delivery_hour = stored
+    subscriber.updated_at = now
+    key, shown = ("preferences.hour.set", stored) if stored else ("preferences.hour.reset", None)
+    return PreferenceResult(
+        ok=True,
+        key=key,
+        fields={"hour": shown or delivery.hour},
+        delivery_hour=stored,
+        posts_muted=subscriber.posts_muted,
+    )
+
+
+def apply_posts_muted(
+    subscriber: Subscriber | None, muted: bool, *, now: datetime
+) -> PreferenceResult:
+    """Turn a resident's daily posts off (muted) or back on; announcements still arrive.
+
+    Unmuting during the day lets the next sweep deliver today's post if its time has passed.
+    """
+    if subscriber is None or subscriber.status != "active":
+        return PreferenceResult(ok=False, key="preferences.not_subscribed")
+    hour = subscriber.delivery_hour
+    if subscriber.posts_muted == muted:
+        key = "preferences.posts.already_muted" if muted else "preferences.posts.already_unmuted"
+        return PreferenceResult(ok=True, key=key, delivery_hour=hour, posts_muted=muted)
+    subscriber.posts_muted = muted
+    subscriber.updated_at = now
+    key = "preferences.posts.muted" if muted else "preferences.posts.unmuted"
+    return PreferenceResult(ok=True, key=key, delivery_hour=hour, posts_muted=muted)
 
 
 async def set_delivery_hour(
@@ -82,74 +124,16 @@ async def set_delivery_hour(
     now: datetime,
     delivery: Delivery | None = None,
 ) -> PreferenceResult:
-    """Set (or with None, clear back to the pack's default) the time of the resident's daily post.
-
-    Allowed: 05:00-21:00 outside the pack's quiet hours (`delivery`, default 21:00-07:00). A
-    change takes effect at once: if the new time has already passed today and today's post has
-    not reached the resident yet, the next sweep sends it; it is never sent twice.
-    """
-    rules = delivery or Delivery()
-    quiet_fields = {"quiet_start": rules.quiet_start, "quiet_end": rules.quiet_end}
-    stored: str | None = None
-    if hour is not None:
-        parsed = parse_hour(hour)
-        if parsed is None:
-            return PreferenceResult(ok=False, key="preferences.hour.invalid")
-        refusal = check_hour(parsed, rules)
-        if refusal == "preferences.hour.quiet":
-            return PreferenceResult(ok=False, key=refusal, fields=quiet_fields)
-        if refusal is not None:
-            return PreferenceResult(
-                ok=False,
-                key=refusal,
-                fields={
-                    "earliest": EARLIEST_HOUR.strftime("%H:%M"),
-                    "latest": LATEST_HOUR.strftime("%H:%M"),
-                },
-            )
-        stored = parsed.strftime("%H:%M")
+    """`apply_delivery_hour` in a transaction of its own (operators' tools and tests)."""
     async with db.session() as session:
-        subscriber = await _find_active(session, channel, chat_id)
-        if subscriber is None:
-            return PreferenceResult(ok=False, key="preferences.not_subscribed")
-        subscriber.delivery_hour = stored
-        subscriber.updated_at = now
-        muted = subscriber.posts_muted
-    if stored is None:
-        return PreferenceResult(
-            ok=True,
-            key="preferences.hour.reset",
-            fields={"hour": rules.hour},
-            delivery_hour=None,
-            posts_muted=muted,
-        )
-    return PreferenceResult(
-        ok=True,
-        key="preferences.hour.set",
-        fields={"hour": stored},
-        delivery_hour=stored,
-        posts_muted=muted,
-    )
+        subscriber = await get_subscriber(session, channel=channel, chat_id=chat_id)
+        return apply_delivery_hour(subscriber, hour, delivery=delivery or Delivery(), now=now)
 
 
 async def set_posts_muted(
     db: Database, *, channel: str, chat_id: str, muted: bool, now: datetime
 ) -> PreferenceResult:
-    """Turn the resident's daily posts off (muted) or back on; announcements still arrive.
-
-    Unmuting during the day lets the next sweep deliver today's post if its time has passed.
-    """
+    """`apply_posts_muted` in a transaction of its own (operators' tools and tests)."""
     async with db.session() as session:
-        subscriber = await _find_active(session, channel, chat_id)
-        if subscriber is None:
-            return PreferenceResult(ok=False, key="preferences.not_subscribed")
-        hour = subscriber.delivery_hour
-        if subscriber.posts_muted == muted:
-            key = (
-                "preferences.posts.already_muted" if muted else "preferences.posts.already_unmuted"
-            )
-            return PreferenceResult(ok=True, key=key, delivery_hour=hour, posts_muted=muted)
-        subscriber.posts_muted = muted
-        subscriber.updated_at = now
-    key = "preferences.posts.muted" if muted else "preferences.posts.unmuted"
-    return PreferenceResult(ok=True, key=key, delivery_hour=hour, posts_muted=muted)
+        subscriber = await get_subscriber(session, channel=channel, chat_id=chat_id)
+        return apply_posts_muted(subscriber, muted, now=now)

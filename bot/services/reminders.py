@@ -35,7 +35,8 @@ from sqlmodel import col
 from bot.channels.base import Outbound
 from bot.clock import VN_TZ
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
-from bot.domain.campaign import ZALO_MAX_TEXT, CampaignPack, Deadline
+from bot.domain.campaign import CampaignPack, Deadline
+from bot.domain.text import ZALO_MAX_TEXT
 from bot.services import reports
 from bot.services.campaign_events import ActivationResult, WantedEvents, sync_events
 from bot.storage.db import Database

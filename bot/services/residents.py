@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Choice
 from bot.domain.campaign import CampaignPack
 from bot.domain.text import fold
-from bot.services.preferences import EARLIEST_HOUR, LATEST_HOUR, check_hour, parse_hour
+from bot.services.preferences import apply_delivery_hour, apply_posts_muted
 from bot.services.router import Router
 from bot.services.turn import Handler, Turn
 from bot.storage.repos import residents as repo
@@ -100,8 +100,8 @@ class Residents:
             theme=self._theme(turn.lang),
         )
         if created:
-            nonce = turn.set_flow(ONBOARDING, "lang")
-            turn.say("residents.ask_lang", choices=self._language_choices(nonce), columns=2)
+            turn.set_flow(ONBOARDING, "lang")
+            turn.say("residents.ask_lang", choices=self._language_choices(), columns=2)
         else:
             turn.say("residents.ready")
 
@@ -110,7 +110,7 @@ class Residents:
         if turn.subscriber is None:
             turn.say("residents.not_subscribed")
             return
-        turn.say("residents.ask_lang", choices=self._language_choices(""), columns=2)
+        turn.say("residents.ask_lang", choices=self._language_choices(), columns=2)
 
     async def on_language(self, turn: Turn) -> None:
         """Button lang:<code>: set the language; during onboarding go on to the group."""
@@ -242,10 +242,8 @@ class Residents:
         """/trogiup: hotlines, trusted addresses, commands."""
         lines = []
         for hotline in self.pack.hotlines:
-            name = getattr(hotline, "name_en", "") if turn.lang == "en" else ""
-            note = getattr(hotline, "note_en", "") if turn.lang == "en" else ""
-            name = name or hotline.name
-            note = note or hotline.note
+            name = _in_lang(turn.lang, hotline.name, hotline.name_en)
+            note = _in_lang(turn.lang, hotline.note, hotline.note_en)
             lines.append(
                 t(
                     "residents.hotline_line",
@@ -342,63 +340,28 @@ class Residents:
     async def set_hour(self, turn: Turn) -> None:
         """/gio [HH:MM | chung]: show or change the time of the daily post."""
         sub = turn.subscriber
-        if sub is None or sub.status != "active":
-            turn.say("preferences.not_subscribed")
-            return
         delivery = self.pack.delivery
         arg = fold(turn.inbound.args)
-        if not arg:
+        if not arg and sub is not None and sub.status == "active":
             turn.say(
                 "residents.hour_current",
                 hour=sub.delivery_hour or delivery.hour,
                 default=delivery.hour,
             )
             return
-        if arg in {"chung", "mac dinh", "macdinh", "default"}:
-            sub.delivery_hour = None
-            sub.updated_at = turn.now
-            turn.say("preferences.hour.reset", hour=delivery.hour)
-            return
-        at = parse_hour(turn.inbound.args)
-        if at is None:
-            turn.say("preferences.hour.invalid")
-            return
-        refusal = check_hour(at, delivery)
-        if refusal == "preferences.hour.quiet":
-            turn.say(refusal, quiet_start=delivery.quiet_start, quiet_end=delivery.quiet_end)
-            return
-        if refusal is not None:
-            turn.say(
-                refusal,
-                earliest=EARLIEST_HOUR.strftime("%H:%M"),
-                latest=LATEST_HOUR.strftime("%H:%M"),
-            )
-            return
-        sub.delivery_hour = at.strftime("%H:%M")
-        sub.updated_at = turn.now
-        turn.say("preferences.hour.set", hour=sub.delivery_hour)
+        hour = None if arg in {"chung", "mac dinh", "macdinh", "default"} else turn.inbound.args
+        result = apply_delivery_hour(sub, hour, delivery=delivery, now=turn.now)
+        turn.say_text(turn.text(result.key, **result.fields))
 
     async def mute_posts(self, turn: Turn) -> None:
         """/tatbai: daily posts off (announcements still arrive)."""
-        await self._set_muted(turn, muted=True)
+        result = apply_posts_muted(turn.subscriber, True, now=turn.now)
+        turn.say_text(turn.text(result.key, **result.fields))
 
     async def unmute_posts(self, turn: Turn) -> None:
         """/batbai: daily posts on again."""
-        await self._set_muted(turn, muted=False)
-
-    async def _set_muted(self, turn: Turn, *, muted: bool) -> None:
-        sub = turn.subscriber
-        if sub is None or sub.status != "active":
-            turn.say("preferences.not_subscribed")
-            return
-        if sub.posts_muted == muted:
-            turn.say(
-                "preferences.posts.already_muted" if muted else "preferences.posts.already_unmuted"
-            )
-            return
-        sub.posts_muted = muted
-        sub.updated_at = turn.now
-        turn.say("preferences.posts.muted" if muted else "preferences.posts.unmuted")
+        result = apply_posts_muted(turn.subscriber, False, now=turn.now)
+        turn.say_text(turn.text(result.key, **result.fields))
 
     # ---- everything else --------------------------------------------------------------------
 
@@ -451,20 +414,22 @@ class Residents:
         ]
 
     @staticmethod
-    def _language_choices(nonce: str) -> list[Choice]:
+    def _language_choices() -> list[Choice]:
         return [Choice(label=t(f"languages.{code}"), data=f"lang:{code}") for code in LANGUAGES]
 
     def _title(self, lang: str) -> str:
         info = self.pack.campaign
-        english = getattr(info, "title_en", "") if lang == "en" else ""
-        return english or info.title
+        return _in_lang(lang, info.title, info.title_en)
 
     def _theme(self, lang: str) -> str:
         info = self.pack.campaign
-        english = getattr(info, "theme_en", "") if lang == "en" else ""
-        return english or info.theme
+        return _in_lang(lang, info.theme, info.theme_en)
 
     def _group_title(self, group_id: str, lang: str) -> str:
         group = next(g for g in self.pack.slogan_groups if g.id == group_id)
-        english = getattr(group, "title_en", "") if lang == "en" else ""
-        return english or group.title
+        return _in_lang(lang, group.title, group.title_en)
+
+
+def _in_lang(lang: str, vietnamese: str, english: str) -> str:
+    """The pack's English text for English readers when it has one; Vietnamese otherwise."""
+    return english if lang == "en" and english else vietnamese

@@ -92,12 +92,6 @@ class Turn:
         """The step within the flow."""
         return self.state.step
 
-    def flow_data(self) -> dict[str, Any]:
-        """The flow's saved data."""
-        data = json.loads(self.state.data or "{}")
-        assert isinstance(data, dict)
-        return data
-
     def set_flow(self, flow: str, step: str, data: dict[str, Any] | None = None) -> str:
         """Enter a flow step; returns a fresh nonce for the buttons of this step."""
         self.state.flow = flow

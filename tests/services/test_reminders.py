@@ -8,8 +8,8 @@ from sqlmodel import col, select
 
 from bot.clock import VN_TZ, FakeClock
 from bot.delivery.outbox import Priority
-from bot.domain.campaign import ZALO_MAX_TEXT, CampaignPack
-from bot.domain.text import vi_sort_key
+from bot.domain.campaign import CampaignPack
+from bot.domain.text import ZALO_MAX_TEXT, vi_sort_key
 from bot.services.officials import create_invite
 from bot.services.reminders import (
     activate_reminders,

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.campaign import ZALO_MAX_TEXT, CampaignPack, FormSection
+from bot.domain.campaign import CampaignPack, FormSection
+from bot.domain.text import ZALO_MAX_TEXT
 from messages.packs import (
     PACKS_DIR,
     PackError,

@@ -15,9 +15,9 @@ from bot.channels.base import (
     SendResult,
     SendStatus,
 )
-from bot.domain.text import split_text
+from bot.domain.text import ZALO_MAX_TEXT, split_text
 
-CONSOLE_MAX_TEXT = 2000  # the same as Zalo, so the console shows what a Zalo user would see
+CONSOLE_MAX_TEXT = ZALO_MAX_TEXT  # the console shows what a Zalo user would see
 
 
 def render_numbered(message: Outbound) -> str:

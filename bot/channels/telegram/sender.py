@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 
 from bot.channels.base import Capabilities, Choice, Outbound, SendResult, SendStatus
-from bot.domain.text import split_text
+from bot.domain.text import TELEGRAM_MAX_TEXT, split_text
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 4096
+MAX_TEXT = TELEGRAM_MAX_TEXT
 MAX_CALLBACK_BYTES = 64
 # identity: the body is read as-is (no decompression on the hot path)
 _HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}

@@ -23,12 +23,12 @@ from bot.channels.zalo.client import (
     ZaloTimeout,
     ZaloUnauthorized,
 )
-from bot.domain.text import split_text
+from bot.domain.text import ZALO_MAX_TEXT, split_text
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "zalo"
-MAX_TEXT = 2000
+MAX_TEXT = ZALO_MAX_TEXT
 
 
 def render_choices(message: Outbound) -> str:

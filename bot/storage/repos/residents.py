@@ -53,18 +53,6 @@ async def subscribe(
     return row, False
 
 
-async def set_status(
-    session: AsyncSession, *, channel: str, chat_id: str, status: str, now: datetime
-) -> bool:
-    """Set a subscriber's status (active | stopped | blocked); False if there is no subscriber."""
-    row = await get_subscriber(session, channel=channel, chat_id=chat_id)
-    if row is None:
-        return False
-    row.status = status
-    row.updated_at = now
-    return True
-
-
 async def cancel_pending_bulk(session: AsyncSession, *, channel: str, chat_id: str) -> int:
     """Cancel posts and broadcasts still queued for a chat (after /huy)."""
     stmt = (
