@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
 from bot.storage.db import Database
+from messages import t
 
 CONSOLE_LIMITS = ChannelLimits(per_second=1000.0, per_chat_per_second=1000.0)
 
@@ -22,7 +23,7 @@ async def run_chat(settings: Settings, pack: CampaignPack) -> int:
     clock = SystemClock()
     db = Database(settings.database_url)
     await prepare_database(db, pack, clock)
-    console = ConsoleChannel()
+    console = ConsoleChannel(prefix=t("chat.bot"))
     loa = build_loa(
         db=db,
         pack=pack,
@@ -32,10 +33,10 @@ async def run_chat(settings: Settings, pack: CampaignPack) -> int:
     )
     await loa.dispatcher.start()
     chat_id = "console"
-    print("Loa chat – gõ /start để bắt đầu, số để chọn, Ctrl-D để thoát.", flush=True)
+    print(t("chat.intro"), flush=True)
     try:
         while True:
-            print("Bạn › ", end="", flush=True)
+            print(t("chat.you"), end="", flush=True)
             line = await asyncio.to_thread(sys.stdin.readline)
             if not line:
                 break

@@ -132,7 +132,7 @@ class DemoDriver:
         for call in reversed(sent):
             for text, data in _buttons(call):
                 if text == label:
-                    self.transcript.person(who, f"(bấm nút) [{label}]")
+                    self.transcript.person(who, t("demo.pressed", "vi", label=label))
                     assert call.message_id is not None
                     self.server.push_callback(
                         who.chat_id, data, message_id=int(call.message_id), first_name=who.name
@@ -144,7 +144,7 @@ class DemoDriver:
     async def sticker(self, who: Person) -> None:
         """The person sends a sticker."""
         before = len(self._sent(who))
-        self.transcript.person(who, "(gửi nhãn dán 🐱)")
+        self.transcript.person(who, t("demo.sticker", "vi"))
         self.server.push_sticker(who.chat_id, first_name=who.name)
         await self._show_replies(who, before)
 
@@ -328,7 +328,7 @@ async def run_demo(*, days: int = 3, pack_name: str = "ky-lua-2025") -> int:
                 await sender.aclose()
                 await db.dispose()
         transcript.emit()
-        transcript.emit(t("demo.done", "vi", path="(" + tmp + ", đã xóa)"))
+        transcript.emit(t("demo.done", "vi", path=t("demo.deleted_dir", "vi", path=tmp)))
     return 0
 
 

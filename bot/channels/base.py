@@ -35,7 +35,6 @@ class Inbound:
     args: str = ""
     choice_data: str | None = None
     language_hint: str | None = None
-    display_name: str | None = None  # never stored or logged; for a greeting only
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +84,28 @@ class SendResult:
     retry_after: float | None = None
     new_chat_id: str | None = None
     error: str | None = None
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """«/khauhieu abc» → ("khauhieu", "abc"); None when the text is not a command."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return None
+    parts = stripped.split(maxsplit=1)  # any whitespace, a newline too, ends the command word
+    name = parts[0][1:]
+    if not name or name.startswith("/"):
+        return None
+    return name, parts[1].strip() if len(parts) > 1 else ""
+
+
+def render_choices(message: Outbound) -> str:
+    """Choices as text, for channels without buttons (Zalo, console): «\n  1. …» lines when a
+    typed number picks them, «\n(label / label)» when a typed number is an answer."""
+    if not message.choices:
+        return ""
+    if message.numbered:
+        return "\n" + "\n".join(f"  {n}. {c.label}" for n, c in enumerate(message.choices, 1))
+    return "\n(" + " / ".join(choice.label for choice in message.choices) + ")"
 
 
 class Channel(Protocol):

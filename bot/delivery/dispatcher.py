@@ -629,11 +629,15 @@ class Dispatcher:
 
     async def _finish_runs(self) -> None:
         async with self._db.session() as session:
+            # Settled = no row of the run still to send. Judged from the rows, not the running
+            # counts: rows cancelled elsewhere (/huy, a submitted report) never pass through here.
+            unsent = (
+                select(OUTBOX.c.id)
+                .where(OUTBOX.c.run_id == RUNS.c.id, OUTBOX.c.status.in_((PENDING, SENDING)))
+                .exists()
+            )
             complete = await session.execute(
-                select(RUNS.c.id).where(
-                    RUNS.c.status == "running",
-                    RUNS.c.sent + RUNS.c.failed + RUNS.c.blocked >= RUNS.c.queued,
-                )
+                select(RUNS.c.id).where(RUNS.c.status == "running", ~unsent)
             )
             run_ids = [run_id for (run_id,) in complete.all()]
             if run_ids:

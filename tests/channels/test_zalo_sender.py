@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.channels.base import Choice, Outbound, SendStatus
+from bot.channels.base import Choice, Outbound, SendStatus, render_choices
 from bot.channels.zalo.client import ZaloClient
-from bot.channels.zalo.sender import MAX_TEXT, ZaloSender, render_choices, render_chunks
+from bot.channels.zalo.sender import MAX_TEXT, ZaloSender, render_chunks
 from bot.fakes.botapi import FakeBotApi
 
 TOKEN = "7000000001:zalo-test-token"

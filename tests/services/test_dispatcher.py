@@ -22,10 +22,12 @@ from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
 from bot.storage.db import Database
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.residents import Subscriber
+from bot.storage.repos.residents import cancel_pending_bulk
 
 START = datetime(2025, 11, 20, 1, 0, tzinfo=UTC)
 OUT = OutboxMessage.__table__  # type: ignore[attr-defined]
 SUBS = Subscriber.__table__  # type: ignore[attr-defined]
+RUNS = BulkRun.__table__  # type: ignore[attr-defined]
 FAST = ChannelLimits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
 
 
@@ -373,3 +375,16 @@ async def test_replies_to_one_chat_keep_their_order_through_a_retry(db: Database
         clock.advance(timedelta(minutes=5))
         await dispatcher.drain_once()
     assert [m.text for m in channel.sent if m.chat_id == "p1"] == ["msg p1", "msg p1", "second"]
+
+
+async def test_a_run_closes_when_a_row_was_cancelled_outside_the_dispatcher(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    async with db.session() as session:
+        run_id = await start_run(session, kind="daily_post", label="ngày 2", now=clock.now())
+    await _enqueue(db, clock, ["c1", "c2", "c3"], Priority.BULK, run_id=run_id)
+    async with db.session() as session:  # c3 sends /huy before the run reaches it
+        await cancel_pending_bulk(session, channel="telegram", chat_id="c3")
+    await _dispatcher(db, channel, clock).drain_once()
+    async with db.session() as session:
+        run = (await session.execute(select(RUNS.c.status, RUNS.c.sent, RUNS.c.blocked))).one()
+    assert tuple(run) == ("done", 2, 1)

@@ -14,18 +14,12 @@ from bot.channels.base import (
     Outbound,
     SendResult,
     SendStatus,
+    parse_command,
+    render_choices,
 )
 from bot.domain.text import ZALO_MAX_TEXT, split_text
 
 CONSOLE_MAX_TEXT = ZALO_MAX_TEXT  # the console shows what a Zalo user would see
-
-
-def render_numbered(message: Outbound) -> str:
-    """Text plus its choices as «1. …» lines, for channels without buttons."""
-    if not message.choices:
-        return message.text
-    lines = [f"  {n}. {c.label}" for n, c in enumerate(message.choices, start=1)]
-    return message.text + "\n" + "\n".join(lines)
 
 
 class ConsoleChannel:
@@ -34,7 +28,7 @@ class ConsoleChannel:
     name = "console"
     capabilities = Capabilities(max_text=CONSOLE_MAX_TEXT, buttons=False)
 
-    def __init__(self, out: TextIO | None = None, *, prefix: str = "Loa › ") -> None:
+    def __init__(self, out: TextIO | None = None, *, prefix: str = "> ") -> None:
         self._out = out or sys.stdout
         self._prefix = prefix
         self.sent: list[Outbound] = []
@@ -43,7 +37,7 @@ class ConsoleChannel:
     async def send(self, message: Outbound) -> SendResult:
         """Print the message (split at the console's limit)."""
         self.sent.append(message)
-        body = render_numbered(message)
+        body = message.text + render_choices(message)
         for chunk in split_text(body, CONSOLE_MAX_TEXT):
             indented = chunk.replace("\n", "\n" + " " * len(self._prefix))
             print(f"{self._prefix}{indented}", file=self._out, flush=True)
@@ -64,24 +58,14 @@ class ConsoleChannel:
 def console_inbound(line: str, *, chat_id: str, update_id: str, now: datetime) -> Inbound:
     """A typed line as an Inbound: «/cmd args» is a command, anything else is text."""
     text = line.rstrip("\n")
-    stripped = text.strip()
-    if stripped.startswith("/") and len(stripped) > 1:
-        name, _, args = stripped[1:].partition(" ")
-        return Inbound(
-            channel=ConsoleChannel.name,
-            chat_id=chat_id,
-            update_id=update_id,
-            kind=InboundKind.COMMAND,
-            received_at=now,
-            text=stripped,
-            command=name,
-            args=args,
-        )
+    command = parse_command(text)
     return Inbound(
         channel=ConsoleChannel.name,
         chat_id=chat_id,
         update_id=update_id,
-        kind=InboundKind.TEXT,
+        kind=InboundKind.TEXT if command is None else InboundKind.COMMAND,
         received_at=now,
         text=text,
+        command=None if command is None else command[0],
+        args="" if command is None else command[1],
     )

@@ -8,10 +8,8 @@ False) the labels are shown as a short line, «(Quay lại)», and typing the la
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
-from bot.channels.base import Capabilities, Outbound, SendResult, SendStatus
-from bot.channels.console.channel import render_numbered
+from bot.channels.base import Capabilities, Outbound, SendResult, SendStatus, render_choices
 from bot.channels.zalo.client import (
     ZaloBadRequest,
     ZaloClient,
@@ -29,15 +27,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "zalo"
 MAX_TEXT = ZALO_MAX_TEXT
-
-
-def render_choices(message: Outbound) -> str:
-    """The choices as they follow the text: «\\n  1. …» lines, or «\\n(label / label)»."""
-    if not message.choices:
-        return ""
-    if message.numbered:
-        return render_numbered(replace(message, text=""))
-    return "\n(" + " / ".join(choice.label for choice in message.choices) + ")"
 
 
 def render_chunks(message: Outbound, limit: int = MAX_TEXT) -> list[str]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.channels.base import Inbound, InboundKind
+from bot.channels.base import Inbound, InboundKind, parse_command
 
 CHANNEL = "zalo"
 TEXT_EVENT = "message.text.received"
@@ -44,13 +44,11 @@ def to_inbound(update: Mapping[str, Any], *, now: datetime) -> Inbound | None:
     if not chat_id:
         return None
     message_id = _id(message.get("message_id")) or f"{chat_id}:{_id(message.get('date'))}"
-    name = sender.get("display_name")
     common: dict[str, Any] = {
         "channel": CHANNEL,
         "chat_id": chat_id,
         "update_id": message_id,
         "received_at": now,
-        "display_name": name if isinstance(name, str) else None,
     }
     text = message.get("text")
     if event != TEXT_EVENT or not isinstance(text, str):
@@ -60,18 +58,6 @@ def to_inbound(update: Mapping[str, Any], *, now: datetime) -> Inbound | None:
         name_, args = command
         return Inbound(kind=InboundKind.COMMAND, text=text, command=name_, args=args, **common)
     return Inbound(kind=InboundKind.TEXT, text=text, **common)
-
-
-def parse_command(text: str) -> tuple[str, str] | None:
-    """«/khauhieu abc» → ("khauhieu", "abc"); None when the text is not a command."""
-    stripped = text.strip()
-    if not stripped.startswith("/"):
-        return None
-    parts = stripped.split(maxsplit=1)  # any whitespace, a newline too, ends the command word
-    name = parts[0][1:]
-    if not name or name.startswith("/"):
-        return None
-    return name, parts[1].strip() if len(parts) > 1 else ""
 
 
 def _id(value: object) -> str:
