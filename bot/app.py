@@ -13,7 +13,6 @@ import logging
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from functools import partial
 
 from bot.channels.base import Channel
@@ -29,22 +28,18 @@ from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
 from bot.services.campaign_events import activate_campaign, quiet_predicate
 from bot.services.conversation import Conversation
-from bot.services.reminders import activate_reminders, sweep_reminders
+from bot.services.reminders import activate_reminders
 from bot.services.reporting_chat import Reporting
-from bot.services.reports import expire_drafts
 from bot.services.residents import Residents
 from bot.services.router import Router
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
-from bot.storage.repos.housekeeping import forget_processed_updates, purge_finished_messages
 from bot.storage.repos.reports import forget_chat
 from scheduler import build_scheduler
-from scheduler.jobs import sweep_job
+from scheduler.jobs import minute_job
 
 log = logging.getLogger(__name__)
 
-UPDATE_MEMORY = timedelta(days=2)  # how long handled update ids are kept for de-duplication
-MESSAGE_MEMORY = timedelta(days=14)  # how long the text of finished outbox rows is kept
 # Zalo publishes no Bot API send limits: stay well under anything plausible; 429s slow it further.
 ZALO_LIMITS = ChannelLimits(per_second=20.0, per_chat_per_second=1.0)
 
@@ -105,33 +100,6 @@ async def prepare_database(db: Database, pack: CampaignPack, clock: Clock) -> No
     log.info("deadline reminders: %s", reminders)
 
 
-async def sweep_everything(loa: Loa) -> None:
-    """The scheduler's minute: due posts, due reminders, stale drafts; then wake the dispatcher.
-
-    Each part is guarded on its own, so one failing never stops the others; only the type of an
-    error is logged (database errors can quote chat ids).
-    """
-    await sweep_job(db=loa.db, pack=loa.pack, clock=loa.clock)
-    for name, sweep in (("reminders", sweep_reminders), ("drafts", expire_drafts)):
-        try:
-            await sweep(loa.db, loa.pack, now=loa.clock.now())
-        except Exception as exc:
-            log.error("%s sweep failed: %s", name, type(exc).__name__)
-    try:
-        await forget_old(loa.db, now=loa.clock.now())
-    except Exception as exc:
-        log.error("housekeeping failed: %s", type(exc).__name__)
-    loa.dispatcher.notify()
-
-
-async def forget_old(db: Database, *, now: datetime) -> tuple[int, int]:
-    """Drop old update ids and the text of long-finished messages; returns both counts."""
-    async with db.session() as session:
-        updates = await forget_processed_updates(session, before=now - UPDATE_MEMORY)
-        messages = await purge_finished_messages(session, before=now - MESSAGE_MEMORY)
-    return updates, messages
-
-
 async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None = None) -> None:
     """`loa run`: serve Telegram and/or Zalo until a stop signal; a restart resumes where it was."""
     clock = clock or SystemClock()
@@ -164,7 +132,8 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
     )
     zalo = ZaloReceiver(zalo_client, loa.conversation.handle, clock) if zalo_client else None
 
-    scheduler = build_scheduler(sweep=partial(sweep_everything, loa), clock=clock)
+    minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
+    scheduler = build_scheduler(sweep=minute, clock=clock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -128,7 +128,13 @@ class Conversation:
                 lang=lang,
             )
             await self._router.dispatch(turn)
-            if not turn.state_deleted:
+            if turn.state_deleted:
+                # The handler deleted the chat's rows; drop the loaded copies so that committing
+                # neither re-inserts the new state nor updates the deleted ones.
+                for row in (state, subscriber):
+                    if row is not None and row in session:
+                        session.expunge(row)
+            else:
                 if turn.replies:
                     last = turn.replies[-1]
                     state.last_choices = json.dumps(

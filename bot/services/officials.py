@@ -184,7 +184,6 @@ async def redeem_invite(
     now: datetime,
 ) -> Redeemed:
     """Bind the chat with `code` inside the caller's transaction; every try is recorded."""
-    await repo.forget_attempts_before(session, before=now - ATTEMPT_RETENTION)
     failed = await repo.count_failed_attempts(
         session, channel=channel, chat_id=chat_id, since=now - ATTEMPT_WINDOW
     )

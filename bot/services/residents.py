@@ -41,9 +41,11 @@ class Residents:
         self._forget = tuple(forget)
 
     async def _delete_everything(self, turn: Turn) -> int:
-        """Delete the chat's data here and in every other area that keeps some."""
+        """Delete the chat's data here and in every other area; returns the rows other areas
+        removed (the chat's own conversation state does not count as data to report)."""
         session: AsyncSession = turn.session
-        removed = await repo.delete_person(session, channel=turn.channel, chat_id=turn.chat_id)
+        await repo.delete_person(session, channel=turn.channel, chat_id=turn.chat_id)
+        removed = 0
         for forget in self._forget:
             removed += await forget(session, channel=turn.channel, chat_id=turn.chat_id)
         return removed
@@ -299,11 +301,9 @@ class Residents:
         """/xoadulieu: ask for confirmation with buttons bound to this request."""
         if turn.subscriber is None:
             # Not a resident: delete whatever else is kept (an official's binding …) at once.
-            session = turn.session
-            session.expunge(turn.state)
             removed = await self._delete_everything(turn)
-            turn.state_deleted = True
-            turn.say("residents.deleted" if removed > 1 else "residents.nothing_to_delete")
+            turn.forget_chat()
+            turn.say("residents.deleted" if removed else "residents.nothing_to_delete")
             return
         nonce = turn.set_flow(DELETE_FLOW, "confirm")
         turn.say(
@@ -325,11 +325,7 @@ class Residents:
             return
         if answer == "yes":
             await self._delete_everything(turn)
-            turn.session.expunge(turn.state)
-            if turn.subscriber is not None:
-                turn.session.expunge(turn.subscriber)
-            turn.subscriber = None
-            turn.state_deleted = True
+            turn.forget_chat()
             turn.say("residents.deleted")
             return
         turn.clear_flow()

@@ -92,6 +92,11 @@ class Turn:
         """The step within the flow."""
         return self.state.step
 
+    def forget_chat(self) -> None:
+        """The chat's rows were deleted this turn: nothing about it is written back."""
+        self.state_deleted = True
+        self.subscriber = None
+
     def set_flow(self, flow: str, step: str, data: dict[str, Any] | None = None) -> str:
         """Enter a flow step; returns a fresh nonce for the buttons of this step."""
         self.state.flow = flow

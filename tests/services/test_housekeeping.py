@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
-from bot.app import forget_old
 from bot.storage.db import Database
-from bot.storage.models import OutboxMessage, ProcessedUpdate
+from bot.storage.models import InviteAttempt, OutboxMessage, ProcessedUpdate
+from scheduler.jobs import Forgotten, forget_old
 
 NOW = datetime(2025, 12, 20, 3, 0, tzinfo=UTC)
 
@@ -37,7 +37,9 @@ async def test_forget_old_keeps_pending_and_recent(db: Database) -> None:
         session.add(message("blocked", timedelta(days=20), "old-blocked"))
         session.add(message("pending", timedelta(days=20), "old-pending"))
         session.add(message("sent", timedelta(days=1), "new-sent"))
-    assert await forget_old(db, now=NOW) == (1, 2)
+        for age in (timedelta(days=2), timedelta(minutes=5)):
+            session.add(InviteAttempt(channel="telegram", chat_id="x", at=NOW - age, ok=False))
+    assert await forget_old(db, now=NOW) == Forgotten(updates=1, messages=2, attempts=1)
     async with db.session() as session:
         updates = (await session.execute(select(ProcessedUpdate.update_id))).scalars().all()
         chats = (

@@ -15,7 +15,7 @@ from bot.clock import VN_TZ, FakeClock
 from bot.services.campaign_events import activate_campaign
 from bot.storage.db import Database
 from scheduler import SWEEP_JOB_ID, build_scheduler
-from scheduler.jobs import sweep_job
+from scheduler.jobs import minute_job, sweep_job
 from tests.services.test_campaign_events import (
     START,
     add_subscriber,
@@ -105,7 +105,8 @@ async def test_scheduler_with_the_real_job_fills_the_outbox(db: Database) -> Non
     clock = FakeClock(vn(window(1), 9))
     await activate_campaign(db, pack, now=clock.now())
     await add_subscriber(db, "a", now=clock.now())
-    scheduler = build_scheduler(sweep=partial(sweep_job, db=db, pack=pack, clock=clock))
+    job = partial(minute_job, db=db, pack=pack, clock=clock, notify=lambda: None)
+    scheduler = build_scheduler(sweep=job)
     scheduler.start()
     try:
         for _ in range(200):
