@@ -48,6 +48,11 @@ class FakeClock:
         self._now += delta
 
 
+def format_vn_datetime(when: datetime) -> str:
+    """dd/mm/yyyy HH:MM on Vietnam's wall clock."""
+    return when.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+
+
 def format_vn_date(when: datetime) -> str:
     """dd/mm/yyyy on Vietnam's wall clock."""
     return when.astimezone(VN_TZ).strftime("%d/%m/%Y")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from bot.clock import VN_TZ
+from bot.clock import VN_TZ, format_vn_datetime
 from bot.delivery.outbox import PENDING, SENDING
 from bot.storage.db import Database
 from bot.storage.models.delivery import BulkRun, OutboxMessage
@@ -98,7 +98,7 @@ def format_status(summaries: list[RunSummary], now: datetime) -> str:
         return "No bulk runs yet."
     lines = []
     for s in summaries:
-        started = s.started_at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+        started = format_vn_datetime(s.started_at)
         share = 100.0 * s.done_count / s.queued if s.queued else 100.0
         head = f"#{s.id} {s.kind} «{s.label}» — {s.status}, started {started}"
         if s.finished_at is not None:

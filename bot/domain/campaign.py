@@ -64,6 +64,11 @@ def _repeated_ids(ids: list[str], what: str, key: str = "id") -> list[tuple[Loc,
     return issues
 
 
+def in_lang(lang: str, vietnamese: str, english: str) -> str:
+    """The pack's English text for English readers when it has one; Vietnamese otherwise."""
+    return english if lang == "en" and english else vietnamese
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -45,7 +45,7 @@ from sqlmodel import col
 
 from bot.clock import VN_TZ, format_vn_date
 from bot.delivery.outbox import Priority, start_run
-from bot.domain.campaign import CampaignPack
+from bot.domain.campaign import CampaignPack, in_lang
 from bot.storage.db import Database
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.events import CampaignEvent
@@ -126,10 +126,7 @@ def render_post(pack: CampaignPack, day: int, lang: str) -> str:
     post = pack.post_for(day)
     if post is None:
         raise ValueError(f"the pack has no post for day {day}")
-    # text_en is optional (added to the model by the packs work); Vietnamese is the fallback.
-    body = post.text
-    if lang == "en":
-        body = getattr(post, "text_en", "") or post.text
+    body = in_lang(lang, post.text, post.text_en)
     header = t("posts.header", lang, day=day, days=pack.window_days)
     footer = t("posts.footer", lang)
     return f"{header}\n\n{body}\n\n{footer}"

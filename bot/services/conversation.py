@@ -9,16 +9,15 @@ Two updates from one chat at once are serialised by a per-chat lock.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from sqlalchemy.exc import OperationalError
 
-from bot.channels.base import Inbound, InboundKind, Outbound
+from bot.channels.base import Choice, Inbound, InboundKind, Outbound
 from bot.clock import Clock
-from bot.delivery.outbox import OutboxItem, Priority, enqueue
+from bot.delivery.outbox import OutboxItem, Priority, decode_choices, encode_choices, enqueue
 from bot.domain.text import TELEGRAM_MAX_TEXT, fold, fold_words, normalize_text
 from bot.services.router import Router
 from bot.services.turn import Turn
@@ -120,7 +119,9 @@ class Conversation:
             )
             lang = subscriber.lang if subscriber is not None else DEFAULT_LANG
             turn = Turn(
-                inbound=_numbered_reply(inbound, state.last_choices),
+                inbound=_numbered_reply(
+                    inbound, decode_choices(state.last_choices), state.last_numbered
+                ),
                 session=session,
                 state=state,
                 subscriber=subscriber,
@@ -136,14 +137,8 @@ class Conversation:
                         session.expunge(row)
             else:
                 if turn.replies:
-                    last = turn.replies[-1]
-                    state.last_choices = json.dumps(
-                        {
-                            "numbered": last.numbered,
-                            "choices": [[c.label, c.data] for c in last.choices],
-                        },
-                        ensure_ascii=False,
-                    )
+                    state.last_choices = encode_choices(turn.replies[-1].choices)
+                    state.last_numbered = turn.replies[-1].numbered
                 state.updated_at = now
             items = [OutboxItem(message=r, priority=Priority.REPLY) for r in turn.replies]
             await enqueue(session, items, now=now)
@@ -160,32 +155,21 @@ def _clean(inbound: Inbound) -> Inbound:
     return replace(inbound, text=text, command=command, args=args)
 
 
-def _numbered_reply(inbound: Inbound, last_choices: str) -> Inbound:
+def _numbered_reply(inbound: Inbound, offered: Sequence[Choice], numbered: bool) -> Inbound:
     """Turn «2» (or a choice's label typed out) into a press of the second choice last offered.
 
     Only where the last message was numbered: when it asked for a figure, «2» is the answer.
     """
-    if inbound.kind is not InboundKind.TEXT:
+    if inbound.kind is not InboundKind.TEXT or not offered:
         return inbound
-    try:
-        saved = json.loads(last_choices or "{}")
-    except ValueError:
-        return inbound
-    if not isinstance(saved, dict) or not saved.get("choices"):
-        return inbound
-    offered = saved["choices"]
-    numbered = bool(saved.get("numbered", True))
     typed = inbound.text.strip().rstrip(".)")
     data: str | None = None
     if typed.isdigit():
         if numbered and 1 <= int(typed) <= len(offered):
-            data = str(offered[int(typed) - 1][1])
+            data = offered[int(typed) - 1].data
     else:
         folded = fold_words(inbound.text)
-        for label, choice_data in offered:
-            if folded and fold_words(str(label)) == folded:
-                data = str(choice_data)
-                break
+        data = next((c.data for c in offered if folded and fold_words(c.label) == folded), None)
     if data is None:
         return inbound
     return replace(inbound, kind=InboundKind.CHOICE, choice_data=data)

@@ -17,7 +17,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import VN_TZ
+from bot.clock import format_vn_datetime
 from bot.domain.campaign import Agency, CampaignPack
 from bot.domain.text import fold
 from bot.services.reports import name_order
@@ -162,7 +162,7 @@ async def invite_command(
     else:
         invite = await create_invite(db, pack=pack, role=role, agency_id=None, now=now)
         who = t("officials.cli.for_coordinator", "vi")
-    expires = invite.expires_at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+    expires = format_vn_datetime(invite.expires_at)
     return t(
         "officials.cli.invite",
         "vi",

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.channels.base import Choice
+from bot.clock import format_vn_datetime
 from bot.domain.campaign import Agency, CampaignPack, ReportForm
 from bot.domain.forms import (
     FormInput,
@@ -114,7 +115,7 @@ class Reporting:
                 turn.text(
                     "reports.resume",
                     agency=agency.name,
-                    updated=service.format_moment(draft.updated_at),
+                    updated=format_vn_datetime(draft.updated_at),
                 )
             )
             await self._save(turn, official, draft.deadline_id, state)
@@ -232,7 +233,7 @@ class Reporting:
             deadline_id=deadline.id,
             agency_id=row.agency_id,
         )
-        when = service.format_moment(row.submitted_at)
+        when = format_vn_datetime(row.submitted_at)
         if row.on_time:
             turn.say(
                 "reports.submitted_on_time",
@@ -282,7 +283,7 @@ class Reporting:
                     agency=agency.name,
                     versions=sent.versions,
                     version=sent.latest.version,
-                    when=service.format_moment(sent.latest.submitted_at),
+                    when=format_vn_datetime(sent.latest.submitted_at),
                     status=status,
                     first=first,
                 ),

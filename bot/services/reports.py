@@ -22,9 +22,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Outbound
-from bot.clock import VN_TZ
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
-from bot.domain.campaign import Agency, CampaignPack, Deadline
+from bot.domain.campaign import Agency, CampaignPack, Deadline, in_lang
 from bot.domain.forms import (
     FormData,
     FormState,
@@ -99,14 +98,9 @@ def format_last_day(deadline: Deadline) -> str:
     return (deadline.due - timedelta(days=1)).strftime("%d/%m/%Y")
 
 
-def format_moment(moment: datetime) -> str:
-    """dd/mm/yyyy HH:MM on Vietnam's wall clock."""
-    return moment.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
-
-
 def deadline_title(deadline: Deadline, lang: str) -> str:
     """The deadline's title in `lang` (Vietnamese when there is no translation)."""
-    return (deadline.title_en if lang == "en" else "") or deadline.title
+    return in_lang(lang, deadline.title, deadline.title_en)
 
 
 def reporting_agencies(pack: CampaignPack) -> list[Agency]:

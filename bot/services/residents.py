@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Choice
-from bot.domain.campaign import CampaignPack
+from bot.domain.campaign import CampaignPack, in_lang
 from bot.domain.text import fold
 from bot.services.preferences import apply_delivery_hour, apply_posts_muted
 from bot.services.router import Router
@@ -244,8 +244,8 @@ class Residents:
         """/trogiup: hotlines, trusted addresses, commands."""
         lines = []
         for hotline in self.pack.hotlines:
-            name = _in_lang(turn.lang, hotline.name, hotline.name_en)
-            note = _in_lang(turn.lang, hotline.note, hotline.note_en)
+            name = in_lang(turn.lang, hotline.name, hotline.name_en)
+            note = in_lang(turn.lang, hotline.note, hotline.note_en)
             lines.append(
                 t(
                     "residents.hotline_line",
@@ -415,17 +415,12 @@ class Residents:
 
     def _title(self, lang: str) -> str:
         info = self.pack.campaign
-        return _in_lang(lang, info.title, info.title_en)
+        return in_lang(lang, info.title, info.title_en)
 
     def _theme(self, lang: str) -> str:
         info = self.pack.campaign
-        return _in_lang(lang, info.theme, info.theme_en)
+        return in_lang(lang, info.theme, info.theme_en)
 
     def _group_title(self, group_id: str, lang: str) -> str:
         group = next(g for g in self.pack.slogan_groups if g.id == group_id)
-        return _in_lang(lang, group.title, group.title_en)
-
-
-def _in_lang(lang: str, vietnamese: str, english: str) -> str:
-    """The pack's English text for English readers when it has one; Vietnamese otherwise."""
-    return english if lang == "en" and english else vietnamese
+        return in_lang(lang, group.title, group.title_en)

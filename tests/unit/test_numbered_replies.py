@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
-from bot.channels.base import Inbound, InboundKind
+from bot.channels.base import Choice, Inbound, InboundKind
 from bot.services.conversation import _numbered_reply
 
 NOW = datetime(2025, 11, 16, tzinfo=UTC)
@@ -22,29 +21,26 @@ def typed(text: str) -> Inbound:
     )
 
 
-def offered(numbered: bool) -> str:
-    choices = [["Tiếng Việt", "lang:vi"], ["English", "lang:en"]]
-    return json.dumps({"numbered": numbered, "choices": choices})
+OFFERED = (Choice("Tiếng Việt", "lang:vi"), Choice("English", "lang:en"))
 
 
 def test_a_number_picks_a_numbered_choice() -> None:
-    picked = _numbered_reply(typed("2"), offered(True))
+    picked = _numbered_reply(typed("2"), OFFERED, True)
     assert (picked.kind, picked.choice_data) == (InboundKind.CHOICE, "lang:en")
-    assert _numbered_reply(typed("2."), offered(True)).choice_data == "lang:en"
+    assert _numbered_reply(typed("2."), OFFERED, True).choice_data == "lang:en"
 
 
 def test_a_number_out_of_range_or_unnumbered_stays_text() -> None:
-    assert _numbered_reply(typed("3"), offered(True)).kind is InboundKind.TEXT
-    assert _numbered_reply(typed("0"), offered(True)).kind is InboundKind.TEXT
-    assert _numbered_reply(typed("1"), offered(False)).kind is InboundKind.TEXT
+    assert _numbered_reply(typed("3"), OFFERED, True).kind is InboundKind.TEXT
+    assert _numbered_reply(typed("0"), OFFERED, True).kind is InboundKind.TEXT
+    assert _numbered_reply(typed("1"), OFFERED, False).kind is InboundKind.TEXT
 
 
 def test_a_typed_label_picks_the_choice_whatever_the_accents() -> None:
-    assert _numbered_reply(typed("tieng viet"), offered(False)).choice_data == "lang:vi"
-    assert _numbered_reply(typed("ENGLISH"), offered(True)).choice_data == "lang:en"
+    assert _numbered_reply(typed("tieng viet"), OFFERED, False).choice_data == "lang:vi"
+    assert _numbered_reply(typed("ENGLISH"), OFFERED, True).choice_data == "lang:en"
 
 
-def test_nothing_offered_or_garbage_state_stays_text() -> None:
-    assert _numbered_reply(typed("1"), "{}").kind is InboundKind.TEXT
-    assert _numbered_reply(typed("1"), "not json").kind is InboundKind.TEXT
-    assert _numbered_reply(typed("1"), "[]").kind is InboundKind.TEXT
+def test_nothing_offered_stays_text() -> None:
+    assert _numbered_reply(typed("1"), (), True).kind is InboundKind.TEXT
+    assert _numbered_reply(typed("Tiếng Việt"), (), True).kind is InboundKind.TEXT

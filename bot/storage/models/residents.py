@@ -39,7 +39,8 @@ class ChatState(SQLModel, table=True):
     step: str | None = Field(default=None, max_length=32)
     nonce: str | None = Field(default=None, max_length=16)
     data: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
-    last_choices: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    last_choices: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    last_numbered: bool = Field(default=True)  # whether a typed «N» picks one of last_choices
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

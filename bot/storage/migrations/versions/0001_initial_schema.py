@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("nonce", sa.String(length=16), nullable=True),
         sa.Column("data", sa.Text(), nullable=False),
         sa.Column("last_choices", sa.Text(), nullable=False),
+        sa.Column("last_numbered", sa.Boolean(), nullable=False),
         sa.Column("updated_at", bot.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("channel", "chat_id"),
     )
