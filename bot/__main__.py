@@ -47,12 +47,7 @@ def cmd_run(_: argparse.Namespace) -> int:
 
     settings = _settings()
     try:
-        tokens = [settings.telegram_token(), settings.zalo_token()]
-        if not any(tokens):
-            raise SettingsError(
-                "TELEGRAM_BOT_TOKEN: missing (set it in the environment or .env; "
-                "or ZALO_BOT_TOKEN for Zalo)"
-            )
+        tokens = settings.bot_tokens()
     except SettingsError as exc:
         raise SystemExit(f"loa: setting error: {exc}") from None
     secret = settings.telegram_webhook_secret
@@ -61,10 +56,7 @@ def cmd_run(_: argparse.Namespace) -> int:
         secrets=[*(t for t in tokens if t), secret.get_secret_value() if secret else ""],
     )
     pack = _pack(settings)
-    try:
-        asyncio.run(run_bot(settings, pack))
-    except SettingsError as exc:
-        raise SystemExit(f"loa: setting error: {exc}") from None
+    asyncio.run(run_bot(settings, pack))
     return 0
 
 

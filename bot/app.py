@@ -22,7 +22,7 @@ from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
 from bot.clock import Clock, SystemClock
-from bot.config import Settings, SettingsError
+from bot.config import Settings
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
@@ -103,10 +103,7 @@ async def prepare_database(db: Database, pack: CampaignPack, clock: Clock) -> No
 async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None = None) -> None:
     """`loa run`: serve Telegram and/or Zalo until a stop signal; a restart resumes where it was."""
     clock = clock or SystemClock()
-    telegram_token = settings.telegram_token()
-    zalo_token = settings.zalo_token()
-    if telegram_token is None and zalo_token is None:
-        raise SettingsError("TELEGRAM_BOT_TOKEN: missing (set it, or ZALO_BOT_TOKEN, or both)")
+    telegram_token, zalo_token = settings.bot_tokens()
     db = Database(settings.database_url)
     await prepare_database(db, pack, clock)
 

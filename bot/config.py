@@ -76,29 +76,32 @@ class Settings(BaseSettings):
         """True when a webhook URL is set; polling otherwise."""
         return self.telegram_webhook_url is not None
 
-    def require_token(self) -> str:
-        """The bot token, refusing a missing or placeholder one."""
-        token = self.telegram_bot_token.get_secret_value().strip()
-        if token in PLACEHOLDER_TOKENS:
-            raise SettingsError("TELEGRAM_BOT_TOKEN: missing (set it in the environment or .env)")
-        if ":" not in token:
-            raise SettingsError("TELEGRAM_BOT_TOKEN: malformed (expected <digits>:<secret>)")
-        return token
-
-    def zalo_token(self) -> str | None:
-        """The Zalo bot token, or None when Zalo is not configured; refuses a malformed one."""
-        token = self.zalo_bot_token.get_secret_value().strip()
-        if token in PLACEHOLDER_TOKENS:
-            return None
-        if ":" not in token:
-            raise SettingsError("ZALO_BOT_TOKEN: malformed (expected <bot_id>:<secret>)")
-        return token
-
     def telegram_token(self) -> str | None:
         """The Telegram token, or None when it is not set; refuses a malformed one."""
-        if self.telegram_bot_token.get_secret_value().strip() in PLACEHOLDER_TOKENS:
-            return None
-        return self.require_token()
+        return _token("TELEGRAM_BOT_TOKEN", self.telegram_bot_token)
+
+    def zalo_token(self) -> str | None:
+        """The Zalo token, or None when it is not set; refuses a malformed one."""
+        return _token("ZALO_BOT_TOKEN", self.zalo_bot_token)
+
+    def bot_tokens(self) -> tuple[str | None, str | None]:
+        """(Telegram, Zalo) tokens; at least one must be set to run the bot."""
+        tokens = self.telegram_token(), self.zalo_token()
+        if not any(tokens):
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN: missing (set it in the environment or .env; "
+                "or ZALO_BOT_TOKEN for Zalo)"
+            )
+        return tokens
+
+
+def _token(name: str, value: SecretStr) -> str | None:
+    token = value.get_secret_value().strip()
+    if token in PLACEHOLDER_TOKENS:
+        return None
+    if ":" not in token:
+        raise SettingsError(f"{name}: malformed (expected <bot id>:<secret>)")
+    return token
 
 
 class SettingsError(Exception):

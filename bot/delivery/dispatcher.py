@@ -324,9 +324,9 @@ class Dispatcher:
             jobs = list(replies)
             deficit = (lane_limit or lane.buffer_target) - len(lane)
             low_water = lane_limit is not None or len(lane) <= lane.buffer_target // 2
-            if deficit > 0 and low_water:
-                quiet = self._is_quiet(now)
-                top = 0 if quiet else int(Priority.BULK)
+            # In quiet hours only replies go out: reminders and bulk rows wait (no second claim).
+            if deficit > 0 and low_water and not self._is_quiet(now):
+                top = int(Priority.BULK)
                 jobs.extend(await self._claim(session, lane, now, max_priority=top, limit=deficit))
         for job in jobs:
             lane.push(job)

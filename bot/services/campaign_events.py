@@ -19,7 +19,8 @@ Decisions (the rules the tests pin down):
   quiet hours; then it waits until they end (still the same day) — or is never sent if the day
   ends first.
 - **Quiet hours** (`pack.delivery.is_quiet`): the sweep enqueues nothing bulk; what fell due waits
-  until they end. The dispatcher also holds bulk rows then (`quiet_predicate`).
+  until they end. The dispatcher also holds every row but replies then (`quiet_predicate`):
+  posts, broadcasts and deadline reminders.
 - **Restarts, late starts and clock jumps are harmless.** Every outbox row carries the dedup key
   `post:<campaign>:<day>:<subscriber id>` (unique), and the sweep only inserts rows whose key is
   absent, so running it twice, after a restart, or after the clock went back, repeats nothing.

@@ -78,14 +78,14 @@ def test_token_is_required_for_running(
 ) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
     with pytest.raises(SettingsError, match=f"TELEGRAM_BOT_TOKEN: {expected}"):
-        load_settings(None).require_token()
+        load_settings(None).bot_tokens()
 
 
 def test_token_never_shows_in_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:SECRET-VALUE-xyz")
     settings = load_settings(None)
     assert "SECRET-VALUE" not in repr(settings)
-    assert settings.require_token() == "123456:SECRET-VALUE-xyz"
+    assert settings.telegram_token() == "123456:SECRET-VALUE-xyz"
 
 
 def test_log_filter_redacts_tokens() -> None:
