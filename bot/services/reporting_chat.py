@@ -108,9 +108,9 @@ class Reporting:
             return
         official, agency, form = found
         notes: list[str] = []
-        draft = await self._live_draft(turn, official, form, notes)
-        if draft is not None:
-            state = FormState.from_json(draft.state_json)
+        live = await self._live_draft(turn, official, form, notes)
+        if live is not None:
+            draft, state = live
             notes.append(
                 turn.text(
                     "reports.resume",
@@ -118,7 +118,7 @@ class Reporting:
                     updated=format_vn_datetime(draft.updated_at),
                 )
             )
-            await self._save(turn, official, draft.deadline_id, state)
+            await self._save(turn, official, draft.deadline_id, state, draft)
             self._send(turn, notes, prompt(form, state, lang=turn.lang))
             return
         deadline = service.current_deadline(self.pack, turn.now)
@@ -158,7 +158,7 @@ class Reporting:
             )
             if not on_time:
                 notes.append(turn.text("reports.late_note", due=due))
-        await self._save(turn, official, deadline.id, state)
+        await self._save(turn, official, deadline.id, state, None)
         self._send(turn, notes, reply)
 
     async def on_button(self, turn: Turn) -> None:
@@ -178,8 +178,8 @@ class Reporting:
             return
         official, agency, form = found
         notes: list[str] = []
-        draft = await self._live_draft(turn, official, form, notes)
-        if draft is None:
+        live = await self._live_draft(turn, official, form, notes)
+        if live is None:
             if turn.flow == REPORT_FLOW:
                 turn.clear_flow()
             if notes:  # expired just now: that message says it all
@@ -187,7 +187,7 @@ class Reporting:
             else:
                 turn.say("reports.form_expired")
             return
-        state = FormState.from_json(draft.state_json)
+        draft, state = live
         new, reply = step(form, state, inp, lang=turn.lang)
         if reply.submitted is not None:
             await self._submit(turn, official, agency, draft, reply)
@@ -198,7 +198,7 @@ class Reporting:
             turn.say_text(reply.text)
             return
         if new != state:
-            await self._save(turn, official, draft.deadline_id, new)
+            await self._save(turn, official, draft.deadline_id, new, draft)
         else:
             self._enter_flow(turn)
         self._send(turn, [], reply)
@@ -320,10 +320,11 @@ class Reporting:
             turn.say_text(t(err.key, turn.lang, **err.fields))
             return
         notes: list[str] = []
-        draft = await self._live_draft(turn, official, form, notes)
-        if draft is not None:
-            state = service.add_row(FormState.from_json(draft.state_json), quick.section, row)
-            deadline_id = draft.deadline_id
+        live = await self._live_draft(turn, official, form, notes)
+        draft = live[0] if live is not None else None
+        if live is not None:
+            state = service.add_row(live[1], quick.section, row)
+            deadline_id = live[0].deadline_id
         else:
             deadline = service.current_deadline(self.pack, turn.now)
             if deadline is None:
@@ -354,7 +355,7 @@ class Reporting:
             section = next(s for s in form.sections if s.id == quick.section)
             labels = ", ".join(f.label for f in section.fields if f.id in unusual)
             notes.append(turn.text("reports.quick.unusual", labels=labels))
-        await self._save(turn, official, deadline_id, state)
+        await self._save(turn, official, deadline_id, state, draft)
         self._send(turn, notes, prompt(form, state, lang=turn.lang))
 
     def _quick_usage(self, turn: Turn, form: ReportForm) -> str:
@@ -390,8 +391,9 @@ class Reporting:
 
     async def _live_draft(
         self, turn: Turn, official: Official, form: ReportForm, notes: list[str]
-    ) -> ReportDraft | None:
-        """The chat's usable draft; an expired, foreign or outdated one is dropped (with a note)."""
+    ) -> tuple[ReportDraft, FormState] | None:
+        """The chat's usable draft and its state; an expired, foreign or outdated one is dropped
+        (with a note)."""
         draft = await repo.get_draft(turn.session, channel=turn.channel, chat_id=turn.chat_id)
         if draft is None:
             return None
@@ -406,7 +408,7 @@ class Reporting:
             except ValueError:
                 state = None
             if state is not None and state_fits(form, state):
-                return draft
+                return draft, state
             note = turn.text("reports.form_changed")
         await repo.delete_draft(turn.session, channel=turn.channel, chat_id=turn.chat_id)
         if note is not None:
@@ -414,11 +416,17 @@ class Reporting:
         return None
 
     async def _save(
-        self, turn: Turn, official: Official, deadline_id: str, state: FormState
+        self,
+        turn: Turn,
+        official: Official,
+        deadline_id: str,
+        state: FormState,
+        draft: ReportDraft | None,
     ) -> None:
         assert official.agency_id is not None
         await repo.save_draft(
             turn.session,
+            row=draft,
             channel=turn.channel,
             chat_id=turn.chat_id,
             agency_id=official.agency_id,

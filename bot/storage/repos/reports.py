@@ -142,6 +142,7 @@ async def get_draft(session: AsyncSession, *, channel: str, chat_id: str) -> Rep
 async def save_draft(
     session: AsyncSession,
     *,
+    row: ReportDraft | None,
     channel: str,
     chat_id: str,
     agency_id: str,
@@ -149,8 +150,8 @@ async def save_draft(
     state_json: str,
     now: datetime,
 ) -> ReportDraft:
-    """Create or update a chat's draft; a touched draft may be warned about again later."""
-    row = await get_draft(session, channel=channel, chat_id=chat_id)
+    """Update the chat's draft `row` already loaded (None: create it); a touched draft may be
+    warned about again later."""
     if row is None:
         row = ReportDraft(
             channel=channel,
