@@ -831,12 +831,13 @@ def _decode(
         return _COMMANDS.get(fold(inp.command).lstrip("/"), "unknown"), ""
     text = normalize_text(inp.text or "")
     folded = fold(text)
-    _, choices, numbered = _question(form, state, lang)
-    if numbered and folded.isdigit() and len(folded) <= 3:
+    # Only a short number can pick a choice: build the question (costly in the summary) only then.
+    if folded.isdigit() and len(folded) <= 3:
+        _, choices, numbered = _question(form, state, lang)
         index = int(folded)
-        if 1 <= index <= len(choices):
+        if numbered and 1 <= index <= len(choices):
             return _decode(form, state, FormInput.pressed(choices[index - 1].data), lang)
-        if state.pending is None:
+        if numbered and state.pending is None:
             return "bad_number", folded
         # «Bạn chắc chắn số 500?» answered «45»: a corrected figure, not a choice number
     if state.mode in ("summary",):
