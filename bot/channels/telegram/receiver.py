@@ -25,27 +25,18 @@ log = logging.getLogger(__name__)
 # python-telegram-bot 22: time periods as timedelta, the behaviour of its next major version.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-RESIDENT_COMMANDS = (
-    "start",
-    "khauhieu",
-    "trogiup",
-    "huy",
-    "batdau",
-    "gio",
-    "tatbai",
-    "batbai",
-    "ngonngu",
-    "khoi",
-    "xoadulieu",
-)
 
 InboundHandler = Callable[[Inbound], Awaitable[object]]
 
 
 def command_menu(lang: str) -> list[BotCommand]:
-    """The command list shown in Telegram's menu, in one language."""
-    texts = catalogue(lang)
-    return [BotCommand(name, texts[f"commands.{name}"]) for name in RESIDENT_COMMANDS]
+    """The command list shown in Telegram's menu, in one language: messages/<lang>/commands.toml
+    in its order (the file is the list)."""
+    return [
+        BotCommand(key.removeprefix("commands."), text)
+        for key, text in catalogue(lang).items()
+        if key.startswith("commands.")
+    ]
 
 
 class TelegramReceiver:
