@@ -34,19 +34,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Channel, Outbound, SendResult, SendStatus
 from bot.clock import Clock
 from bot.delivery.limiter import ChannelLimiter, ChannelLimits
-from bot.delivery.outbox import (
+from bot.delivery.outbox import Priority, decode_choices, finish_runs
+from bot.storage.db import Database
+from bot.storage.models.delivery import (
     BLOCKED,
     CANCELLED,
     FAILED,
     PENDING,
     SENDING,
     SENT,
-    Priority,
-    decode_choices,
-    finish_runs,
+    BulkRun,
+    OutboxMessage,
 )
-from bot.storage.db import Database
-from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.residents import Subscriber
 
 log = logging.getLogger(__name__)

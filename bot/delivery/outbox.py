@@ -20,19 +20,20 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Choice, Outbound
-from bot.storage.models.delivery import BulkRun, OutboxMessage
+from bot.storage.models.delivery import (
+    BLOCKED,
+    CANCELLED,
+    FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    BulkRun,
+    OutboxMessage,
+)
 
 # 500 rows x 12 columns stays far below SQLite's 32,766 bound parameters and PG's 65,535.
 ENQUEUE_CHUNK = 500
 EMPTY_RUN_GRACE = timedelta(minutes=5)
-
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-BLOCKED = "blocked"
-CANCELLED = "cancelled"
-FINAL_STATUSES = (SENT, FAILED, BLOCKED, CANCELLED)
 
 
 class Priority(IntEnum):

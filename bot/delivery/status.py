@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from bot.clock import VN_TZ, format_vn_datetime
-from bot.delivery.outbox import PENDING, SENDING
 from bot.storage.db import Database
-from bot.storage.models.delivery import BulkRun, OutboxMessage
+from bot.storage.models.delivery import PENDING, SENDING, BulkRun, OutboxMessage
 
 RUNS = BulkRun.__table__.c  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__.c  # type: ignore[attr-defined]

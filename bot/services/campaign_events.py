@@ -48,6 +48,7 @@ from bot.clock import VN_TZ, format_vn_date
 from bot.delivery.outbox import Priority, start_run
 from bot.domain.campaign import CampaignPack, in_lang
 from bot.storage.db import Database
+from bot.storage.models.delivery import PENDING as OUTBOX_PENDING
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.events import CampaignEvent
 from bot.storage.models.residents import Subscriber
@@ -322,7 +323,7 @@ async def _fan_out(
             literal("[]"),
             literal(1),
             literal(int(Priority.BULK)),
-            literal("pending"),
+            literal(OUTBOX_PENDING),
             literal(0),
             now_value,
             now_value,

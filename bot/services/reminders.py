@@ -38,9 +38,18 @@ from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
 from bot.domain.campaign import CampaignPack, Deadline
 from bot.domain.text import ZALO_MAX_TEXT
 from bot.services import reports
-from bot.services.campaign_events import ActivationResult, WantedEvents, sync_events
+from bot.services.campaign_events import (
+    CANCELLED,
+    DONE,
+    MISSED,
+    PENDING,
+    ActivationResult,
+    WantedEvents,
+    sync_events,
+)
 from bot.storage.db import Database
 from bot.storage.models import CampaignEvent, OutboxMessage
+from bot.storage.models import delivery as outbox_status
 from bot.storage.repos import reports as repo
 from messages import t
 
@@ -49,10 +58,6 @@ log = logging.getLogger(__name__)
 REMINDER = "reminder"
 ESCALATION = "escalation"
 KINDS = (REMINDER, ESCALATION)
-PENDING = "pending"
-DONE = "done"
-MISSED = "missed"
-CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,10 +306,10 @@ async def cancel_pending_reminders(
     result = await session.execute(
         update(OutboxMessage)
         .where(
-            col(OutboxMessage.status) == PENDING,
+            col(OutboxMessage.status) == outbox_status.PENDING,
             col(OutboxMessage.dedup_key).startswith(prefix, autoescape=True),
             col(OutboxMessage.dedup_key).contains(suffix, autoescape=True),
         )
-        .values(status=CANCELLED)
+        .values(status=outbox_status.CANCELLED)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -9,6 +9,15 @@ from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
 
+# The statuses of an outbox row.
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+BLOCKED = "blocked"
+CANCELLED = "cancelled"
+FINAL_STATUSES = (SENT, FAILED, BLOCKED, CANCELLED)
+
 
 class OutboxMessage(SQLModel, table=True):
     """One message to send. Every send in Loa is a row here first.

@@ -9,8 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.storage.models import OutboxMessage, ProcessedUpdate
-
-FINAL_STATUSES = ("sent", "failed", "blocked", "cancelled")
+from bot.storage.models.delivery import FINAL_STATUSES
 
 
 async def forget_processed_updates(session: AsyncSession, *, before: datetime) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.storage.models import ChatState, OutboxMessage, ProcessedUpdate, Subscriber
+from bot.storage.models.delivery import CANCELLED, PENDING
 
 
 async def claim_update(
@@ -60,10 +61,10 @@ async def cancel_pending_bulk(session: AsyncSession, *, channel: str, chat_id: s
         .where(
             col(OutboxMessage.channel) == channel,
             col(OutboxMessage.chat_id) == chat_id,
-            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.status) == PENDING,
             col(OutboxMessage.priority) > 0,
         )
-        .values(status="cancelled")
+        .values(status=CANCELLED)
     )
     result = await session.execute(stmt)
     return int(getattr(result, "rowcount", 0) or 0)
