@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Choice
 from bot.domain.campaign import CampaignPack, in_lang
-from bot.domain.text import fold
+from bot.domain.text import fold, fold_words
 from bot.services.preferences import apply_delivery_hour, apply_posts_muted
 from bot.services.router import Router
 from bot.services.turn import Handler, Turn
@@ -68,7 +68,7 @@ class Residents:
         router.choice("sg", self.on_slogan_group)
         router.choice("del", self.on_delete)
         router.choice("menu", self.on_menu)
-        router.flow(ONBOARDING, self.on_group_text)
+        router.flow(ONBOARDING, self.on_onboarding_text)
         router.flow(GROUP_FLOW, self.on_group_text)
         router.unknown_command = self.unknown_command
         router.stale_choice = self.stale
@@ -124,6 +124,10 @@ class Residents:
         if lang not in LANGUAGES:
             await self.stale(turn)
             return
+        self._set_language(turn, lang)
+
+    def _set_language(self, turn: Turn, lang: str) -> None:
+        assert turn.subscriber is not None
         turn.subscriber.lang = lang
         turn.subscriber.updated_at = turn.now
         turn.lang = lang
@@ -131,6 +135,23 @@ class Residents:
         if turn.flow == ONBOARDING:
             turn.set_flow(ONBOARDING, "group")
             self._ask_group(turn, page=1)
+
+    async def on_onboarding_text(self, turn: Turn) -> None:
+        """Typed text while subscribing: a language name, then a group; else ask again."""
+        if turn.step != "lang" or turn.subscriber is None:
+            await self.on_group_text(turn)
+            return
+        typed = fold_words(turn.inbound.text)
+        names = {
+            code: {fold_words(t(f"languages.{code}", lang)) for lang in LANGUAGES} | {code}
+            for code in LANGUAGES
+        }
+        chosen = next((code for code, known in names.items() if typed in known), None)
+        if chosen is not None:
+            self._set_language(turn, chosen)
+            return
+        turn.say("residents.choice_unknown", typed=turn.inbound.text[:60])
+        turn.say("residents.ask_lang", choices=self._language_choices(), columns=2)
 
     async def ask_group_command(self, turn: Turn) -> None:
         """/khoi: choose the residential group again."""

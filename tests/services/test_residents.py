@@ -308,3 +308,30 @@ async def test_a_typed_number_is_the_groups_place_in_the_whole_list(
     await chat.type("/khoi")
     await chat.type("13")
     assert "Mình chưa tìm thấy «13»" in chat.texts()
+
+
+async def test_a_wrong_answer_to_the_language_question_asks_it_again(
+    db: Database, clock: FakeClock
+) -> None:
+    chat = ChatDriver(make_conversation(db, clock), clock)
+    await chat.type("/start")
+    await chat.type("99")
+    assert "Mình chưa hiểu «99»" in chat.texts()
+    assert chat.labels() == ["Tiếng Việt", "English"]
+    await chat.type("ENGLISH")  # a typed language name works too
+    assert "English selected." in chat.texts()
+    await chat.type("/ngonngu")
+    await chat.type(unicodedata.normalize("NFD", "Tiếng Việt"))
+    assert "Đã chọn tiếng Việt." in chat.texts()
+
+
+async def test_a_language_name_typed_after_another_answer_still_counts(
+    db: Database, clock: FakeClock
+) -> None:
+    chat = ChatDriver(make_conversation(db, clock), clock)
+    await chat.type("/start")
+    await chat.sticker()  # the menu replaces the language buttons as the last choices
+    await chat.type(unicodedata.normalize("NFD", "Tiếng Việt"))
+    assert "Đã chọn tiếng Việt." in chat.texts()
+    await chat.type("khoi pho 12")
+    assert "Đã ghi nhận: Khối phố 12." in chat.texts()
