@@ -50,13 +50,16 @@ def cmd_run(_: argparse.Namespace) -> int:
         tokens = settings.bot_tokens()
     except SettingsError as exc:
         raise SystemExit(f"loa: setting error: {exc}") from None
-    secret = settings.telegram_webhook_secret
+    secrets = [settings.webhook_secret("telegram"), settings.webhook_secret("zalo")]
     setup_logging(
         settings.loa_log_level,
-        secrets=[*(t for t in tokens if t), secret.get_secret_value() if secret else ""],
+        secrets=[value for value in (*tokens, *secrets, settings.telegram_proxy_url) if value],
     )
     pack = _pack(settings)
-    asyncio.run(run_bot(settings, pack))
+    try:
+        asyncio.run(run_bot(settings, pack))
+    except SettingsError as exc:
+        raise SystemExit(f"loa: setting error: {exc}") from None
     return 0
 
 

@@ -9,6 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB = "sqlite+aiosqlite:///./loa.db"
 PLACEHOLDER_TOKENS = {"", "changeme", "your-token-here", "123456:CHANGE-ME"}
+PROXY_SCHEMES = ("http://", "https://", "socks5://", "socks5h://", "socks4://")
+_SECRET_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 class Settings(BaseSettings):
@@ -21,10 +23,14 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
-    telegram_webhook_listen: str = "127.0.0.1"
-    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    telegram_proxy_url: str | None = None
     zalo_bot_token: SecretStr = Field(default=SecretStr(""))
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    zalo_webhook_url: str | None = None
+    zalo_webhook_secret: SecretStr | None = None
+    loa_web_listen: str = "127.0.0.1"
+    loa_web_port: int = Field(default=8080, ge=0, le=65535)
+    loa_public_url: str | None = None
     database_url: str = DEFAULT_DB
     loa_campaign: str = "ky-lua-2025"
     loa_log_level: str = "INFO"
@@ -36,9 +42,9 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value
 
-    @field_validator("telegram_webhook_url")
+    @field_validator("telegram_webhook_url", "zalo_webhook_url", "loa_public_url")
     @classmethod
-    def _webhook_url(cls, value: str | None) -> str | None:
+    def _public_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
             return None
         assert value is not None
@@ -49,12 +55,23 @@ class Settings(BaseSettings):
     @field_validator("telegram_webhook_secret")
     @classmethod
     def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or value.get_secret_value() == "":
+        # Telegram's rule for secret_token (core.telegram.org/bots/api#setwebhook)
+        return _secret(value, minimum=1)
+
+    @field_validator("zalo_webhook_secret")
+    @classmethod
+    def _zalo_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # the Zalo Bot Platform's setWebhook asks for 8 to 256 characters
+        return _secret(value, minimum=8)
+
+    @field_validator("telegram_proxy_url")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
             return None
-        secret = value.get_secret_value()
-        allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
-        if not 1 <= len(secret) <= 256 or not set(secret) <= allowed:
-            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        assert value is not None
+        if not value.startswith(PROXY_SCHEMES) or "://" not in value or value.endswith("://"):
+            raise ValueError("must be an http://, https:// or socks5:// proxy URL")
         return value
 
     @field_validator("database_url")
@@ -73,8 +90,13 @@ class Settings(BaseSettings):
 
     @property
     def webhook_mode(self) -> bool:
-        """True when a webhook URL is set; polling otherwise."""
+        """True when a Telegram webhook URL is set; polling otherwise."""
         return self.telegram_webhook_url is not None
+
+    def webhook_secret(self, channel: str) -> str | None:
+        """The secret a channel's webhook checks (None when the channel polls)."""
+        value = self.telegram_webhook_secret if channel == "telegram" else self.zalo_webhook_secret
+        return value.get_secret_value() if value is not None else None
 
     def telegram_token(self) -> str | None:
         """The Telegram token, or None when it is not set; refuses a malformed one."""
@@ -93,6 +115,15 @@ class Settings(BaseSettings):
                 "or ZALO_BOT_TOKEN for Zalo)"
             )
         return tokens
+
+
+def _secret(value: SecretStr | None, *, minimum: int) -> SecretStr | None:
+    if value is None or value.get_secret_value() == "":
+        return None
+    secret = value.get_secret_value()
+    if not minimum <= len(secret) <= 256 or not set(secret) <= _SECRET_CHARS:
+        raise ValueError(f"must be {minimum}-256 characters of A-Z, a-z, 0-9, _ and -")
+    return value
 
 
 def _token(name: str, value: SecretStr) -> str | None:

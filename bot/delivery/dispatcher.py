@@ -250,6 +250,11 @@ class Dispatcher:
         await self._retry_db("finish runs", self._finish_runs)
         self._tasks = []
 
+    @property
+    def alive(self) -> bool:
+        """True while started and none of its loops has died."""
+        return self._running and all(not task.done() for task in self._tasks)
+
     def notify(self) -> None:
         """Wake the dispatcher now (a reply was just enqueued)."""
         self._wake.set()

@@ -4,16 +4,16 @@ fake Bot API server over real HTTP; replies through the outbox, dispatcher and l
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
-from bot.app import Loa, build_loa
+from bot.app import TELEGRAM_SECRET_HEADER, Loa, build_loa
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
 from bot.clock import FakeClock
@@ -22,6 +22,8 @@ from bot.demo import DemoDriver, Person, Transcript
 from bot.fakes.botapi import FakeBotApi
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
+from bot.web.health import Activity, Health
+from bot.web.server import Webhook, WebServer, build_app
 from tests.fixtures.pack import small_pack
 
 TOKEN = "7000000001:e2e-token"
@@ -135,13 +137,6 @@ async def test_the_same_update_delivered_twice_is_answered_once(harness: Harness
     assert sum("Xin chào! Mình là Loa" in x for x in sent) == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def test_webhook_checks_the_secret_token(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'hook.db'}")
     await db.create_all()
@@ -158,25 +153,25 @@ async def test_webhook_checks_the_secret_token(tmp_path: Path) -> None:
         receiver = TelegramReceiver(
             token=TOKEN, base_url=f"{server.url}/bot", handle=handle, clock=clock
         )
-        port = _free_port()
-        await receiver.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url=f"http://127.0.0.1:{port}/hook",
-            secret_token="s3cret-Token",
-        )
+        await receiver.start_webhook(url="https://loa.example.vn/hook", secret_token="s3cret-Token")
+        route = Webhook("telegram", "/hook", "s3cret-Token", TELEGRAM_SECRET_HEADER)
+
+        async def on_update(channel: str, payload: dict[str, Any]) -> None:
+            await receiver.handle_payload(payload)
+
+        health = Health({}, Activity(clock), ["telegram"])
+        web = WebServer(build_app([route], on_update, health), listen="127.0.0.1", port=0)
+        await web.start()
         try:
             assert server.webhook["secret_token"] == "s3cret-Token"
+            assert server.webhook["url"] == "https://loa.example.vn/hook"
             update = server.message_update(3001, "xin chào")
-            url = f"http://127.0.0.1:{port}/hook"
+            url = f"http://127.0.0.1:{web.port}/hook"
             assert await server.post_update_to(url, update, secret_token="wrong") == 403
             assert await server.post_update_to(url, update) == 403
             assert await server.post_update_to(url, update, secret_token="s3cret-Token") == 200
-            for _ in range(100):
-                if handled:
-                    break
-                await asyncio.sleep(0.02)
-            assert len(handled) == 1
+            assert len(handled) == 1  # handled before the 200
+            await web.stop()
         finally:
             await receiver.stop()
             await db.dispose()

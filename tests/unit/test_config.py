@@ -55,7 +55,10 @@ def test_defaults_use_sqlite_and_polling(monkeypatch: pytest.MonkeyPatch) -> Non
         ("TELEGRAM_API_BASE_URL", "ftp://example", "TELEGRAM_API_BASE_URL:"),
         ("TELEGRAM_WEBHOOK_URL", "http://example.org/hook", "TELEGRAM_WEBHOOK_URL:"),
         ("TELEGRAM_WEBHOOK_SECRET", "has spaces!", "TELEGRAM_WEBHOOK_SECRET:"),
-        ("TELEGRAM_WEBHOOK_PORT", "99999", "TELEGRAM_WEBHOOK_PORT:"),
+        ("LOA_WEB_PORT", "99999", "LOA_WEB_PORT:"),
+        ("TELEGRAM_PROXY_URL", "ftp://proxy:21", "TELEGRAM_PROXY_URL:"),
+        ("ZALO_WEBHOOK_SECRET", "short", "ZALO_WEBHOOK_SECRET:"),
+        ("ZALO_WEBHOOK_URL", "http://example.org/zalo", "ZALO_WEBHOOK_URL:"),
         ("LOA_LOG_LEVEL", "LOUD", "LOA_LOG_LEVEL:"),
     ],
 )

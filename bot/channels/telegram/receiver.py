@@ -3,6 +3,11 @@
 One catch-all handler turns each update into an Inbound and hands it to the core; replies go
 through the outbox and the lean sender, not through PTB. PTB also answers button presses (so the
 client stops spinning) and registers the command menu in both languages.
+
+Polling runs in PTB's updater. In webhook mode Loa's own web server (`bot.web`) receives the
+update and awaits `handle_payload`, which raises when handling failed, so the server answers 5xx
+and Telegram delivers the update again (PTB's own dispatch would swallow the error). Every
+request, polling or not, goes through `proxy` when one is set (httpx; socks needs httpx[socks]).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
@@ -50,18 +56,21 @@ class TelegramReceiver:
         handle: InboundHandler,
         clock: Clock,
         concurrent_updates: int = 16,
+        proxy: str | None = None,
     ) -> None:
         self._handle = handle
         self._clock = clock
         file_url = base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
-        self.application: Application = (  # type: ignore[type-arg]
+        builder = (
             ApplicationBuilder()
             .token(token)
             .base_url(base_url)
             .base_file_url(file_url)
             .concurrent_updates(concurrent_updates)
-            .build()
         )
+        if proxy:
+            builder = builder.proxy(proxy).get_updates_proxy(proxy)
+        self.application: Application = builder.build()  # type: ignore[type-arg]
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
 
@@ -76,6 +85,17 @@ class TelegramReceiver:
         inbound = to_inbound(update, now=self._clock.now())
         if inbound is not None:
             await self._handle(inbound)
+
+    async def handle_payload(self, payload: dict[str, Any]) -> None:
+        """Handle one update received by webhook; raises when it could not be handled."""
+        update = Update.de_json(payload, self.application.bot)
+        await self._on_update(update, None)  # type: ignore[arg-type]
+
+    @property
+    def polling(self) -> bool:
+        """True while PTB's updater polls."""
+        updater = self.application.updater
+        return updater is not None and updater.running
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update: %s", type(context.error).__name__)
@@ -95,21 +115,13 @@ class TelegramReceiver:
         assert self.application.updater is not None
         await self.application.updater.start_polling(timeout=poll_seconds, poll_interval=0.0)
 
-    async def start_webhook(
-        self, *, listen: str, port: int, url: str, secret_token: str | None
-    ) -> None:
-        """Initialise, register commands, and serve a webhook checking the secret-token header."""
+    async def start_webhook(self, *, url: str, secret_token: str) -> None:
+        """Initialise, register commands, and have Telegram POST updates to `url` (served by
+        `bot.web`, which checks the X-Telegram-Bot-Api-Secret-Token header)."""
         await self.application.initialize()
         await self.register_commands()
-        await self.application.start()
-        assert self.application.updater is not None
-        path = url.rstrip("/").rsplit("/", 1)[-1] if url.count("/") > 2 else ""
-        await self.application.updater.start_webhook(
-            listen=listen,
-            port=port,
-            url_path=path,
-            webhook_url=url,
-            secret_token=secret_token,
+        await self.application.bot.set_webhook(
+            url=url, secret_token=secret_token, allowed_updates=Update.ALL_TYPES
         )
 
     async def stop(self) -> None:

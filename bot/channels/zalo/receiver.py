@@ -10,16 +10,15 @@ delivered, so one whose handling fails is lost (the person is simply not answere
 Webhook: Zalo POSTs the update with the secret given to setWebhook in the header
 ``X-Bot-Api-Secret-Token`` (the name in the Zalo Bot Platform docs and in public bot code; the
 body may be the update itself or wrapped as ``{"ok": true, "result": update}`` — both are read).
-`handle_webhook` answers 403 on a wrong or missing secret, 400 on a body that is not an update,
-500 when handling failed (Zalo may re-deliver; the core ignores a duplicate), 200 otherwise.
+Loa's web server (`bot.web`) checks the secret and the body, then awaits `handle_payload`, which
+raises when handling failed, so the server answers 5xx (Zalo may re-deliver; the core ignores a
+duplicate).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -93,29 +92,13 @@ class ZaloReceiver:
             raise ValueError("a webhook needs a secret token")
         await self._client.set_webhook(url, self._secret)
 
-    async def handle_webhook(self, body: bytes, secret_header: str | None) -> int:
-        """Handle one webhook POST; returns the HTTP status code to answer with."""
-        if not self._secret or secret_header is None:
-            return 403
-        if not hmac.compare_digest(secret_header.encode(), self._secret.encode()):
-            return 403
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return 400
-        if isinstance(payload, dict) and isinstance(payload.get("result"), dict):
-            payload = payload["result"]
-        if not isinstance(payload, dict):
-            return 400
-        inbound = to_inbound(payload, now=self._clock.now())
-        if inbound is None:
-            return 200  # an event Loa ignores on purpose
-        try:
+    async def handle_payload(self, payload: Mapping[str, Any]) -> None:
+        """Handle one update received by webhook; raises when it could not be handled."""
+        result = payload.get("result")
+        update = result if isinstance(result, Mapping) else payload
+        inbound = to_inbound(update, now=self._clock.now())
+        if inbound is not None:  # else an event Loa ignores on purpose
             await self._handle(inbound)
-        except Exception as exc:
-            log.error("error while handling a Zalo update: %s", type(exc).__name__)
-            return 500
-        return 200
 
     async def _poll_forever(self) -> None:
         pause = self._backoff_s
