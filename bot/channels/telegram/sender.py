@@ -19,6 +19,7 @@ import logging
 from typing import Any
 
 import aiohttp
+import aiohttp_socks
 import python_socks
 from aiohttp_socks import ProxyConnector
 
@@ -30,7 +31,14 @@ log = logging.getLogger(__name__)
 MAX_TEXT = TELEGRAM_MAX_TEXT
 MAX_CALLBACK_BYTES = 64
 _HEADERS = {"Content-Type": "application/json"}
-_NETWORK_ERRORS = (aiohttp.ClientError, OSError, python_socks.ProxyError)
+_TIMEOUTS = (TimeoutError, aiohttp_socks.ProxyTimeoutError)  # aiohttp's are TimeoutErrors
+_NETWORK_ERRORS = (
+    aiohttp.ClientError,
+    OSError,
+    python_socks.ProxyError,
+    aiohttp_socks.ProxyError,
+    aiohttp_socks.ProxyConnectionError,
+)
 
 
 def client_session(
@@ -151,7 +159,7 @@ class TelegramSender:
             ) as response:
                 content = await response.read()
                 status = response.status
-        except TimeoutError:  # aiohttp's timeouts and python-socks' are TimeoutErrors
+        except _TIMEOUTS:
             log.warning("telegram sendMessage timed out")
             return SendResult(SendStatus.RETRY, error="timeout")
         except _NETWORK_ERRORS as exc:  # refused, reset, proxy failure: the row waits
