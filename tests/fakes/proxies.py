@@ -13,6 +13,7 @@ import ipaddress
 import socket
 import struct
 from types import TracebackType
+from typing import Self
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -41,7 +42,12 @@ class _Proxy:
         assert self._server is not None
         return int(self._server.sockets[0].getsockname()[1])
 
-    async def __aenter__(self) -> _Proxy:
+    @property
+    def url(self) -> str:
+        """The proxy URL a client is given."""
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         return self
 
