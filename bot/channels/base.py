@@ -19,6 +19,7 @@ class InboundKind(StrEnum):
     COMMAND = "command"  # /start, /khauhieu …
     CHOICE = "choice"  # a button press, carrying Choice.data
     OTHER = "other"  # sticker, photo, voice … where text was expected
+    HIDDEN = "hidden"  # the platform withheld the content (Zalo's protected-group senders)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ class SendStatus(StrEnum):
     BLOCKED = "blocked"  # 403: the person stopped the bot; never send again
     MIGRATED = "migrated"  # the chat moved to a new id (Telegram group → supergroup)
     FAILED = "failed"  # a permanent error for this message (400 bad request …)
+    QUOTA = "quota"  # the channel's monthly quota is used up (Zalo 429): keep it, pause bulk
 
 
 @dataclass(frozen=True, slots=True)

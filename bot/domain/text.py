@@ -39,21 +39,40 @@ def fold_words(text: str) -> str:
     return " ".join(kept.split())
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Split `text` into chunks of at most `limit` chars, on paragraph, line, then word breaks."""
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, as JavaScript counts: a character outside the Basic
+    Multilingual Plane (most emoji) counts 2; Vietnamese letters (NFC) count 1."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _fitting(text: str, limit: int, utf16: bool) -> int:
+    """How many characters of `text` fit in `limit` (code points, or UTF-16 units)."""
+    if not utf16:
+        return min(len(text), limit)
+    units = 0
+    for index, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+def split_text(text: str, limit: int, *, utf16: bool = False) -> list[str]:
+    """Split `text` into chunks of at most `limit` characters (UTF-16 units when `utf16`), on
+    paragraph, line, then word breaks; a character is never cut in two."""
     if limit < 1:
         raise ValueError("limit must be positive")
     chunks: list[str] = []
     rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
+    while (fit := _fitting(rest, limit, utf16)) < len(rest):
+        window = rest[:fit]
         cut = -1
         for sep in ("\n\n", "\n", " "):
             cut = window.rfind(sep)
-            if cut > limit // 4:
+            if cut > fit // 4:
                 break
-        if cut <= limit // 4:
-            cut = limit
+        if cut <= fit // 4:
+            cut = max(1, fit)
             chunks.append(rest[:cut])
             rest = rest[cut:]
         else:

@@ -1,59 +1,89 @@
-"""A modest fake of the Zalo Bot API, served by `FakeBotApi` under ``/zalo/bot<token>/<method>``.
+"""A fake of the Zalo Bot API, served by `FakeBotApi` under ``/zalo/bot<token>/<method>``.
 
-Shapes follow the Zalo Bot Platform docs (bot.zapps.me/docs, bot.zaloplatforms.com/docs; read
-through a public Vietnamese copy of them, and cross-checked with open-source Zalo bot SDKs):
-  * base ``https://bot-api.zaloplatforms.com/bot<token>/<method>``, POST with a JSON body,
-    token ``<bot_id>:<secret>``; answers ``{"ok": true, "result": …}`` or
-    ``{"ok": false, "error_code": N, "description": "…"}``.
-  * getUpdates takes ``timeout`` (seconds, a string, default 30) and returns ONE update as an
-    object — ``{"event_name": "message.text.received", "message": {…}}`` — or, when nothing
-    arrived in time, error_code 408 "Request timeout". There is no offset: an update is gone
-    once delivered.
+It answers as the Zalo Bot Platform docs say (bot.zaloplatforms.com/docs; read through a public
+copy, lamdt1/ckvn-bot docs/zalo-bot-doc.md) and, where the docs are silent, as clients measured
+against real bots report (see the README's Zalo section for the sources):
+  * base ``https://bot-api.zaloplatforms.com/bot<token>/<method>``, token ``<bot_id>:<secret>``;
+    GET or POST, parameters in the query, a form or JSON [docs "Cách truyền tham số"]; method
+    names are case-sensitive [docs "Lưu ý"]: ``sendmessage`` is an unknown method.
+  * every answer is ``{"ok": true, "result": …}`` or ``{"ok": false, "error_code": N,
+    "description": "…"}`` [docs "Phản hồi từ API"], errors with HTTP 200 (measured: a bad token's
+    getMe, an idle getUpdates); `errors_as_http_status` mirrors the code as the HTTP status
+    instead (one client measured that too), so both paths stay tested.
+  * error codes as the docs' table defines them [docs "Bảng mã lỗi"]: 400 bad request / unknown
+    method, 401 bad token, **403 internal server error**, 404 not found, 408 request timeout,
+    **429 quota exceeded**.
+  * getUpdates takes ``timeout`` (seconds, default 30) and returns ONE update as an object
+    [docs getUpdates, "tham khảo dữ liệu mẫu tương tự tại Webhook"], or, when nothing arrived in
+    time, ``{"ok": false, "error_code": 408, "description": "Request timeout"}`` (measured).
+    There is no offset: an update is gone once delivered. With a webhook set it answers 400
+    "You cannot use this API while a webhook is set…" (measured).
   * messages: ``message_id`` is a hex string, ``date`` is Unix milliseconds, ``chat`` has
-    ``id`` and ``chat_type`` ("PRIVATE" | "GROUP"), ``from`` has ``id``, ``display_name`` and
-    ``is_bot``.
-  * sendMessage: ``chat_id``, ``text`` of 1 to 2,000 characters; result
-    ``{"message_id", "date"}``. sendChatAction answers ``{"ok": true}`` only.
+    ``id`` and ``chat_type``, ``from`` has ``id``, ``display_name`` and ``is_bot`` [docs
+    Webhook]; images carry ``photo_url``, ``caption`` and ``message_type: CHAT_PHOTO``, voice
+    ``voice_url`` and ``message_type: CHAT_VOICE`` (real payloads logged by an integrator;
+    python-zalo-bot reads ``photo_url``); ``message.unsupported.received`` carries no content:
+    what Zalo sends for people in protected groups (children, people with disabilities …) [docs
+    Webhook, "cảnh báo"].
+  * sendMessage: ``chat_id``, ``text`` of 1 to 2,000 characters [docs sendMessage], counted
+    here in UTF-16 units (the only unit the docs define, for text_styles; never more lenient
+    than code points); result ``{"message_id", "date"}``. sendChatAction answers ``{"ok": true}``.
   * setWebhook: ``url`` and ``secret_token`` (8 to 256 characters; Zalo sends it back in the
-    ``X-Bot-Api-Secret-Token`` header); result ``{"url", "updated_at"}``.
-Guesses (not documented): the HTTP status equals error_code; the exact error descriptions;
-getUpdates with an active webhook answers 409.
+    ``X-Bot-Api-Secret-Token`` header) [docs setWebhook]; result ``{"url", "updated_at"}``;
+    webhook deliveries are ``{"ok": true, "result": update}`` [docs Webhook].
+  * the free plan [pricing page as quoted by secondary sources]: 50 users per bot, 3,000
+    messages a month; `plan_mode(users=50, messages_per_month=3000)` answers 429 "Quota
+    exceeded" once the month's sends are used up (calendar month of the fake's clock, Vietnam
+    time: the reset rule is not published) and counts the distinct people reached.
+Guesses (not documented): the exact descriptions of errors not measured.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 from collections.abc import Awaitable
 from typing import Any
 
-from bot.clock import Clock, SystemClock
+import httpx
+
+from bot.clock import VN_TZ, Clock, SystemClock
 from bot.fakes.calls import CallLog, CallPredicate, FakeStats, SentCall
 from bot.fakes.http_server import Request, Response, json_response
 
 ZALO_TEXT_LIMIT = 2000
 _TOKEN_RE = re.compile(r"^\d+:[\w-]+$")
-_SEND_METHODS = frozenset({"sendmessage", "sendphoto", "sendsticker"})
+_SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendSticker"})
 _METHODS = frozenset(
     {
-        "getme",
-        "getupdates",
-        "sendmessage",
-        "sendphoto",
-        "sendsticker",
-        "sendchataction",
-        "setwebhook",
-        "deletewebhook",
-        "getwebhookinfo",
+        "getMe",
+        "getUpdates",
+        "sendMessage",
+        "sendPhoto",
+        "sendSticker",
+        "sendChatAction",
+        "setWebhook",
+        "deleteWebhook",
+        "getWebhookInfo",
     }
 )
-_CANONICAL = {
-    "sendmessage": "sendMessage",
-    "sendphoto": "sendPhoto",
-    "sendsticker": "sendSticker",
-    "sendchataction": "sendChatAction",
+# descriptions: the docs' table (400, 401, 403, 404, 429) and measured answers (408, webhook)
+DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Internal server error",
+    404: "Not Found",
+    408: "Request timeout",
+    429: "Quota exceeded",
 }
+WEBHOOK_SET = "You cannot use this API while a webhook is set. Please remove the webhook first"
+
+
+def utf16_units(text: str) -> int:
+    """Length in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 class FakeZaloApi:
@@ -69,6 +99,11 @@ class FakeZaloApi:
         self._failures: list[list[Any]] = []  # [method, status, count, description]
         self._ids = itertools.count(0x16F6366B3F02645A3D15)
         self._webhook: dict[str, Any] = {}
+        self.errors_as_http_status = False
+        self.monthly_quota: int | None = None  # plan mode: sends a month
+        self.user_cap: int | None = None  # plan mode: people per bot (counted, not enforced)
+        self.sent_by_month: dict[str, int] = {}
+        self.people: set[str] = set()  # distinct chats that wrote or were written to
 
     # ------------------------------------------------------------------ test-side API
 
@@ -104,6 +139,37 @@ class FakeZaloApi:
         self._updates.clear()
         self._failures.clear()
         self._webhook = {}
+        self.sent_by_month.clear()
+        self.people.clear()
+
+    def plan_mode(self, *, users: int = 50, messages_per_month: int = 3000) -> None:
+        """Behave like the free plan: 429 "Quota exceeded" past the month's messages."""
+        self.user_cap = users
+        self.monthly_quota = messages_per_month
+
+    def month(self) -> str:
+        """The current quota month, «YYYY-MM» on Vietnam's wall clock."""
+        return self._clock.now().astimezone(VN_TZ).strftime("%Y-%m")
+
+    def take(self, chat_id: str) -> dict[str, Any]:
+        """Take the oldest queued update for `chat_id` off the queue (to deliver it by webhook)."""
+        for index, update in enumerate(self._updates):
+            chat = update.get("message", {}).get("chat", {})
+            if str(chat.get("id")) == chat_id:
+                return self._updates.pop(index)
+        raise LookupError("no queued update for this chat")
+
+    async def deliver(self, update: dict[str, Any], *, secret: str | None = None) -> int:
+        """POST `update` to the webhook as Zalo does (wrapped, with the secret header)."""
+        url = self._webhook.get("url")
+        if not url:
+            raise RuntimeError("no webhook is set")
+        token = self._webhook.get("secret_token", "") if secret is None else secret
+        body = json.dumps({"ok": True, "result": update}, ensure_ascii=False).encode()
+        headers = {"X-Bot-Api-Secret-Token": token, "Content-Type": "application/json"}
+        async with httpx.AsyncClient(trust_env=False, timeout=10.0) as client:
+            response = await client.post(url, content=body, headers=headers)
+        return response.status_code
 
     def push_raw(self, update: dict[str, Any]) -> None:
         """Queue an update as given (delivered once, however often it was pushed)."""
@@ -122,6 +188,20 @@ class FakeZaloApi:
         self.push_raw({"event_name": "message.text.received", "message": message})
         return str(message["message_id"])
 
+    def push_voice(self, chat_id: str, *, display_name: str = "Lan") -> str:
+        """Queue a voice message (shape logged from a real bot); returns its message_id."""
+        message = self._incoming(chat_id, display_name, "PRIVATE")
+        message["voice_url"] = "https://f2-voice-aac-dl.zdn.vn/fake.aac"
+        message["message_type"] = "CHAT_VOICE"
+        self.push_raw({"event_name": "message.voice.received", "message": message})
+        return str(message["message_id"])
+
+    def push_unsupported(self, chat_id: str, *, display_name: str = "Lan") -> str:
+        """Queue what a protected-group sender's message becomes: no content at all."""
+        message = self._incoming(chat_id, display_name, "PRIVATE")
+        self.push_raw({"event_name": "message.unsupported.received", "message": message})
+        return str(message["message_id"])
+
     def push_sticker(self, chat_id: str, *, display_name: str = "Lan") -> str:
         """Queue a sticker from a person; returns its message_id."""
         message = self._incoming(chat_id, display_name, "PRIVATE")
@@ -133,8 +213,9 @@ class FakeZaloApi:
     def push_image(self, chat_id: str, *, caption: str = "", display_name: str = "Lan") -> str:
         """Queue an image from a person; returns its message_id."""
         message = self._incoming(chat_id, display_name, "PRIVATE")
-        message["photo"] = "https://photo-stal-1.zadn.vn/fake.jpg"
+        message["photo_url"] = "https://photo-stal-1.zdn.vn/fake.jpg"
         message["caption"] = caption
+        message["message_type"] = "CHAT_PHOTO"
         self.push_raw({"event_name": "message.image.received", "message": message})
         return str(message["message_id"])
 
@@ -142,22 +223,21 @@ class FakeZaloApi:
         self, method: str, status: int, *, count: int = 1, description: str | None = None
     ) -> None:
         """Answer the next `count` calls of `method` with error `status`."""
-        self._failures.append([method.lower(), status, count, description])
+        self._failures.append([method, status, count, description])
 
     # ------------------------------------------------------------------ HTTP
 
     def handle(self, request: Request) -> Response | Awaitable[Response]:
         """Serve one ``/zalo/bot<token>/<method>`` request."""
-        token, _, method = request.path[len("/zalo/bot") :].partition("/")
+        token, _, name = request.path[len("/zalo/bot") :].partition("/")
         if not _TOKEN_RE.match(token):
-            return self._error(401, "Unauthorized")
-        name = method.lower()
-        if name not in _METHODS:
-            return self._error(404, "Not Found")
+            return self._error(401)
+        if name not in _METHODS:  # case-sensitive, as documented
+            return self._error(400)
         try:
             params = request.params()
         except (ValueError, UnicodeDecodeError):
-            return self._error(400, "Bad Request: invalid JSON body")
+            return self._error(400)
         if name in _SEND_METHODS:
             self.stats.send_calls += 1
         for rule in self._failures:
@@ -165,19 +245,19 @@ class FakeZaloApi:
                 rule[2] -= 1
                 if rule[2] <= 0:
                     self._failures.remove(rule)
-                return self._error(rule[1], rule[3] or "Internal Server Error")
-        if name == "getupdates":
+                return self._error(rule[1], rule[3])
+        if name == "getUpdates":
             return self._get_updates(params)
-        if name == "getme":
+        if name == "getMe":
             bot_id = token.split(":", 1)[0]
             return self._ok({"id": bot_id, "account_name": "bot.loa", "account_type": "BASIC",
                              "can_join_groups": False})  # fmt: skip
-        if name == "setwebhook":
+        if name == "setWebhook":
             return self._set_webhook(params)
-        if name == "deletewebhook":
+        if name == "deleteWebhook":
             self._webhook = {}
             return self._ok({"url": "", "updated_at": self._millis()})
-        if name == "getwebhookinfo":
+        if name == "getWebhookInfo":
             url = self._webhook.get("url", "")
             return self._ok({"url": url, "updated_at": self._webhook.get("updated_at", 0)})
         return self._send(token, name, params)
@@ -185,30 +265,38 @@ class FakeZaloApi:
     def _send(self, token: str, name: str, params: dict[str, Any]) -> Response:
         chat_id = str(params.get("chat_id") or "")
         if not chat_id:
-            return self._error(400, "Bad Request: chat_id is required")
+            return self._error(400)
         text: str | None = None
-        if name == "sendmessage":
+        if name == "sendMessage":
             text = params.get("text")
-            if not isinstance(text, str) or not 1 <= len(text) <= ZALO_TEXT_LIMIT:
-                return self._error(400, "Bad Request: text must be 1 to 2000 characters")
-        elif name == "sendphoto":
+            if not isinstance(text, str) or not 1 <= utf16_units(text) <= ZALO_TEXT_LIMIT:
+                return self._error(400)  # the real description is not documented
+        elif name == "sendPhoto":
             if not params.get("photo"):
-                return self._error(400, "Bad Request: photo is required")
+                return self._error(400, "The photo must not be empty")  # measured
             text = params.get("caption")
-        elif name == "sendsticker":
+        elif name == "sendSticker":
             if not params.get("sticker"):
-                return self._error(400, "Bad Request: sticker is required")
-        elif name == "sendchataction" and not params.get("action"):
-            return self._error(400, "Bad Request: action is required")
+                return self._error(400)
+        elif name == "sendChatAction" and not params.get("action"):
+            return self._error(400)
         if chat_id in self.forbidden_chats:
-            return self._error(403, "Forbidden: the user has blocked the bot")
-        if name == "sendchataction":
+            # how a block shows is undocumented; this fake answers with Zalo's 403, which the
+            # docs define as an internal server error
+            return self._error(403)
+        if name == "sendChatAction":
             self._log.add(SentCall("sendChatAction", token, chat_id, None, params, self._wall()))
             return json_response(200, {"ok": True})
+        month = self.month()
+        used = self.sent_by_month.get(month, 0)
+        if self.monthly_quota is not None and used >= self.monthly_quota:
+            return self._error(429)
+        self.sent_by_month[month] = self.sent_by_month.get(month, 0) + 1
+        self.people.add(chat_id)
         message_id = f"{next(self._ids):020x}"
         self.stats.sends_accepted += 1
         self.stats.per_chat_accepted[chat_id] += 1
-        call = SentCall(_CANONICAL[name], token, chat_id, text, params, self._wall(), message_id)
+        call = SentCall(name, token, chat_id, text, params, self._wall(), message_id)
         self._log.add(call)
         return self._ok({"message_id": message_id, "date": self._millis()})
 
@@ -216,21 +304,21 @@ class FakeZaloApi:
         url = str(params.get("url") or "")
         secret = str(params.get("secret_token") or "")
         if not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            return self._error(400, "Bad Request: url must be HTTPS")
+            return self._error(400)
         if not 8 <= len(secret) <= 256:
-            return self._error(400, "Bad Request: secret_token must be 8 to 256 characters")
+            return self._error(400)
         self._webhook = {"url": url, "secret_token": secret, "updated_at": self._millis()}
         return self._ok({"url": url, "updated_at": self._webhook["updated_at"]})
 
     def _get_updates(self, params: dict[str, Any]) -> Response | Awaitable[Response]:
         if self._webhook:
-            return self._error(409, "Conflict: webhook is active; delete it to use getUpdates")
+            return self._error(400, WEBHOOK_SET)
         if self._updates:
             return self._ok(self._updates.pop(0))
         try:
             timeout = float(params.get("timeout") or 30)
         except ValueError:
-            return self._error(400, "Bad Request: timeout must be a number")
+            return self._error(400)
         return self._long_poll(max(0.0, timeout))
 
     async def _long_poll(self, seconds: float) -> Response:
@@ -239,7 +327,7 @@ class FakeZaloApi:
         while not self._updates:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                return self._error(408, "Request timeout")
+                return self._error(408)
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.append(waiter)
             try:
@@ -254,6 +342,7 @@ class FakeZaloApi:
     # ------------------------------------------------------------------ shapes
 
     def _incoming(self, chat_id: str, display_name: str, chat_type: str) -> dict[str, Any]:
+        self.people.add(chat_id)
         return {
             "message_id": f"{next(self._ids):020x}",
             "from": {"id": chat_id, "display_name": display_name, "is_bot": False},
@@ -264,9 +353,11 @@ class FakeZaloApi:
     def _ok(self, result: object) -> Response:
         return json_response(200, {"ok": True, "result": result})
 
-    def _error(self, code: int, description: str) -> Response:
+    def _error(self, code: int, description: str | None = None) -> Response:
         self.stats.errors_by_status[code] += 1
-        return json_response(code, {"ok": False, "error_code": code, "description": description})
+        text = description or DESCRIPTIONS.get(code, "Error")
+        body = {"ok": False, "error_code": code, "description": text}
+        return json_response(code if self.errors_as_http_status else 200, body)
 
     def _millis(self) -> int:
         return int(self._clock.now().timestamp() * 1000)

@@ -28,6 +28,7 @@ class Router:
     stale_choice: Handler = _ignore
     fallback: Handler = _ignore
     non_text: Handler = _ignore
+    hidden: Handler | None = None  # content withheld by the platform; non_text when unset
 
     def command(self, names: tuple[str, ...], handler: Handler) -> None:
         """Register a command under its names (Vietnamese first, aliases after)."""
@@ -56,6 +57,8 @@ class Router:
         elif inbound.kind is InboundKind.CHOICE:
             prefix = (inbound.choice_data or "").split(":", 1)[0]
             await self.choices.get(prefix, self.stale_choice)(turn)
+        elif inbound.kind is InboundKind.HIDDEN:
+            await (self.hidden or self.non_text)(turn)
         elif inbound.kind is InboundKind.OTHER:
             await self.non_text(turn)
         elif turn.flow is not None and turn.flow in self.flows:

@@ -9,6 +9,7 @@ import pytest
 from bot.channels.base import Choice, Outbound, SendStatus, render_choices
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.sender import MAX_TEXT, ZaloSender, render_chunks
+from bot.domain.text import utf16_len
 from bot.fakes.botapi import FakeBotApi
 
 TOKEN = "7000000001:zalo-test-token"
@@ -114,26 +115,44 @@ async def test_long_text_is_split_under_2000(server: FakeBotApi, sender: ZaloSen
     assert result.status is SendStatus.OK
     sent = texts(server, "a2")
     assert len(sent) >= 3
-    assert all(len(x) <= 2000 for x in sent)
+    assert all(utf16_len(x) <= 2000 for x in sent)
     assert sent[-1].endswith("2. English")
     assert server.zalo.stats.errors_by_status[400] == 0
 
 
-async def test_403_is_blocked(server: FakeBotApi, sender: ZaloSender) -> None:
-    server.zalo.forbidden_chats.add("b1")
+async def test_403_is_zalos_server_fault_retried_never_blocked(
+    server: FakeBotApi, sender: ZaloSender
+) -> None:
+    server.zalo.fail_next("sendMessage", 403)  # "Internal server error" in Zalo's error table
     result = await sender.send(Outbound("zalo", "b1", "x"))
-    assert (result.status, result.error) == (SendStatus.BLOCKED, "403 forbidden")
-    assert texts(server, "b1") == []
+    assert (result.status, result.error) == (SendStatus.RETRY, "403 server error")
+    assert (await sender.send(Outbound("zalo", "b1", "x"))).status is SendStatus.OK
 
 
-async def test_429_and_5xx_are_retry(server: FakeBotApi, sender: ZaloSender) -> None:
-    server.zalo.fail_next("sendMessage", 429)
+async def test_429_is_the_quota_and_5xx_is_retry(server: FakeBotApi, sender: ZaloSender) -> None:
+    server.zalo.fail_next("sendMessage", 429)  # "Quota exceeded" in Zalo's error table
     limited = await sender.send(Outbound("zalo", "r1", "x"))
-    assert (limited.status, limited.retry_after) == (SendStatus.RETRY, None)
+    assert (limited.status, limited.error) == (SendStatus.QUOTA, "429 quota exceeded")
     server.zalo.fail_next("sendMessage", 502)
     failed = await sender.send(Outbound("zalo", "r1", "x"))
     assert (failed.status, failed.error) == (SendStatus.RETRY, "502 server error")
     assert (await sender.send(Outbound("zalo", "r1", "x"))).status is SendStatus.OK
+
+
+@pytest.mark.parametrize("filler", ["a", "😀"])
+async def test_a_2001_character_reply_is_split_on_a_word_as_zalo_counts(
+    server: FakeBotApi, sender: ZaloSender, filler: str
+) -> None:
+    words = ("bình đẳng " + filler) * 400
+    text = words[: 2001 - 5] + " giới"
+    assert len(text) == 2001
+    result = await sender.send(Outbound("zalo", "s1", text))
+    assert result.status is SendStatus.OK
+    sent = texts(server, "s1")
+    assert len(sent) >= 2  # emoji count 2 UTF-16 units: more parts
+    assert all(1 <= utf16_len(part) <= 2000 for part in sent)
+    assert " ".join(sent).split() == text.split()  # cut between words, nothing lost
+    assert server.zalo.stats.errors_by_status[400] == 0
 
 
 async def test_400_is_failed_without_user_text(server: FakeBotApi, sender: ZaloSender) -> None:

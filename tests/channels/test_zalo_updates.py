@@ -82,13 +82,31 @@ def test_slash_alone_is_text() -> None:
 
 
 @pytest.mark.parametrize(
-    "event", ["message.sticker.received", "message.image.received", "message.unsupported.received"]
+    ("event", "fields"),
+    [
+        ("message.sticker.received", {"sticker": "0e07", "url": "https://x/s.webp"}),
+        # real payloads and python-zalo-bot: photo_url; the docs: photo
+        ("message.image.received", {"photo_url": "https://x/y.jpg", "message_type": "CHAT_PHOTO"}),
+        ("message.image.received", {"photo": "https://x/y.jpg", "caption": "ảnh"}),
+        ("message.voice.received", {"voice_url": "https://x/v.aac", "message_type": "CHAT_VOICE"}),
+    ],
 )
-def test_stickers_images_and_unsupported_are_other(event: str) -> None:
-    inbound = to_inbound(update(event, sticker="0e07", photo="https://x/y.jpg"), now=NOW)
+def test_stickers_images_and_voice_are_other(event: str, fields: dict[str, str]) -> None:
+    inbound = to_inbound(update(event, **fields), now=NOW)
     assert inbound is not None
     assert inbound.kind is InboundKind.OTHER
     assert inbound.chat_id == "8e1b2c"
+    assert "https://" not in repr(inbound)  # the media URL is not carried into the core
+
+
+def test_an_image_event_without_an_image_is_ignored() -> None:
+    assert to_inbound(update("message.image.received"), now=NOW) is None
+
+
+def test_unsupported_is_hidden_content() -> None:
+    inbound = to_inbound(update("message.unsupported.received"), now=NOW)
+    assert inbound is not None
+    assert (inbound.kind, inbound.text, inbound.chat_id) == (InboundKind.HIDDEN, "", "8e1b2c")
 
 
 @pytest.mark.parametrize(

@@ -1,19 +1,22 @@
 """A small typed client of the Zalo Bot API (bot.zapps.me / bot.zaloplatforms.com) over httpx.
 
-Every method is ``POST <base_url><token>/<method>`` with a JSON body; answers are
-``{"ok": true, "result": …}`` or ``{"ok": false, "error_code": N, "description": "…"}``.
+Every method is ``POST <base_url><token>/<method>`` (method names are case-sensitive) with a
+JSON body; answers are ``{"ok": true, "result": …}`` or ``{"ok": false, "error_code": N,
+"description": "…"}`` — errors arrive with HTTP 200 (measured), so the body decides, whatever
+the status; the status counts only when the body is not Zalo's JSON. Source: the Zalo Bot
+Platform docs, "Phản hồi từ API" and "Bảng mã lỗi" (bot.zaloplatforms.com/docs).
 The request URL contains the bot token: nothing here logs a URL or a description (descriptions
 can quote user text), only the method name and the status code.
 
-Errors (all raised by the API methods; `get_updates` turns 408 into an empty list)::
+Errors, by the documented error table (`get_updates` turns 408 into an empty list)::
 
-    ZaloError                     any failure; .status (HTTP status or error_code, 0 if none)
-    ├── ZaloBadRequest            400 and other 4xx not listed below: permanent for this call
-    ├── ZaloUnauthorized          401: the token is wrong or revoked
-    ├── ZaloForbidden             403: the person blocked the bot (or it may not write there)
-    ├── ZaloConflict              409: getUpdates while a webhook is set
-    ├── ZaloRateLimited           429; .retry_after in seconds when Zalo says so, else None
-    ├── ZaloServerError           5xx, and 408 outside getUpdates
+    ZaloError                     any failure; .status (error_code, else HTTP status; 0 if none)
+    ├── ZaloBadRequest            400 (bad path or method name), 404 and any other code not below;
+    │                             also getUpdates while a webhook is set (measured: 400)
+    ├── ZaloUnauthorized          401: the token expired or is invalid
+    ├── ZaloQuotaExceeded         429: "Quota exceeded", the plan's monthly message quota
+    ├── ZaloServerError           403 (documented as "Internal server error"), 408 outside
+    │                             getUpdates, 5xx: try again later
     └── ZaloNetworkError          no answer: connection refused/reset, bad response
         └── ZaloTimeout           the request timed out
 """
@@ -50,24 +53,12 @@ class ZaloUnauthorized(ZaloError):
     """401: the bot token is wrong or revoked."""
 
 
-class ZaloForbidden(ZaloError):
-    """403: the person blocked the bot, or the bot may not write to this chat."""
-
-
-class ZaloConflict(ZaloError):
-    """409: getUpdates cannot be used while a webhook is set."""
-
-
-class ZaloRateLimited(ZaloError):
-    """429: too many requests; `retry_after` seconds when Zalo gave a hint."""
-
-    def __init__(self, method: str, status: int, reason: str, retry_after: float | None) -> None:
-        super().__init__(method, status, reason)
-        self.retry_after = retry_after
+class ZaloQuotaExceeded(ZaloError):
+    """429: the plan's quota is used up (3,000 messages a month on the free plan)."""
 
 
 class ZaloServerError(ZaloError):
-    """5xx (or 408 outside long polling): try again later."""
+    """403 ("Internal server error" in Zalo's table), 5xx, or 408 outside long polling."""
 
 
 class ZaloNetworkError(ZaloError):
@@ -99,9 +90,12 @@ class ZaloClient:
         return result if isinstance(result, dict) else {}
 
     async def get_updates(self, timeout_s: float) -> list[dict[str, Any]]:
-        """Long-poll for updates up to `timeout_s` seconds; [] when none arrived (Zalo's 408).
+        """Long-poll for updates up to `timeout_s` seconds; [] when none arrived.
 
-        Zalo answers one update as an object; a list is accepted too, in case that changes.
+        Zalo answers one update as an object, or after the timeout ``{"ok": false,
+        "error_code": 408, "description": "Request timeout"}`` (measured; some clients saw it
+        with HTTP 408, most with 200: both are read). An empty result is "none" too; a list is
+        accepted, in case that changes.
         """
         seconds = max(0, int(timeout_s))
         try:
@@ -114,7 +108,7 @@ class ZaloClient:
             if exc.status == 408:
                 return []
             raise
-        if isinstance(result, dict):
+        if isinstance(result, dict) and result:
             return [result]
         if isinstance(result, list):
             return [item for item in result if isinstance(item, dict)]
@@ -158,36 +152,39 @@ class ZaloClient:
 
 
 def _result(method: str, response: httpx.Response) -> Any:
-    """The `result` of a successful answer, or the matching ZaloError."""
+    """The `result` of a successful answer, or the matching ZaloError: read from the body."""
     try:
         payload = response.json()
     except ValueError:
         payload = None
-    if not isinstance(payload, dict):
-        if response.status_code == 200:
-            raise ZaloNetworkError(method, 200, "malformed answer")
-        payload = {}
-    if response.status_code == 200 and payload.get("ok") is True:
-        return payload.get("result")
-    code = payload.get("error_code")
-    status = code if isinstance(code, int) and code >= 400 else response.status_code
-    if status < 400:
-        status = 400  # "ok": false with a 2xx status and no usable code: treat as a bad request
-    raise _error(method, status, payload)
+    if isinstance(payload, dict) and isinstance(payload.get("ok"), bool):
+        if payload["ok"]:
+            return payload.get("result")
+        code = _code(payload.get("error_code"))
+        if code < 400:  # "ok": false without a usable code: the HTTP status, else a bad request
+            code = response.status_code if response.status_code >= 400 else 400
+        raise _error(method, code)
+    if response.status_code == 200:
+        raise ZaloNetworkError(method, 200, "malformed answer")
+    raise _error(method, response.status_code)
 
 
-def _error(method: str, status: int, payload: dict[str, Any]) -> ZaloError:
+def _code(value: object) -> int:
+    """error_code as an int (one careful client saw it as a string too); 0 when unusable."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return 0
+
+
+def _error(method: str, status: int) -> ZaloError:
     if status == 429:
-        params = payload.get("parameters")
-        hint = params.get("retry_after") if isinstance(params, dict) else None
-        after = float(hint) if isinstance(hint, int | float) and hint >= 0 else None
-        return ZaloRateLimited(method, status, "too many requests", after)
+        return ZaloQuotaExceeded(method, status, "quota exceeded")
     if status == 401:
         return ZaloUnauthorized(method, status, "unauthorized")
-    if status == 403:
-        return ZaloForbidden(method, status, "forbidden")
-    if status == 409:
-        return ZaloConflict(method, status, "conflict")
-    if status == 408 or status >= 500:
+    if status in (403, 408) or status >= 500:
         return ZaloServerError(method, status, "server error")
     return ZaloBadRequest(method, status, "bad request")

@@ -3,9 +3,10 @@
 Polling: one loop calls getUpdates (Zalo answers one update, or 408 after the timeout, which the
 client turns into []); each update becomes an Inbound and is handled in its own task, at most
 `concurrency` at once (the core serialises turns of one chat). The loop never dies: an error is
-logged by type only and followed by a growing pause (1 s doubling to 30 s, or Zalo's retry_after);
-a 409 (webhook still set) removes the webhook. Zalo has no offset: an update is gone once
-delivered, so one whose handling fails is lost (the person is simply not answered).
+logged by type only and followed by a growing pause (1 s doubling to 30 s); a bad request (Zalo
+answers 400 while a webhook is set, measured) removes the webhook. Zalo has no offset: an update
+is gone once delivered, so one whose handling fails is lost (the person is simply not answered)
+unless the durable inbox keeps it.
 
 Webhook: Zalo POSTs the update with the secret given to setWebhook in the header
 ``X-Bot-Api-Secret-Token`` (the name in the Zalo Bot Platform docs and in public bot code; the
@@ -24,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.channels.base import Inbound
-from bot.channels.zalo.client import ZaloClient, ZaloConflict, ZaloError, ZaloRateLimited
+from bot.channels.zalo.client import ZaloBadRequest, ZaloClient, ZaloError
 from bot.channels.zalo.updates import to_inbound
 from bot.clock import Clock
 
@@ -114,11 +115,9 @@ class ZaloReceiver:
             except Exception as exc:
                 self.errors += 1
                 wait = pause
-                if isinstance(exc, ZaloConflict):
+                if isinstance(exc, ZaloBadRequest):
                     clear_webhook = True
-                    log.warning("zalo: a webhook is set; removing it to poll")
-                elif isinstance(exc, ZaloRateLimited) and exc.retry_after is not None:
-                    wait = max(pause, exc.retry_after)
+                    log.warning("zalo: getUpdates refused (a webhook set?); removing the webhook")
                 if isinstance(exc, ZaloError):
                     log.warning("zalo polling failed: %s %s", type(exc).__name__, exc.status)
                 else:

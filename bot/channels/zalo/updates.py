@@ -1,9 +1,17 @@
 """Zalo update → Inbound. The only place that reads the shape of Zalo's updates.
 
 An update is ``{"event_name": "message.text.received", "message": {"message_id", "date",
-"chat": {"id", "chat_type"}, "from": {"id", "display_name", "is_bot"}, "text" …}}``. Zalo has
-no command entities, so a text whose first word starts with «/» is a command. Zalo has no update
-id either: the message id (unique per message) plays that part for de-duplication.
+"chat": {"id", "chat_type"}, "from": {"id", "display_name", "is_bot"}, "text" …}}`` (Zalo Bot
+Platform docs, Webhook). Zalo has no command entities, so a text whose first word starts with
+«/» is a command. Zalo has no update id either: the message id (unique per message) plays that
+part for de-duplication.
+
+Events: text; image (``photo_url`` in real payloads and in python-zalo-bot, ``photo`` in the
+docs: both read, only to tell an image from an empty message — never kept or logged), sticker
+and voice are answered as "something else than text"; ``message.unsupported.received`` is what
+Zalo sends instead of the content for people in protected groups (children, people with
+disabilities, people who cannot read …, per the docs' warning): HIDDEN, answered by a flow that
+needs no text. Any other event is ignored on purpose (answered 200, nothing sent).
 """
 
 from __future__ import annotations
@@ -16,20 +24,16 @@ from bot.channels.base import Inbound, InboundKind, parse_command
 
 CHANNEL = "zalo"
 TEXT_EVENT = "message.text.received"
+HIDDEN_EVENT = "message.unsupported.received"
+IMAGE_EVENT = "message.image.received"
 # Messages Loa cannot read but should answer («I only read text»); any other event is ignored.
-OTHER_EVENTS = frozenset(
-    {
-        "message.image.received",
-        "message.sticker.received",
-        "message.unsupported.received",
-    }
-)
+OTHER_EVENTS = frozenset({IMAGE_EVENT, "message.sticker.received", "message.voice.received"})
 
 
 def to_inbound(update: Mapping[str, Any], *, now: datetime) -> Inbound | None:
     """The Inbound for an update, or None for updates Loa ignores on purpose."""
     event = update.get("event_name")
-    if event != TEXT_EVENT and event not in OTHER_EVENTS:
+    if event != TEXT_EVENT and event != HIDDEN_EVENT and event not in OTHER_EVENTS:
         return None
     message = update.get("message")
     if not isinstance(message, Mapping):
@@ -51,6 +55,10 @@ def to_inbound(update: Mapping[str, Any], *, now: datetime) -> Inbound | None:
         "received_at": now,
     }
     text = message.get("text")
+    if event == HIDDEN_EVENT:
+        return Inbound(kind=InboundKind.HIDDEN, **common)
+    if event == IMAGE_EVENT and not _photo(message):
+        return None  # an image event without an image: nothing to answer
     if event != TEXT_EVENT or not isinstance(text, str):
         return Inbound(kind=InboundKind.OTHER, **common)
     command = parse_command(text)
@@ -58,6 +66,15 @@ def to_inbound(update: Mapping[str, Any], *, now: datetime) -> Inbound | None:
         name_, args = command
         return Inbound(kind=InboundKind.COMMAND, text=text, command=name_, args=args, **common)
     return Inbound(kind=InboundKind.TEXT, text=text, **common)
+
+
+def _photo(message: Mapping[str, Any]) -> str:
+    """The image URL of an image message: ``photo_url`` (real payloads), else ``photo`` (docs)."""
+    for key in ("photo_url", "photo"):
+        value = message.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def _id(value: object) -> str:
