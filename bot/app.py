@@ -28,6 +28,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings, SettingsError
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
+from bot.delivery.quota import Quota, QuotaBook
 from bot.domain.campaign import CampaignPack
 from bot.services.campaign_events import activate_campaign, quiet_predicate
 from bot.services.conversation import Conversation
@@ -35,6 +36,7 @@ from bot.services.reminders import activate_reminders
 from bot.services.reporting_chat import Reporting
 from bot.services.residents import Residents
 from bot.services.router import Router
+from bot.services.zalo_plan import HiddenSenders, UserCap, quota_notice
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
 from bot.storage.repos.reports import forget_chat
@@ -72,12 +74,18 @@ def build_loa(
     channels: Mapping[str, Channel],
     limits: Mapping[str, ChannelLimits] | None = None,
     concurrency: int = 64,
+    quotas: Mapping[str, Quota] | None = None,
+    user_caps: Mapping[str, int] | None = None,
 ) -> Loa:
-    """Wire the services for `pack` over `db`, sending through `channels`."""
+    """Wire the services for `pack` over `db`, sending through `channels`; `quotas` and
+    `user_caps` are the plan limits of channels that have them (the Zalo Bot)."""
     router = Router()
+    for channel, cap in (user_caps or {}).items():
+        UserCap(channel, cap).register(router)
     reporting = Reporting(pack)
     Residents(pack, start_payload=reporting.start_payload, forget=[forget_chat]).register(router)
     reporting.register(router)
+    HiddenSenders(pack).register(router)
     dispatcher = Dispatcher(
         db,
         channels,
@@ -85,6 +93,7 @@ def build_loa(
         limits=limits or {name: ChannelLimits() for name in channels},
         is_quiet=quiet_predicate(pack),
         concurrency=concurrency,
+        quota=QuotaBook(quotas or {}, on_closed=quota_notice),
     )
     conversation = Conversation(db, router, clock, on_replies=dispatcher.notify)
     return Loa(
@@ -105,6 +114,14 @@ async def prepare_database(db: Database, pack: CampaignPack, clock: Clock) -> No
     log.info("campaign %s active: %s", pack.campaign.id, result)
     reminders = await activate_reminders(db, pack, now=clock.now())
     log.info("deadline reminders: %s", reminders)
+
+
+def zalo_quotas(settings: Settings) -> dict[str, Quota]:
+    """The Zalo Bot's monthly quota, unless ZALO_MONTHLY_QUOTA is 0 (no limit)."""
+    if settings.zalo_monthly_quota <= 0:
+        return {}
+    reserve = min(settings.zalo_quota_reserve, settings.zalo_monthly_quota)
+    return {"zalo": Quota(per_month=settings.zalo_monthly_quota, reserve=reserve)}
 
 
 def webhooks(settings: Settings, channels: Collection[str]) -> list[Webhook]:
@@ -157,7 +174,15 @@ async def run_bot(
         zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
         channels["zalo"] = activity.track_sends(ZaloSender(zalo_client))
         limits["zalo"] = ZALO_LIMITS
-    loa = build_loa(db=db, pack=pack, clock=clock, channels=channels, limits=limits)
+    loa = build_loa(
+        db=db,
+        pack=pack,
+        clock=clock,
+        channels=channels,
+        limits=limits,
+        quotas=zalo_quotas(settings) if zalo_token else {},
+        user_caps={"zalo": settings.zalo_user_cap} if zalo_token else {},
+    )
     telegram = (
         TelegramReceiver(
             token=telegram_token,

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
     zalo_webhook_url: str | None = None
     zalo_webhook_secret: SecretStr | None = None
+    zalo_monthly_quota: int = Field(default=3000, ge=0)
+    zalo_quota_reserve: int = Field(default=300, ge=0)
+    zalo_user_cap: int = Field(default=50, ge=0)
     loa_web_listen: str = "127.0.0.1"
     loa_web_port: int = Field(default=8080, ge=0, le=65535)
     loa_public_url: str | None = None

@@ -86,6 +86,7 @@ class SendResult:
     retry_after: float | None = None
     new_chat_id: str | None = None
     error: str | None = None
+    calls: int = 1  # API messages the platform accepted (a split text takes several; 0 if none)
 
 
 def parse_command(text: str) -> tuple[str, str] | None:

@@ -35,6 +35,7 @@ from bot.channels.base import Channel, Outbound, SendResult, SendStatus
 from bot.clock import Clock
 from bot.delivery.limiter import ChannelLimiter, ChannelLimits
 from bot.delivery.outbox import Priority, decode_choices, finish_runs
+from bot.delivery.quota import REPLY_RETRY, QuotaBook, next_month_start
 from bot.storage.db import Database
 from bot.storage.models.delivery import (
     BLOCKED,
@@ -186,8 +187,10 @@ class Dispatcher:
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        quota: QuotaBook | None = None,
     ) -> None:
         self._db = db
+        self._quota = quota or QuotaBook({})
         self._clock = clock
         self._is_quiet = is_quiet
         self._concurrency = concurrency
@@ -213,6 +216,7 @@ class Dispatcher:
     async def start(self) -> None:
         """Recover rows a crashed process left in flight, then run until `stop()`."""
         await self._retry_db("recover", self.recover)
+        await self._retry_db("quota", self._load_quota)
         # Everything alive now (modules, table metadata, caches) lives as long as the process;
         # moving it out of the collector's reach turns 50-60 ms full collections, which stall the
         # send pace at high rates, into a few milliseconds.
@@ -274,10 +278,15 @@ class Dispatcher:
         self._recovered = True
         return count
 
+    async def _load_quota(self) -> None:
+        async with self._db.session() as session:
+            await self._quota.load(session, self._clock.now())
+
     async def drain_once(self) -> int:
         """One pass (tests): claim what is due, send it, record it; returns rows attempted."""
         if not self._recovered:
             await self.recover()
+            await self._load_quota()
         for lane in self._lanes.values():
             await self._claim_into(lane, lane_limit=MAX_BUFFER * 4)
         started: list[asyncio.Task[None]] = []
@@ -328,9 +337,11 @@ class Dispatcher:
             jobs = list(replies)
             deficit = (lane_limit or lane.buffer_target) - len(lane)
             low_water = lane_limit is not None or len(lane) <= lane.buffer_target // 2
-            # In quiet hours only replies go out: reminders and bulk rows wait (no second claim).
+            # In quiet hours only replies go out: reminders and bulk rows wait (no second claim);
+            # past a monthly quota's bulk limit, bulk rows wait and direct ones still go
             if deficit > 0 and low_water and not self._is_quiet(now):
-                top = int(Priority.BULK)
+                open_ = self._quota.bulk_open(lane.name, now)
+                top = int(Priority.BULK) if open_ else int(Priority.DIRECT)
                 jobs.extend(await self._claim(session, lane, now, max_priority=top, limit=deficit))
         for job in jobs:
             lane.push(job)
@@ -439,13 +450,28 @@ class Dispatcher:
         return task
 
     async def _send(self, lane: _Lane, job: _Job) -> None:
+        limited = self._quota.limited(lane.name)
+        quota_closed = (
+            limited
+            and job.priority >= int(Priority.BULK)
+            and not self._quota.bulk_open(lane.name, self._clock.now())
+        )
         try:
-            result = await lane.channel.send(_outbound(job))
+            if quota_closed:  # claimed before the month's bulk allowance ran out: it waits
+                result = SendResult(SendStatus.QUOTA, error="monthly quota: bulk waits", calls=0)
+            else:
+                result = await lane.channel.send(_outbound(job))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a channel bug must not kill the dispatcher
             log.warning("channel %s send raised %s", lane.channel.name, type(exc).__name__)
-            result = SendResult(SendStatus.RETRY, error=f"exception {type(exc).__name__}"[:200])
+            result = SendResult(
+                SendStatus.RETRY, error=f"exception {type(exc).__name__}"[:200], calls=0
+            )
+        if limited:
+            self._quota.count(lane.name, result.calls, self._clock.now())
+            if result.status is SendStatus.QUOTA and not quota_closed:
+                self._quota.exhausted(lane.name, self._clock.now())
         if result.status is SendStatus.RETRY and result.retry_after is not None:
             lane.limiter.throttle(result.retry_after, self._mono())
             log.info(
@@ -532,6 +558,16 @@ class Dispatcher:
                         "b_error": (result.error or "retry")[:200],
                     }
                 )
+            elif status is SendStatus.QUOTA:  # kept, not an attempt: bulk next month
+                later = next_month_start(now) if job.priority >= int(Priority.BULK) else None
+                retries.append(
+                    {
+                        "b_id": job.id,
+                        "b_attempts": job.attempts,
+                        "b_next": later or now + REPLY_RETRY,
+                        "b_error": (result.error or "quota")[:200],
+                    }
+                )
             elif status is SendStatus.BLOCKED:
                 finals.append(self._final(job, BLOCKED, result.error or "blocked"))
                 blocked_chats.add((job.channel, job.chat_id))
@@ -579,6 +615,7 @@ class Dispatcher:
             await session.execute(
                 update(RUNS).where(RUNS.c.id == run_id).values({column: RUNS.c[column] + count})
             )
+        await self._quota.write(session, now)
 
     @staticmethod
     def _final(job: _Job, status: str, error: str) -> dict[str, Any]:

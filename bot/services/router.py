@@ -6,6 +6,7 @@ knows no feature.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.channels.base import InboundKind
@@ -29,6 +30,8 @@ class Router:
     fallback: Handler = _ignore
     non_text: Handler = _ignore
     hidden: Handler | None = None  # content withheld by the platform; non_text when unset
+    # checks run before any handler; one answering False ends the turn (it said why)
+    gates: list[Callable[[Turn], Awaitable[bool]]] = field(default_factory=list)
 
     def command(self, names: tuple[str, ...], handler: Handler) -> None:
         """Register a command under its names (Vietnamese first, aliases after)."""
@@ -50,6 +53,9 @@ class Router:
 
     async def dispatch(self, turn: Turn) -> None:
         """Run the handler for this turn."""
+        for gate in self.gates:
+            if not await gate(turn):
+                return
         inbound = turn.inbound
         if inbound.kind is InboundKind.COMMAND:
             name = fold(inbound.command or "")

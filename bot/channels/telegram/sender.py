@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -136,7 +137,6 @@ class TelegramSender:
         chunks = (
             split_text(message.text, MAX_TEXT) if len(message.text) > MAX_TEXT else [message.text]
         )
-        result = SendResult(SendStatus.OK)
         for index, chunk in enumerate(chunks):
             payload: dict[str, Any] = {"chat_id": message.chat_id, "text": chunk}
             if message.choices and index == len(chunks) - 1:
@@ -144,8 +144,8 @@ class TelegramSender:
             result = await self._post(payload)
             if result.status is not SendStatus.OK:
                 # a later chunk failing is retried whole: a repeated first part beats a lost tail
-                return result
-        return result
+                return replace(result, calls=index)
+        return SendResult(SendStatus.OK, calls=len(chunks))
 
     async def _post(self, payload: dict[str, Any]) -> SendResult:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")

@@ -17,6 +17,7 @@ a message Zalo refuses (400/404) fails with its reason counted, the person stays
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.channels.base import Capabilities, Outbound, SendResult, SendStatus, render_choices
 from bot.channels.zalo.client import (
@@ -87,12 +88,12 @@ class ZaloSender:
         chunks = render_chunks(message)
         if not chunks:
             return SendResult(SendStatus.FAILED, error="empty message")
-        for chunk in chunks:
+        for sent, chunk in enumerate(chunks):
             try:
                 await self._client.send_message(message.chat_id, chunk)
             except ZaloError as exc:
                 result = classify_error(exc)
                 log.warning("zalo sendMessage failed: %s", result.error)
                 # a later chunk failing is retried whole: a repeated first part beats a lost tail
-                return result
-        return SendResult(SendStatus.OK)
+                return replace(result, calls=sent)
+        return SendResult(SendStatus.OK, calls=len(chunks))

@@ -2,6 +2,7 @@
 
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.events import CampaignEvent
+from bot.storage.models.quota import SendCounter
 from bot.storage.models.reports import (
     InviteAttempt,
     InviteCode,
@@ -22,5 +23,6 @@ __all__ = [
     "ProcessedUpdate",
     "ReportDraft",
     "ReportSubmission",
+    "SendCounter",
     "Subscriber",
 ]

@@ -1,0 +1,159 @@
+"""Living within the Zalo Bot's plan, and people whose messages Zalo hides.
+
+- **People per bot** (50 on the free plan): a new person on Zalo past the cap gets a clear answer
+  (another way to reach the ward, and the hotlines) instead of a conversation Loa cannot keep;
+  binding with an invite code (`/start <code>`) always passes, so officials are never locked out.
+  Who counts: every subscriber and bound official on the channel, whatever their status (Zalo's
+  own count is not published; "stopped" people are still the bot's users).
+- **Monthly messages** (3,000): `quota_notice` tells every coordinator once when bulk sending
+  stops for the month (see `bot.delivery.quota`).
+- **Hidden senders**: Zalo sends ``message.unsupported.received`` instead of the content for
+  people in protected groups (children, people with disabilities, people who cannot read …).
+  They cannot type a command, so subscribing and stopping need no text: any message offers,
+  a second one within 10 minutes confirms. Every answer carries the hotlines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import InboundKind, Outbound
+from bot.delivery.outbox import OutboxItem, Priority, enqueue
+from bot.delivery.quota import QuotaFigures
+from bot.domain.campaign import CampaignPack
+from bot.services.router import Router
+from bot.services.turn import Turn
+from bot.storage.models import Official, Subscriber
+from bot.storage.repos import residents as repo
+from bot.storage.repos.reports import coordinators
+from messages import t
+
+log = logging.getLogger(__name__)
+
+HIDDEN_FLOW = "hidden"
+CONFIRM_WINDOW = timedelta(minutes=10)
+START_COMMANDS = frozenset({"start", "batdau_dangky"})
+SUBSCRIBERS = Subscriber.__table__  # type: ignore[attr-defined]
+OFFICIALS = Official.__table__  # type: ignore[attr-defined]
+
+
+async def people_on(session: AsyncSession, channel: str) -> int:
+    """Distinct people Loa knows on `channel`: subscribers and bound officials."""
+    chats = union(
+        select(SUBSCRIBERS.c.chat_id).where(SUBSCRIBERS.c.channel == channel),
+        select(OFFICIALS.c.chat_id).where(OFFICIALS.c.channel == channel),
+    ).subquery()
+    return int((await session.execute(select(func.count()).select_from(chats))).scalar_one())
+
+
+async def _known(session: AsyncSession, channel: str, chat_id: str) -> bool:
+    found = await session.execute(
+        select(OFFICIALS.c.id).where(OFFICIALS.c.channel == channel, OFFICIALS.c.chat_id == chat_id)
+    )
+    return found.first() is not None
+
+
+class UserCap:
+    """Refuses new people on a channel past its cap (a router gate)."""
+
+    def __init__(self, channel: str, cap: int) -> None:
+        self.channel = channel
+        self.cap = cap
+
+    def register(self, router: Router) -> None:
+        """Run before every handler."""
+        router.gates.append(self.admits)
+
+    async def admits(self, turn: Turn) -> bool:
+        """True when the turn may go on; else the person got the «full» answer."""
+        if turn.channel != self.channel or self.cap <= 0 or turn.subscriber is not None:
+            return True
+        inbound = turn.inbound
+        command = (inbound.command or "") if inbound.kind is InboundKind.COMMAND else ""
+        if command.lower() in START_COMMANDS and inbound.args:  # an invite: officials get in
+            return True
+        if await _known(turn.session, turn.channel, turn.chat_id):
+            return True
+        if await people_on(turn.session, self.channel) < self.cap:
+            return True
+        log.warning("%s: a new person was turned away, the plan's %d people are reached",
+                    self.channel, self.cap)  # fmt: skip
+        turn.say("zalo.full", cap=self.cap)
+        return False
+
+
+async def quota_notice(session: AsyncSession, figures: QuotaFigures, now: datetime) -> None:
+    """Tell every coordinator, once, that bulk sending stopped on a channel for the month."""
+    items = [
+        OutboxItem(
+            Outbound(
+                coordinator.channel,
+                coordinator.chat_id,
+                t(
+                    "zalo.quota_closed",
+                    coordinator.lang,
+                    channel=figures.channel.capitalize(),
+                    sent=figures.sent,
+                    per_month=figures.per_month,
+                    month=f"{figures.month[5:]}/{figures.month[:4]}",
+                    reserve=max(0, figures.per_month - figures.sent),
+                ),
+            ),
+            Priority.DIRECT,
+            dedup_key=f"quota:{figures.channel}:{figures.month}:{coordinator.id}",
+        )
+        for coordinator in await coordinators(session)
+    ]
+    if not items:
+        log.warning("%s: monthly quota reached and no coordinator is bound", figures.channel)
+    await enqueue(session, items, now=now)
+
+
+class HiddenSenders:
+    """Subscribe and stop without text, for people whose messages Zalo withholds."""
+
+    def __init__(self, pack: CampaignPack) -> None:
+        self.pack = pack
+
+    def register(self, router: Router) -> None:
+        """Answer hidden messages; real text ends the flow and goes the usual way."""
+        router.hidden = self.on_hidden
+
+    async def on_hidden(self, turn: Turn) -> None:
+        """A message whose content Zalo hid."""
+        locality = self.pack.campaign.locality
+        sub = turn.subscriber
+        active = sub is not None and sub.status == "active"
+        pending = turn.flow == HIDDEN_FLOW and self._recent(turn)
+        if not active and pending and turn.step == "subscribe":
+            sub, _ = await repo.subscribe(
+                turn.session, channel=turn.channel, chat_id=turn.chat_id, lang="vi", now=turn.now
+            )
+            turn.subscriber = sub
+            turn.clear_flow()
+            turn.say("zalo.hidden_subscribed", locality=locality)
+        elif active and sub is not None and pending and turn.step == "stop":
+            sub.status = "stopped"
+            sub.updated_at = turn.now
+            await repo.cancel_pending_bulk(turn.session, channel=turn.channel, chat_id=turn.chat_id)
+            turn.clear_flow()
+            turn.say("zalo.hidden_stopped")
+        elif active:
+            turn.set_flow(HIDDEN_FLOW, "stop", {"at": turn.now.isoformat()})
+            turn.say("zalo.hidden_stop_offer")
+        else:
+            turn.set_flow(HIDDEN_FLOW, "subscribe", {"at": turn.now.isoformat()})
+            turn.say("zalo.hidden_offer", locality=locality)
+
+    @staticmethod
+    def _recent(turn: Turn) -> bool:
+        try:
+            at = datetime.fromisoformat(json.loads(turn.state.data).get("at", ""))
+        except (ValueError, TypeError, AttributeError):
+            return False
+        return timedelta(0) <= turn.now - at <= CONFIRM_WINDOW

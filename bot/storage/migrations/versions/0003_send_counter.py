@@ -1,0 +1,33 @@
+"""send counter per channel and month (monthly quotas)
+
+Revision ID: 0003
+Revises: 0001
+Create Date: 2026-11-29
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import bot.storage.types
+
+revision: str = "0003"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "send_counter",
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("month", sa.String(length=7), nullable=False),
+        sa.Column("sent", sa.Integer(), nullable=False),
+        sa.Column("closed_at", bot.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("channel", "month"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("send_counter")
