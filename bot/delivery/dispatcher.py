@@ -343,6 +343,8 @@ class Dispatcher:
                 open_ = self._quota.bulk_open(lane.name, now)
                 top = int(Priority.BULK) if open_ else int(Priority.DIRECT)
                 jobs.extend(await self._claim(session, lane, now, max_priority=top, limit=deficit))
+            if self._quota.closing:  # written and told now, not at the next send
+                await self._quota.write(session, now)
         for job in jobs:
             lane.push(job)
 
@@ -456,6 +458,9 @@ class Dispatcher:
             and job.priority >= int(Priority.BULK)
             and not self._quota.bulk_open(lane.name, self._clock.now())
         )
+        cost = self._cost(lane, job) if limited and not quota_closed else 0
+        if cost:
+            self._quota.start(lane.name, cost)
         try:
             if quota_closed:  # claimed before the month's bulk allowance ran out: it waits
                 result = SendResult(SendStatus.QUOTA, error="monthly quota: bulk waits", calls=0)
@@ -469,7 +474,7 @@ class Dispatcher:
                 SendStatus.RETRY, error=f"exception {type(exc).__name__}"[:200], calls=0
             )
         if limited:
-            self._quota.count(lane.name, result.calls, self._clock.now())
+            self._quota.finish(lane.name, cost, result.calls, self._clock.now())
             if result.status is SendStatus.QUOTA and not quota_closed:
                 self._quota.exhausted(lane.name, self._clock.now())
         if result.status is SendStatus.RETRY and result.retry_after is not None:

@@ -82,6 +82,7 @@ class QuotaBook:
         self._unwritten: dict[tuple[str, str], int] = {}
         self._closed: set[tuple[str, str]] = set()
         self._to_announce: set[tuple[str, str]] = set()
+        self._in_flight: dict[str, int] = {}  # messages being sent now, per channel
 
     def limited(self, channel: str) -> bool:
         """Whether `channel` has a quota at all."""
@@ -113,10 +114,25 @@ class QuotaBook:
         key = (channel, month_of(now))
         if key in self._closed:
             return False
-        if self.used(channel, now) >= quota.bulk_limit:
+        used = self.used(channel, now)
+        if used >= quota.bulk_limit:
             self._close(key)
             return False
-        return True
+        return used + self._in_flight.get(channel, 0) < quota.bulk_limit
+
+    @property
+    def closing(self) -> bool:
+        """Whether a closure waits to be written (and told)."""
+        return bool(self._to_announce)
+
+    def start(self, channel: str, messages: int) -> None:
+        """A send of about `messages` API messages starts on `channel`."""
+        self._in_flight[channel] = self._in_flight.get(channel, 0) + messages
+
+    def finish(self, channel: str, started: int, sent: int, now: datetime) -> None:
+        """The send begun with `start(channel, started)` ended with `sent` messages accepted."""
+        self._in_flight[channel] = max(0, self._in_flight.get(channel, 0) - started)
+        self.count(channel, sent, now)
 
     def count(self, channel: str, messages: int, now: datetime) -> None:
         """`messages` API messages went out on `channel` just now."""
