@@ -83,6 +83,7 @@ def cmd_status(_: argparse.Namespace) -> int:
     """Print the bulk runs."""
     from bot.clock import SystemClock
     from bot.delivery.status import format_status, runs_summary
+    from bot.services.zalo_plan import plan_status
     from bot.storage.db import Database
     from bot.storage.migrate import upgrade_async
 
@@ -92,7 +93,10 @@ def cmd_status(_: argparse.Namespace) -> int:
         db = Database(settings.database_url)
         try:
             await upgrade_async(settings.database_url)
-            print(format_status(await runs_summary(db), SystemClock().now()))
+            now = SystemClock().now()
+            print(format_status(await runs_summary(db), now))
+            if "zalo" in settings.configured_channels():
+                print(await plan_status(db, settings, now))
         finally:
             await db.dispose()
 
@@ -162,6 +166,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
                 agency=args.name,
                 bot_username=settings.telegram_bot_username.lstrip("@") or "<bot>",
                 now=SystemClock().now(),
+                channels=settings.configured_channels() or ("telegram", "zalo"),
             )
         except InviteError as exc:
             print(f"loa: {exc}", file=sys.stderr)

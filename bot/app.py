@@ -36,7 +36,7 @@ from bot.services.reminders import activate_reminders
 from bot.services.reporting_chat import Reporting
 from bot.services.residents import Residents
 from bot.services.router import Router
-from bot.services.zalo_plan import HiddenSenders, UserCap, quota_notice
+from bot.services.zalo_plan import HiddenSenders, UserCap, quota_notice, zalo_quotas
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
 from bot.storage.repos.reports import forget_chat
@@ -114,14 +114,6 @@ async def prepare_database(db: Database, pack: CampaignPack, clock: Clock) -> No
     log.info("campaign %s active: %s", pack.campaign.id, result)
     reminders = await activate_reminders(db, pack, now=clock.now())
     log.info("deadline reminders: %s", reminders)
-
-
-def zalo_quotas(settings: Settings) -> dict[str, Quota]:
-    """The Zalo Bot's monthly quota, unless ZALO_MONTHLY_QUOTA is 0 (no limit)."""
-    if settings.zalo_monthly_quota <= 0:
-        return {}
-    reserve = min(settings.zalo_quota_reserve, settings.zalo_monthly_quota)
-    return {"zalo": Quota(per_month=settings.zalo_monthly_quota, reserve=reserve)}
 
 
 def webhooks(settings: Settings, channels: Collection[str]) -> list[Webhook]:

@@ -109,6 +109,15 @@ class Settings(BaseSettings):
         """The Zalo token, or None when it is not set; refuses a malformed one."""
         return _token("ZALO_BOT_TOKEN", self.zalo_bot_token)
 
+    def configured_channels(self) -> tuple[str, ...]:
+        """The channels whose token is set (malformed tokens count as set)."""
+        values = {"telegram": self.telegram_bot_token, "zalo": self.zalo_bot_token}
+        return tuple(
+            name
+            for name, value in values.items()
+            if value.get_secret_value().strip() not in PLACEHOLDER_TOKENS
+        )
+
     def bot_tokens(self) -> tuple[str | None, str | None]:
         """(Telegram, Zalo) tokens; at least one must be set to run the bot."""
         tokens = self.telegram_token(), self.zalo_token()

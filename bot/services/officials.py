@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -150,8 +151,10 @@ async def invite_command(
     agency: str | None,
     bot_username: str,
     now: datetime,
+    channels: Collection[str] = ("telegram",),
 ) -> str:
-    """`loa invite agency "<name or id>"` / `loa invite coordinator`: the lines to print.
+    """`loa invite agency "<name or id>"` / `loa invite coordinator`: the lines to print, with
+    how to bind on each of `channels` (a Telegram deep link; on Zalo, the code sent to the bot).
 
     Raises InviteError (message ready to print) for an unknown or ambiguous agency.
     """
@@ -163,12 +166,18 @@ async def invite_command(
         invite = await create_invite(db, pack=pack, role=role, agency_id=None, now=now)
         who = t("officials.cli.for_coordinator", "vi")
     expires = format_vn_datetime(invite.expires_at)
+    how = []
+    if "telegram" in channels:
+        link = invite.deep_link(bot_username)
+        how.append(t("officials.cli.how_telegram", "vi", link=link))
+    if "zalo" in channels:
+        how.append(t("officials.cli.how_zalo", "vi", code=invite.code))
     return t(
         "officials.cli.invite",
         "vi",
         who=who,
         code=invite.code,
-        link=invite.deep_link(bot_username),
+        how="\n".join(how),
         expires=expires,
     )
 

@@ -23,11 +23,14 @@ from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import InboundKind, Outbound
+from bot.clock import format_vn_datetime
+from bot.config import Settings
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
-from bot.delivery.quota import QuotaFigures
+from bot.delivery.quota import Quota, QuotaFigures, next_month_start, quota_figures
 from bot.domain.campaign import CampaignPack
 from bot.services.router import Router
 from bot.services.turn import Turn
+from bot.storage.db import Database
 from bot.storage.models import Official, Subscriber
 from bot.storage.repos import residents as repo
 from bot.storage.repos.reports import coordinators
@@ -40,6 +43,36 @@ CONFIRM_WINDOW = timedelta(minutes=10)
 START_COMMANDS = frozenset({"start", "batdau_dangky"})
 SUBSCRIBERS = Subscriber.__table__  # type: ignore[attr-defined]
 OFFICIALS = Official.__table__  # type: ignore[attr-defined]
+
+
+def zalo_quotas(settings: Settings) -> dict[str, Quota]:
+    """The Zalo Bot's monthly quota, unless ZALO_MONTHLY_QUOTA is 0 (no limit)."""
+    if settings.zalo_monthly_quota <= 0:
+        return {}
+    reserve = min(settings.zalo_quota_reserve, settings.zalo_monthly_quota)
+    return {"zalo": Quota(per_month=settings.zalo_monthly_quota, reserve=reserve)}
+
+
+async def plan_status(db: Database, settings: Settings, now: datetime) -> str:
+    """`loa status` lines for the Zalo Bot plan: this month's messages and the people."""
+    async with db.session() as session:
+        figures = await quota_figures(session, zalo_quotas(settings), now)
+        people = await people_on(session, "zalo")
+    cap = settings.zalo_user_cap
+    lines = [f"Zalo people: {people} / {cap}" if cap else f"Zalo people: {people} (no cap)"]
+    if people >= cap > 0:
+        lines[0] += " — full: new people are turned away with the «full» answer"
+    for f in figures:
+        line = (
+            f"Zalo messages in {f.month}: {f.sent} / {f.per_month}"
+            f" (bulk stops at {f.per_month - f.reserve}, {f.reserve} kept for replies)"
+        )
+        if f.closed:
+            line += f" — bulk paused until {format_vn_datetime(next_month_start(now))}"
+        lines.append(line)
+    if not figures:
+        lines.append("Zalo messages: no monthly quota set (ZALO_MONTHLY_QUOTA=0)")
+    return "\n".join(lines)
 
 
 async def people_on(session: AsyncSession, channel: str) -> int:

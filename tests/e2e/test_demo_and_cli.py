@@ -90,3 +90,19 @@ def test_db_upgrade_invite_and_status(tmp_path: Path) -> None:
     assert coordinator.returncode == 0, coordinator.stderr
     status = loa("status", env=env, cwd=tmp_path)
     assert status.returncode == 0, status.stderr
+
+
+def test_invite_and_status_speak_of_zalo_when_it_is_configured(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'zalo.db'}",
+        "ZALO_BOT_TOKEN": "7000000002:zalo-cli-token",
+    }
+    invite = loa("invite", "coordinator", env=env, cwd=tmp_path)
+    assert invite.returncode == 0, invite.stderr
+    assert "Zalo — nhắn cho bot Zalo của Loa: /start " in invite.stdout
+    assert "t.me" not in invite.stdout  # no Telegram bot configured
+    status = loa("status", env=env, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "Zalo people: 0 / 50" in status.stdout
+    assert "Zalo messages in " in status.stdout
+    assert "zalo-cli-token" not in status.stdout + invite.stdout

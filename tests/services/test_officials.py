@@ -185,13 +185,30 @@ async def test_invite_command_prints_code_link_and_vietnam_expiry(sqlite_db: Dat
     assert lines[0] == "Mã mời cho cán bộ của «Trạm Y tế phường» (tram-y-te)"
     code = lines[1].removeprefix("Mã: ")
     assert len(code) == 10
-    assert lines[2] == f"Liên kết: https://t.me/LoaBot?start={code}"
+    assert lines[2] == f"Telegram — bấm liên kết: https://t.me/LoaBot?start={code}"
     # START is 10/12/2025 09:00 in Vietnam; seven days later
     assert lines[3].startswith("Hết hạn: 17/12/2025 09:00 (giờ Việt Nam)")
     coordinator = await invite_command(
         sqlite_db, pack, role="coordinator", agency=None, bot_username="LoaBot", now=START
     )
     assert coordinator.startswith("Mã mời cho cán bộ điều phối")
+
+
+async def test_invite_says_how_to_bind_on_each_channel(sqlite_db: Database) -> None:
+    pack = reporting_pack()
+    both = await invite_command(
+        sqlite_db, pack, role="coordinator", agency=None, bot_username="LoaBot", now=START,
+        channels=("telegram", "zalo"),
+    )  # fmt: skip
+    code = both.splitlines()[1].removeprefix("Mã: ")
+    assert f"Telegram — bấm liên kết: https://t.me/LoaBot?start={code}" in both
+    assert f"Zalo — nhắn cho bot Zalo của Loa: /start {code}" in both
+    zalo_only = await invite_command(
+        sqlite_db, pack, role="coordinator", agency=None, bot_username="", now=START,
+        channels=("zalo",),
+    )  # fmt: skip
+    assert "t.me" not in zalo_only
+    assert "/start " in zalo_only
 
 
 async def test_forgetting_a_chat_keeps_the_agency_report(db: Database, clock: FakeClock) -> None:

@@ -10,9 +10,11 @@ from sqlmodel import col
 from bot.app import build_loa
 from bot.channels.base import InboundKind, Outbound
 from bot.clock import FakeClock
+from bot.config import Settings
 from bot.services.officials import create_invite
+from bot.services.zalo_plan import plan_status
 from bot.storage.db import Database
-from bot.storage.models import Subscriber
+from bot.storage.models import SendCounter, Subscriber
 from tests.fixtures.pack import small_pack
 from tests.services.chat import ChatDriver
 
@@ -136,3 +138,19 @@ async def test_a_hidden_sender_past_the_cap_gets_the_full_answer(db: Database) -
     await person(driver, "z1").type("/start")
     replies = await hidden(person(driver, "z2"))
     assert "đã đủ 1 người" in replies[0].text
+
+
+async def test_status_shows_the_months_messages_and_the_people(db: Database) -> None:
+    clock = FakeClock(START)
+    driver = loa_with_cap(db, clock, cap=2)
+    for chat in ("z1", "z2"):
+        await person(driver, chat).type("/start")
+    async with db.session() as session:
+        session.add(SendCounter(channel="zalo", month="2025-11", sent=2712, closed_at=START))
+    settings = Settings(_env_file=None, zalo_user_cap=2)  # type: ignore[call-arg]
+    text = await plan_status(db, settings, clock.now())
+    assert text.splitlines() == [
+        "Zalo people: 2 / 2 — full: new people are turned away with the «full» answer",
+        "Zalo messages in 2025-11: 2712 / 3000 (bulk stops at 2700, 300 kept for replies)"
+        " — bulk paused until 01/12/2025 00:00",
+    ]
