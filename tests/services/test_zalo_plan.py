@@ -147,7 +147,7 @@ async def test_status_shows_the_months_messages_and_the_people(db: Database) -> 
         await person(driver, chat).type("/start")
     async with db.session() as session:
         session.add(SendCounter(channel="zalo", month="2025-11", sent=2712, closed_at=START))
-    settings = Settings(_env_file=None, zalo_user_cap=2)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, zalo_user_cap=2)
     text = await plan_status(db, settings, clock.now())
     assert text.splitlines() == [
         "Zalo people: 2 / 2 — full: new people are turned away with the «full» answer",
