@@ -69,7 +69,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_chat(_: argparse.Namespace) -> int:
     """Talk to the bot in the terminal."""
-    from bot.chat import run_chat
+    from bot.console_chat import run_chat
 
     settings = _settings()
     pack = _pack(settings)

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.channels.base import Choice
+from bot.chat.router import Router
+from bot.chat.turn import Turn
 from bot.clock import format_vn_datetime
 from bot.domain.campaign import Agency, CampaignPack, ReportForm
 from bot.domain.forms import (
@@ -40,8 +42,6 @@ from bot.domain.numbers import NumberError
 from bot.domain.text import fold
 from bot.services import officials, reminders
 from bot.services import reports as service
-from bot.services.router import Router
-from bot.services.turn import Turn
 from bot.storage.models import Official, ReportDraft
 from bot.storage.repos import reports as repo
 from messages import t

@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Choice
+from bot.chat.router import Router
+from bot.chat.turn import Handler, Turn
 from bot.domain.campaign import CampaignPack, in_lang
 from bot.domain.text import fold, fold_words
 from bot.services.preferences import apply_delivery_hour, apply_posts_muted
-from bot.services.router import Router
-from bot.services.turn import Handler, Turn
 from bot.storage.repos import residents as repo
 from messages import LANGUAGES, t
 

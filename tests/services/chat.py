@@ -6,8 +6,8 @@ import itertools
 from datetime import datetime
 
 from bot.channels.base import Inbound, InboundKind, Outbound
+from bot.chat.conversation import Conversation
 from bot.clock import Clock
-from bot.services.conversation import Conversation
 
 _ids = itertools.count(1)
 

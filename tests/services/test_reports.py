@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from bot.chat.conversation import Conversation
+from bot.chat.router import Router
 from bot.clock import FakeClock
 from bot.delivery.outbox import Priority
 from bot.domain.campaign import Agency, CampaignPack, Deadline, ReportForm
 from bot.domain.forms import FormData
 from bot.services import reports as service
-from bot.services.conversation import Conversation
 from bot.services.officials import create_invite
 from bot.services.reporting_chat import Reporting
 from bot.services.residents import Residents
-from bot.services.router import Router
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage, ReportDraft
 from bot.storage.repos import reports as repo

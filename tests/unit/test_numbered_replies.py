@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.channels.base import Choice, Inbound, InboundKind
-from bot.services.conversation import _numbered_reply
+from bot.chat.conversation import _numbered_reply
 
 NOW = datetime(2025, 11, 16, tzinfo=UTC)
 

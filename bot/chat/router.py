@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.channels.base import InboundKind
+from bot.chat.turn import Handler, Turn
 from bot.domain.text import fold
-from bot.services.turn import Handler, Turn
 
 
 async def _ignore(turn: Turn) -> None:
