@@ -48,7 +48,7 @@ from bot.clock import SystemClock
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.fakes.botapi import is_blocked_by_ratio
-from bot.services.residents import Residents
+from bot.residents.chat import Residents
 from messages.packs import load_pack
 
 FORBIDDEN_RATIO = 0.02

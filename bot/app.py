@@ -28,10 +28,10 @@ from bot.config import Settings
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
+from bot.residents.chat import Residents
 from bot.services.campaign_events import activate_campaign, quiet_predicate
 from bot.services.reminders import activate_reminders
 from bot.services.reporting_chat import Reporting
-from bot.services.residents import Residents
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
 from bot.storage.repos.reports import forget_chat

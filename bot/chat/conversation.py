@@ -16,13 +16,13 @@ from dataclasses import replace
 from sqlalchemy.exc import OperationalError
 
 from bot.channels.base import Choice, Inbound, InboundKind, Outbound
+from bot.chat import repository as repo
 from bot.chat.router import Router
 from bot.chat.turn import Turn
 from bot.clock import Clock
 from bot.delivery.outbox import OutboxItem, Priority, decode_choices, encode_choices, enqueue
 from bot.domain.text import TELEGRAM_MAX_TEXT, fold, fold_words, normalize_text
 from bot.storage.db import Database
-from bot.storage.repos import residents as repo
 from messages import DEFAULT_LANG
 
 log = logging.getLogger(__name__)

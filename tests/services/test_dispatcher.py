@@ -19,10 +19,10 @@ from bot.clock import FakeClock
 from bot.delivery.dispatcher import Dispatcher, RetryPolicy
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
+from bot.residents.repository import cancel_pending_bulk
 from bot.storage.db import Database
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.residents import Subscriber
-from bot.storage.repos.residents import cancel_pending_bulk
 
 START = datetime(2025, 11, 20, 1, 0, tzinfo=UTC)
 OUT = OutboxMessage.__table__  # type: ignore[attr-defined]

@@ -8,13 +8,13 @@ import pytest
 from sqlmodel import col, select
 
 from bot.domain.campaign import Delivery
-from bot.services.campaign_events import activate_campaign, sweep_due
-from bot.services.preferences import (
+from bot.residents.preferences import (
     PreferenceResult,
     parse_hour,
     set_delivery_hour,
     set_posts_muted,
 )
+from bot.services.campaign_events import activate_campaign, sweep_due
 from bot.storage.db import Database
 from bot.storage.models.residents import Subscriber
 from messages import t

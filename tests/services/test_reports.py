@@ -15,10 +15,10 @@ from bot.clock import FakeClock
 from bot.delivery.outbox import Priority
 from bot.domain.campaign import Agency, CampaignPack, Deadline, ReportForm
 from bot.domain.forms import FormData
+from bot.residents.chat import Residents
 from bot.services import reports as service
 from bot.services.officials import create_invite
 from bot.services.reporting_chat import Reporting
-from bot.services.residents import Residents
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage, ReportDraft
 from bot.storage.repos import reports as repo

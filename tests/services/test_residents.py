@@ -13,7 +13,7 @@ from bot.channels.base import Inbound, InboundKind
 from bot.chat.conversation import Conversation
 from bot.chat.router import Router
 from bot.clock import FakeClock
-from bot.services.residents import Residents
+from bot.residents.chat import Residents
 from bot.storage.db import Database
 from bot.storage.models import ChatState, OutboxMessage, Subscriber
 from tests.fixtures.pack import small_pack

@@ -12,8 +12,8 @@ from bot.chat.router import Router
 from bot.chat.turn import Handler, Turn
 from bot.domain.campaign import CampaignPack, in_lang
 from bot.domain.text import fold, fold_words
-from bot.services.preferences import apply_delivery_hour, apply_posts_muted
-from bot.storage.repos import residents as repo
+from bot.residents import repository as repo
+from bot.residents.preferences import apply_delivery_hour, apply_posts_muted
 from messages import LANGUAGES, t
 
 GROUP_PAGE = 8

@@ -11,10 +11,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
+from bot.chat.repository import get_subscriber
 from bot.domain.campaign import Delivery
 from bot.storage.db import Database
 from bot.storage.models.residents import Subscriber
-from bot.storage.repos.residents import get_subscriber
 
 # Residents may pick any time from 05:00 to 21:00 that is not in the pack's quiet hours.
 EARLIEST_HOUR = time(5, 0)
