@@ -141,7 +141,7 @@ def cmd_campaign_check(args: argparse.Namespace) -> int:
 def cmd_invite(args: argparse.Namespace) -> int:
     """Print a one-time invite code and deep link."""
     from bot.clock import SystemClock
-    from bot.services.officials import InviteError, invite_command
+    from bot.reporting.officials import InviteError, invite_command
     from bot.storage.db import Database
     from bot.storage.migrate import upgrade_async
 

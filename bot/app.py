@@ -28,13 +28,13 @@ from bot.config import Settings
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
+from bot.reporting.chat import Reporting
+from bot.reporting.reminders import activate_reminders
+from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
 from bot.services.campaign_events import activate_campaign, quiet_predicate
-from bot.services.reminders import activate_reminders
-from bot.services.reporting_chat import Reporting
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
-from bot.storage.repos.reports import forget_chat
 from scheduler import build_scheduler
 from scheduler.jobs import minute_job
 

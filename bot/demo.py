@@ -25,9 +25,9 @@ from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
 from bot.fakes.botapi import FakeBotApi
 from bot.fakes.calls import SentCall
+from bot.reporting.officials import create_invite
+from bot.reporting.reminders import sweep_reminders
 from bot.services.campaign_events import sweep_due
-from bot.services.officials import create_invite
-from bot.services.reminders import sweep_reminders
 from bot.storage.db import Database
 from messages import t
 from messages.packs import load_pack

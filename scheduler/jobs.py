@@ -14,13 +14,13 @@ from typing import TypeVar
 
 from bot.clock import Clock
 from bot.domain.campaign import CampaignPack
+from bot.reporting.officials import ATTEMPT_RETENTION
+from bot.reporting.reminders import sweep_reminders
+from bot.reporting.reports import expire_drafts
+from bot.reporting.repository import forget_attempts_before
 from bot.services.campaign_events import SweepResult, sweep_due
-from bot.services.officials import ATTEMPT_RETENTION
-from bot.services.reminders import sweep_reminders
-from bot.services.reports import expire_drafts
 from bot.storage.db import Database
 from bot.storage.repos.housekeeping import forget_processed_updates, purge_finished_messages
-from bot.storage.repos.reports import forget_attempts_before
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import col, func, select
 
 from bot.clock import FakeClock
-from bot.services.officials import (
+from bot.reporting import repository as repo
+from bot.reporting.officials import (
     InviteError,
     create_invite,
     find_agency,
@@ -18,7 +19,6 @@ from bot.services.officials import (
 )
 from bot.storage.db import Database
 from bot.storage.models import InviteAttempt, InviteCode, Official, ReportDraft, ReportSubmission
-from bot.storage.repos import reports as repo
 from tests.services.chat import ChatDriver
 from tests.services.test_reporting_chat import fill_minimal_report
 from tests.services.test_reports import START, bound_chat, make_conversation, reporting_pack

@@ -10,8 +10,8 @@ from bot.clock import VN_TZ, FakeClock
 from bot.delivery.outbox import Priority
 from bot.domain.campaign import CampaignPack
 from bot.domain.text import ZALO_MAX_TEXT, vi_sort_key
-from bot.services.officials import create_invite
-from bot.services.reminders import (
+from bot.reporting.officials import create_invite
+from bot.reporting.reminders import (
     activate_reminders,
     escalation_parts,
     sweep_reminders,

@@ -15,13 +15,13 @@ from bot.clock import FakeClock
 from bot.delivery.outbox import Priority
 from bot.domain.campaign import Agency, CampaignPack, Deadline, ReportForm
 from bot.domain.forms import FormData
+from bot.reporting import reports as service
+from bot.reporting import repository as repo
+from bot.reporting.chat import Reporting
+from bot.reporting.officials import create_invite
 from bot.residents.chat import Residents
-from bot.services import reports as service
-from bot.services.officials import create_invite
-from bot.services.reporting_chat import Reporting
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage, ReportDraft
-from bot.storage.repos import reports as repo
 from messages import MESSAGES_DIR
 from tests.fixtures.pack import small_pack
 from tests.services.chat import ChatDriver

@@ -32,9 +32,9 @@ from bot.domain.forms import (
     draft_expiry_warning_due,
 )
 from bot.domain.text import vi_sort_key
+from bot.reporting import repository as repo
 from bot.storage.db import Database
 from bot.storage.models import Official, ReportDraft, ReportSubmission
-from bot.storage.repos import reports as repo
 from messages import t
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,8 @@ from bot.clock import VN_TZ
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
 from bot.domain.campaign import CampaignPack, Deadline
 from bot.domain.text import ZALO_MAX_TEXT
-from bot.services import reports
+from bot.reporting import reports
+from bot.reporting import repository as repo
 from bot.services.campaign_events import (
     CANCELLED,
     DONE,
@@ -50,7 +51,6 @@ from bot.services.campaign_events import (
 from bot.storage.db import Database
 from bot.storage.models import CampaignEvent, OutboxMessage
 from bot.storage.models import delivery as outbox_status
-from bot.storage.repos import reports as repo
 from messages import t
 
 log = logging.getLogger(__name__)

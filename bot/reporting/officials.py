@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import format_vn_datetime
 from bot.domain.campaign import Agency, CampaignPack
 from bot.domain.text import fold
-from bot.services.reports import name_order
+from bot.reporting import repository as repo
+from bot.reporting.reports import name_order
 from bot.storage.db import Database
 from bot.storage.models import Official
-from bot.storage.repos import reports as repo
 from messages import t
 
 log = logging.getLogger(__name__)

@@ -40,10 +40,10 @@ from bot.domain.forms import (
 )
 from bot.domain.numbers import NumberError
 from bot.domain.text import fold
-from bot.services import officials, reminders
-from bot.services import reports as service
+from bot.reporting import officials, reminders
+from bot.reporting import reports as service
+from bot.reporting import repository as repo
 from bot.storage.models import Official, ReportDraft
-from bot.storage.repos import reports as repo
 from messages import t
 
 REPORT_FLOW = "report"
