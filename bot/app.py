@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 
+from bot.campaign.events import activate_campaign, quiet_predicate
 from bot.channels.base import Channel
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
@@ -32,7 +33,6 @@ from bot.reporting.chat import Reporting
 from bot.reporting.reminders import activate_reminders
 from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
-from bot.services.campaign_events import activate_campaign, quiet_predicate
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
 from scheduler import build_scheduler

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Loa, build_loa, prepare_database
+from bot.campaign.events import sweep_due
 from bot.channels.base import Inbound, Outbound
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
@@ -27,7 +28,6 @@ from bot.fakes.botapi import FakeBotApi
 from bot.fakes.calls import SentCall
 from bot.reporting.officials import create_invite
 from bot.reporting.reminders import sweep_reminders
-from bot.services.campaign_events import sweep_due
 from bot.storage.db import Database
 from messages import t
 from messages.packs import load_pack

@@ -32,14 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.channels.base import Outbound
-from bot.clock import VN_TZ
-from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
-from bot.domain.campaign import CampaignPack, Deadline
-from bot.domain.text import ZALO_MAX_TEXT
-from bot.reporting import reports
-from bot.reporting import repository as repo
-from bot.services.campaign_events import (
+from bot.campaign.events import (
     CANCELLED,
     DONE,
     MISSED,
@@ -48,6 +41,13 @@ from bot.services.campaign_events import (
     WantedEvents,
     sync_events,
 )
+from bot.channels.base import Outbound
+from bot.clock import VN_TZ
+from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
+from bot.domain.campaign import CampaignPack, Deadline
+from bot.domain.text import ZALO_MAX_TEXT
+from bot.reporting import reports
+from bot.reporting import repository as repo
 from bot.storage.db import Database
 from bot.storage.models import CampaignEvent, OutboxMessage
 from bot.storage.models import delivery as outbox_status

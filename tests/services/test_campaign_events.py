@@ -12,6 +12,13 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from bot.campaign.events import (
+    activate_campaign,
+    quiet_predicate,
+    render_post,
+    sweep_due,
+    window_day,
+)
 from bot.clock import VN_TZ, FakeClock
 from bot.domain.campaign import (
     CampaignInfo,
@@ -20,13 +27,6 @@ from bot.domain.campaign import (
     Delivery,
     Hotline,
     ResidentialGroups,
-)
-from bot.services.campaign_events import (
-    activate_campaign,
-    quiet_predicate,
-    render_post,
-    sweep_due,
-    window_day,
 )
 from bot.storage.db import Database
 from bot.storage.models.delivery import BulkRun, OutboxMessage

@@ -7,6 +7,7 @@ from datetime import time
 import pytest
 from sqlmodel import col, select
 
+from bot.campaign.events import activate_campaign, sweep_due
 from bot.domain.campaign import Delivery
 from bot.residents.preferences import (
     PreferenceResult,
@@ -14,7 +15,6 @@ from bot.residents.preferences import (
     set_delivery_hour,
     set_posts_muted,
 )
-from bot.services.campaign_events import activate_campaign, sweep_due
 from bot.storage.db import Database
 from bot.storage.models.residents import Subscriber
 from messages import t

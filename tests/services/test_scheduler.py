@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.campaign.events import activate_campaign
 from bot.clock import VN_TZ, FakeClock
-from bot.services.campaign_events import activate_campaign
 from bot.storage.db import Database
 from scheduler import SWEEP_JOB_ID, build_scheduler
 from scheduler.jobs import minute_job, sweep_job
