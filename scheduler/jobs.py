@@ -20,7 +20,7 @@ from bot.reporting.reminders import sweep_reminders
 from bot.reporting.reports import expire_drafts
 from bot.reporting.repository import forget_attempts_before
 from bot.storage.db import Database
-from bot.storage.repos.housekeeping import forget_processed_updates, purge_finished_messages
+from bot.storage.housekeeping import forget_processed_updates, purge_finished_messages
 
 log = logging.getLogger(__name__)
 
