@@ -22,7 +22,7 @@ from bot.demo import DemoDriver, Person, Transcript
 from bot.fakes.botapi import FakeBotApi
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
-from tests.fixtures.pack import small_pack
+from tests.support.pack import small_pack
 
 TOKEN = "7000000001:e2e-token"
 

@@ -23,7 +23,7 @@ from bot.delivery.limiter import ChannelLimits
 from bot.fakes.botapi import FakeBotApi
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
-from tests.fixtures.pack import small_pack
+from tests.support.pack import small_pack
 
 TOKEN = "7000000002:zalo-e2e-token"
 

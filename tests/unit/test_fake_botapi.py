@@ -32,7 +32,7 @@ from telegram.ext import (
 
 from bot.fakes.botapi import FakeBotApi, SlidingWindow, is_blocked_by_ratio
 from bot.fakes.http_server import HttpServer, Request, Response, json_response
-from tests.fakes.network_guard import NetworkAccessBlocked, NetworkGuard, install, is_loopback
+from tests.support.network_guard import NetworkAccessBlocked, NetworkGuard, install, is_loopback
 
 TOKEN = "7000000001:LoaTestToken"
 

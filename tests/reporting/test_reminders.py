@@ -19,9 +19,13 @@ from bot.reporting.reminders import (
 from bot.storage.db import Database
 from bot.storage.models import BulkRun, CampaignEvent, OutboxMessage
 from messages.packs import load_pack
-from tests.services.chat import ChatDriver
-from tests.services.test_reporting_chat import fill_minimal_report
-from tests.services.test_reports import bound_chat, make_conversation, reporting_pack
+from tests.support.chat import ChatDriver
+from tests.support.reporting import (
+    bound_chat,
+    fill_minimal_report,
+    make_conversation,
+    reporting_pack,
+)
 
 # 01/12/2025 00:00 Vietnam time
 FORTNIGHT_START = datetime(2025, 11, 30, 17, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 Enable it for the whole suite in tests/conftest.py::
 
-    pytest_plugins = ["tests.fakes.network_guard"]
+    pytest_plugins = ["tests.support.network_guard"]
 
 It patches `socket.socket.connect`/`connect_ex`, `socket.getaddrinfo` and the asyncio loop's
 `create_connection`/`getaddrinfo`: a non-loopback host raises `NetworkAccessBlocked` at once,

@@ -11,10 +11,11 @@ from sqlmodel import col, select
 from bot.clock import FakeClock
 from bot.storage.db import Database
 from bot.storage.models import ReportDraft, ReportSubmission
-from tests.services.chat import ChatDriver
-from tests.services.test_reports import (
+from tests.support.chat import ChatDriver
+from tests.support.reporting import (
     START,
     bound_chat,
+    fill_minimal_report,
     make_conversation,
     reporting_pack,
 )
@@ -39,22 +40,6 @@ async def draft_of(db: Database, chat_id: str) -> ReportDraft | None:
         return (await session.execute(stmt)).scalars().first()
 
 
-async def fill_minimal_report(chat: ChatDriver) -> None:
-    """Empty activities and products, one media row, no budget, one text; ends at the summary."""
-    await chat.type("/baocao")
-    await chat.press_label("Không có")
-    await chat.press_label("Loa truyền thanh")
-    for answer in ("12", "300", "450"):
-        await chat.type(answer)
-    await chat.press_label("Cấp xã (phường, xã)")
-    await chat.press_label("Không")
-    await chat.press_label("Không có")
-    await chat.type("bỏ qua")
-    await chat.type("bỏ qua")
-    await chat.type("Người dân hưởng ứng tích cực.")
-    await chat.press_label("Bỏ qua")
-    await chat.press_label("Bỏ qua")
-    assert "Tóm tắt báo cáo" in chat.texts()
 
 
 async def test_full_report_with_back_skip_bad_numbers_and_edit(

@@ -16,8 +16,8 @@ from bot.clock import FakeClock
 from bot.residents.chat import Residents
 from bot.storage.db import Database
 from bot.storage.models import ChatState, OutboxMessage, Subscriber
-from tests.fixtures.pack import small_pack
-from tests.services.chat import ChatDriver
+from tests.support.chat import ChatDriver
+from tests.support.pack import small_pack
 
 START = datetime(2025, 11, 16, 2, 0, tzinfo=UTC)
 

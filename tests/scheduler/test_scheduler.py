@@ -16,7 +16,7 @@ from bot.clock import VN_TZ, FakeClock
 from bot.storage.db import Database
 from scheduler import SWEEP_JOB_ID, build_scheduler
 from scheduler.jobs import minute_job, sweep_job
-from tests.services.test_campaign_events import (
+from tests.support.campaign import (
     START,
     add_subscriber,
     make_pack,

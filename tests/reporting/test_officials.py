@@ -19,9 +19,14 @@ from bot.reporting.officials import (
 )
 from bot.storage.db import Database
 from bot.storage.models import InviteAttempt, InviteCode, Official, ReportDraft, ReportSubmission
-from tests.services.chat import ChatDriver
-from tests.services.test_reporting_chat import fill_minimal_report
-from tests.services.test_reports import START, bound_chat, make_conversation, reporting_pack
+from tests.support.chat import ChatDriver
+from tests.support.reporting import (
+    START,
+    bound_chat,
+    fill_minimal_report,
+    make_conversation,
+    reporting_pack,
+)
 
 INVALID = (
     "Mã mời này không dùng được: có thể mã bị gõ sai, đã hết hạn hoặc đã được dùng. "

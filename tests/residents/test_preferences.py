@@ -18,7 +18,7 @@ from bot.residents.preferences import (
 from bot.storage.db import Database
 from bot.storage.models.residents import Subscriber
 from messages import t
-from tests.services.test_campaign_events import (
+from tests.support.campaign import (
     START,
     add_subscriber,
     make_pack,

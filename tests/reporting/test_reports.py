@@ -2,87 +2,24 @@
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
 
-from bot.chat.conversation import Conversation
-from bot.chat.router import Router
 from bot.clock import FakeClock
 from bot.delivery.outbox import Priority
-from bot.domain.campaign import Agency, CampaignPack, Deadline, ReportForm
+from bot.domain.campaign import CampaignPack
 from bot.domain.forms import FormData
 from bot.reporting import reports as service
 from bot.reporting import repository as repo
-from bot.reporting.chat import Reporting
-from bot.reporting.officials import create_invite
-from bot.residents.chat import Residents
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage, ReportDraft
-from messages import MESSAGES_DIR
-from tests.fixtures.pack import small_pack
-from tests.services.chat import ChatDriver
-
-FORM_FILE = Path(MESSAGES_DIR) / "campaigns" / "form-commune.toml"
-# 10/12/2025 09:00 Vietnam time: eight days before the deadline (before 18/12/2025).
-START = datetime(2025, 12, 10, 2, 0, tzinfo=UTC)
-
-
-def commune_form() -> ReportForm:
-    """The shipped commune report form (seed 002's outline)."""
-    with FORM_FILE.open("rb") as fh:
-        return ReportForm.model_validate(tomllib.load(fh)["report_form"])
-
-
-def reporting_pack(*, groups: int = 3) -> CampaignPack:
-    """The small test pack plus agencies (a few offices and `groups` khối phố), one deadline."""
-    agencies = [
-        Agency(id="vhxh", name="Phòng Văn hóa - Xã hội", type="office", reports=False),
-        Agency(id="tram-y-te", name="Trạm Y tế phường", type="health_station"),
-        Agency(id="truong-thcs", name="Trường THCS Đông Kinh", type="school"),
-        Agency(id="hoi-phu-nu", name="Hội Liên hiệp Phụ nữ phường", type="womens_union"),
-        Agency(id="cong-an", name="Công an phường", type="police"),
-        *[
-            Agency(id=f"kp-{n}", name=f"Khối phố {n}", type="residential_group")
-            for n in range(1, groups + 1)
-        ],
-    ]
-    deadline = Deadline(
-        id="thang-hanh-dong", title="Báo cáo Tháng hành động 2025", due=date(2025, 12, 18)
-    )
-    data = small_pack().model_dump()
-    data.update(
-        agencies=[a.model_dump() for a in agencies],
-        deadlines=[deadline.model_dump()],
-        report_form=commune_form().model_dump(),
-    )
-    return CampaignPack.model_validate(data)
-
-
-def make_conversation(db: Database, clock: FakeClock, pack: CampaignPack) -> Conversation:
-    """Residents and Reporting wired as build_loa wires them."""
-    router = Router()
-    reporting = Reporting(pack)
-    Residents(pack, start_payload=reporting.start_payload).register(router)
-    reporting.register(router)
-    return Conversation(db, router, clock)
-
-
-async def bound_chat(
-    db: Database, clock: FakeClock, pack: CampaignPack, agency_id: str, chat_id: str = "2001"
-) -> ChatDriver:
-    """A chat bound to `agency_id` through a deep-link `/start <code>`."""
-    invite = await create_invite(
-        db, pack=pack, role="official", agency_id=agency_id, now=clock.now()
-    )
-    chat = ChatDriver(make_conversation(db, clock, pack), clock, chat_id=chat_id)
-    await chat.type(f"/start {invite.code}")
-    assert "Đã xác nhận" in chat.texts(), chat.texts()
-    return chat
-
+from tests.support.reporting import (
+    START,
+    bound_chat,
+    reporting_pack,
+)
 
 # ---- services below the chat ---------------------------------------------------------------
 
