@@ -47,8 +47,8 @@ from bot.chat.router import Router
 from bot.clock import SystemClock
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
-from bot.fakes.botapi import is_blocked_by_ratio
 from bot.residents.chat import Residents
+from fakes.botapi import is_blocked_by_ratio
 from messages.packs import load_pack
 
 FORBIDDEN_RATIO = 0.02

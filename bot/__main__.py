@@ -61,9 +61,16 @@ def cmd_run(_: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run the offline demo and print its transcript."""
-    from bot.demo import run_demo
+    """Run the offline demo and print its transcript (the fake servers come with the checkout)."""
+    try:
+        from bot.demo import run_demo
+    except ModuleNotFoundError as exc:
+        if exc.name != "fakes" and not (exc.name or "").startswith("fakes."):
+            raise
+        from messages import t
 
+        print(t("demo.needs_checkout"))
+        return 1
     return asyncio.run(run_demo(days=args.days))
 
 

@@ -24,11 +24,11 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.clock import VN_TZ, FakeClock, SystemClock
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
-from bot.fakes.botapi import FakeBotApi
-from bot.fakes.calls import SentCall
 from bot.reporting.officials import create_invite
 from bot.reporting.reminders import sweep_reminders
 from bot.storage.db import Database
+from fakes.botapi import FakeBotApi
+from fakes.calls import SentCall
 from messages import t
 from messages.packs import load_pack
 

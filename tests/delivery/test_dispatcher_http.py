@@ -13,10 +13,10 @@ from bot.clock import FakeClock
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
-from bot.fakes.botapi import FakeBotApi
 from bot.storage.db import Database
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.residents import Subscriber
+from fakes.botapi import FakeBotApi
 
 START = datetime(2025, 11, 25, 1, 0, tzinfo=UTC)
 OUT = OutboxMessage.__table__  # type: ignore[attr-defined]

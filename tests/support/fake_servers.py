@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.fakes.botapi import FakeBotApi
+from fakes.botapi import FakeBotApi
 
 FAKE_TOKEN = "7000000001:LoaTestToken"
 

@@ -30,8 +30,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.fakes.botapi import FakeBotApi, SlidingWindow, is_blocked_by_ratio
-from bot.fakes.http_server import HttpServer, Request, Response, json_response
+from fakes.botapi import FakeBotApi, SlidingWindow, is_blocked_by_ratio
+from fakes.http_server import HttpServer, Request, Response, json_response
 from tests.support.network_guard import NetworkAccessBlocked, NetworkGuard, install, is_loopback
 
 TOKEN = "7000000001:LoaTestToken"
@@ -477,7 +477,7 @@ async def test_separate_process_prints_ready_and_serves_stats() -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.fakes.botapi",
+        "fakes.botapi",
         "--port",
         "0",
         "--rate-limit",

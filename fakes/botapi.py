@@ -7,9 +7,9 @@ Point python-telegram-bot at it::
                .base_url(f"{server.url}/bot").base_file_url(f"{server.url}/file/bot").build())
 
 Routes: ``/bot<token>/<method>`` (Telegram), ``/zalo/bot<token>/<method>`` (Zalo, see
-`bot.fakes.zalo_api`), ``GET /_fake/stats``, ``POST /_fake/reset``, ``POST /_fake/update`` and
+`fakes.zalo_api`), ``GET /_fake/stats``, ``POST /_fake/reset``, ``POST /_fake/update`` and
 ``POST /_fake/config`` (admin routes for the separate-process mode:
-``python -m bot.fakes.botapi --port 0`` prints ``READY <url>``).
+``python -m fakes.botapi --port 0`` prints ``READY <url>``).
 
 The fake plays one Telegram world: any well-formed token may call it, every token reads the same
 update queue, and sends are recorded with the token that made them. Sends (sendMessage,
@@ -40,9 +40,9 @@ from typing import Any, Self
 import httpx
 
 from bot.clock import Clock, SystemClock
-from bot.fakes.calls import CallLog, CallPredicate, FakeStats, SentCall
-from bot.fakes.http_server import HttpServer, Request, Response, UploadedFile, json_response
-from bot.fakes.zalo_api import FakeZaloApi
+from fakes.calls import CallLog, CallPredicate, FakeStats, SentCall
+from fakes.http_server import HttpServer, Request, Response, UploadedFile, json_response
+from fakes.zalo_api import FakeZaloApi
 
 __all__ = [
     "FakeBotApi",
@@ -1174,7 +1174,7 @@ def _commands_key(params: dict[str, Any]) -> tuple[str, str]:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.fakes.botapi", description="Run the fake Bot API server."
+        prog="python -m fakes.botapi", description="Run the fake Bot API server."
     )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--rate-limit", type=float, default=None, help="sends/s per token")

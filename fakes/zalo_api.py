@@ -29,8 +29,8 @@ from collections.abc import Awaitable
 from typing import Any
 
 from bot.clock import Clock, SystemClock
-from bot.fakes.calls import CallLog, CallPredicate, FakeStats, SentCall
-from bot.fakes.http_server import Request, Response, json_response
+from fakes.calls import CallLog, CallPredicate, FakeStats, SentCall
+from fakes.http_server import Request, Response, json_response
 
 ZALO_TEXT_LIMIT = 2000
 _TOKEN_RE = re.compile(r"^\d+:[\w-]+$")
