@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import html.parser
 import itertools
 import json
 import math
@@ -91,20 +90,11 @@ _METHOD_NAMES = {
         "getUpdates",
         "deleteWebhook",
         "setWebhook",
-        "getWebhookInfo",
         "setMyCommands",
-        "getMyCommands",
-        "deleteMyCommands",
         "sendMessage",
         "sendPhoto",
         "sendDocument",
         "answerCallbackQuery",
-        "editMessageText",
-        "editMessageReplyMarkup",
-        "deleteMessage",
-        "sendChatAction",
-        "close",
-        "logOut",
     )
 }
 
@@ -268,20 +258,11 @@ class FakeBotApi:
             "getme": self._get_me,
             "deletewebhook": self._delete_webhook,
             "setwebhook": self._set_webhook,
-            "getwebhookinfo": self._get_webhook_info,
             "setmycommands": self._set_my_commands,
-            "getmycommands": self._get_my_commands,
-            "deletemycommands": self._delete_my_commands,
             "sendmessage": self._send_message,
             "sendphoto": self._send_media,
             "senddocument": self._send_media,
             "answercallbackquery": self._answer_callback_query,
-            "editmessagetext": self._edit_message,
-            "editmessagereplymarkup": self._edit_message,
-            "deletemessage": self._delete_message,
-            "sendchataction": self._send_chat_action,
-            "close": lambda token, params: True,
-            "logout": lambda token, params: True,
         }
 
     # ------------------------------------------------------------------ lifecycle
@@ -801,16 +782,6 @@ class FakeBotApi:
             self._updates.clear()
         return True
 
-    def _get_webhook_info(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "url": self._webhook.get("url", ""),
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
-        if self._webhook.get("allowed_updates"):
-            info["allowed_updates"] = self._webhook["allowed_updates"]
-        return info
-
     def _set_my_commands(self, token: str, params: dict[str, Any]) -> bool:
         commands = params.get("commands")
         if not isinstance(commands, list) or len(commands) > 100:
@@ -827,13 +798,6 @@ class FakeBotApi:
         self._commands[_commands_key(params)] = cleaned
         return True
 
-    def _get_my_commands(self, token: str, params: dict[str, Any]) -> list[dict[str, str]]:
-        return list(self._commands.get(_commands_key(params), []))
-
-    def _delete_my_commands(self, token: str, params: dict[str, Any]) -> bool:
-        self._commands.pop(_commands_key(params), None)
-        return True
-
     def _send_message(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = _chat_id(params)
         text = params.get("text")
@@ -842,8 +806,6 @@ class FakeBotApi:
         if len(text) > TELEGRAM_TEXT_LIMIT:
             raise ApiError(400, "Bad Request: message is too long")
         markup = _check_markup(params.get("reply_markup"))
-        if str(params.get("parse_mode", "")).upper() == "HTML":
-            _check_html(text)
         self._gate_send(token, chat_id)
         message = self._new_message(token, chat_id, {"text": text}, markup)
         self._accept(token, "sendMessage", chat_id, text, params, message["message_id"])
@@ -885,60 +847,6 @@ class FakeBotApi:
         text = params.get("text")
         chat_id = self._callback_chats.get(str(params["callback_query_id"]), "")
         self._accept(token, "answerCallbackQuery", chat_id, text, params, None)
-        return True
-
-    def _edit_message(self, token: str, params: dict[str, Any]) -> dict[str, Any] | bool:
-        method = "editMessageText" if "text" in params else "editMessageReplyMarkup"
-        markup = _check_markup(params.get("reply_markup"))
-        if params.get("inline_message_id"):
-            self._accept(token, method, "", params.get("text"), params, None)
-            return True
-        chat_id = _chat_id(params)
-        message_id = int(params.get("message_id") or 0)
-        message = self._messages.get((chat_id, message_id))
-        if message is None:
-            if self.record:
-                raise ApiError(400, "Bad Request: message to edit not found")
-            message = {"message_id": message_id, "from": self._bot_user(token),
-                       "chat": self._chat(chat_id), "date": self._now()}  # fmt: skip
-        updated = dict(message)
-        if method == "editMessageText":
-            text = params.get("text")
-            if not isinstance(text, str) or not text.strip():
-                raise ApiError(400, "Bad Request: message text is empty")
-            if len(text) > TELEGRAM_TEXT_LIMIT:
-                raise ApiError(400, "Bad Request: message is too long")
-            updated["text"] = text
-        updated.pop("reply_markup", None)
-        if markup and "inline_keyboard" in markup:
-            updated["reply_markup"] = markup
-        if updated == message:
-            raise ApiError(
-                400,
-                "Bad Request: message is not modified: specified new message content and reply "
-                "markup are exactly the same as a current content and reply markup of the message",
-            )
-        updated["edit_date"] = self._now()
-        if self.record:
-            self._messages[(chat_id, message_id)] = updated
-        self._accept(token, method, chat_id, updated.get("text"), params, message_id)
-        return updated
-
-    def _delete_message(self, token: str, params: dict[str, Any]) -> bool:
-        chat_id = _chat_id(params)
-        message_id = int(params.get("message_id") or 0)
-        if self.record and self._messages.pop((chat_id, message_id), None) is None:
-            raise ApiError(400, "Bad Request: message to delete not found")
-        self._accept(token, "deleteMessage", chat_id, None, params, message_id)
-        return True
-
-    def _send_chat_action(self, token: str, params: dict[str, Any]) -> bool:
-        chat_id = _chat_id(params)
-        if not params.get("action"):
-            raise ApiError(400, "Bad Request: wrong parameter action in request")
-        if self.is_forbidden(chat_id):
-            raise ApiError(403, "Forbidden: bot was blocked by the user")
-        self._accept(token, "sendChatAction", chat_id, None, params, None)
         return True
 
     # ------------------------------------------------------------------ send gate and records
@@ -1117,47 +1025,6 @@ def _check_markup(markup: object) -> dict[str, Any] | None:
                 raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
     return markup
 
-
-_BARE_LT = re.compile(r"<(?![A-Za-z/])")
-_HTML_TAGS = frozenset(
-    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
-     "code", "pre", "blockquote", "tg-emoji"}
-)  # fmt: skip
-
-
-class _TelegramHtml(html.parser.HTMLParser):
-    """Checks text against the small HTML subset Telegram accepts with parse_mode=HTML."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.open: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _HTML_TAGS:
-            raise ApiError(
-                400, f'Bad Request: can\'t parse entities: Unsupported start tag "{tag}"'
-            )
-        self.open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.open or self.open[-1] != tag:
-            raise ApiError(400, f'Bad Request: can\'t parse entities: Unexpected end tag "{tag}"')
-        self.open.pop()
-
-    def handle_entityref(self, name: str) -> None:
-        if name not in ("lt", "gt", "amp", "quot"):
-            raise ApiError(400, f'Bad Request: can\'t parse entities: Unknown entity "&{name};"')
-
-
-def _check_html(text: str) -> None:
-    """Refuse what Telegram refuses: unknown or unbalanced tags, a bare "<", unknown entities."""
-    if _BARE_LT.search(text):
-        raise ApiError(400, "Bad Request: can't parse entities: unescaped '<' in text")
-    parser = _TelegramHtml()
-    parser.feed(text)
-    parser.close()
-    if parser.open or parser.rawdata:
-        raise ApiError(400, "Bad Request: can't parse entities: unclosed tag or bare '<'")
 
 
 def _commands_key(params: dict[str, Any]) -> tuple[str, str]:

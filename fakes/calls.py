@@ -11,7 +11,7 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class SentCall:
-    """One accepted outbound call (sendMessage, editMessageText, answerCallbackQuery …)."""
+    """One accepted outbound call (sendMessage, sendDocument, answerCallbackQuery …)."""
 
     method: str
     token: str

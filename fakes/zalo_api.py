@@ -13,7 +13,7 @@ through a public Vietnamese copy of them, and cross-checked with open-source Zal
     ``id`` and ``chat_type`` ("PRIVATE" | "GROUP"), ``from`` has ``id``, ``display_name`` and
     ``is_bot``.
   * sendMessage: ``chat_id``, ``text`` of 1 to 2,000 characters; result
-    ``{"message_id", "date"}``. sendChatAction answers ``{"ok": true}`` only.
+    ``{"message_id", "date"}``; sendPhoto (``photo``, optional ``caption``) answers the same.
   * setWebhook: ``url`` and ``secret_token`` (8 to 256 characters; Zalo sends it back in the
     ``X-Bot-Api-Secret-Token`` header); result ``{"url", "updated_at"}``.
 Guesses (not documented): the HTTP status equals error_code; the exact error descriptions;
@@ -34,25 +34,20 @@ from fakes.http_server import Request, Response, json_response
 
 ZALO_TEXT_LIMIT = 2000
 _TOKEN_RE = re.compile(r"^\d+:[\w-]+$")
-_SEND_METHODS = frozenset({"sendmessage", "sendphoto", "sendsticker"})
+_SEND_METHODS = frozenset({"sendmessage", "sendphoto"})
 _METHODS = frozenset(
     {
         "getme",
         "getupdates",
         "sendmessage",
         "sendphoto",
-        "sendsticker",
-        "sendchataction",
         "setwebhook",
         "deletewebhook",
-        "getwebhookinfo",
     }
 )
 _CANONICAL = {
     "sendmessage": "sendMessage",
     "sendphoto": "sendPhoto",
-    "sendsticker": "sendSticker",
-    "sendchataction": "sendChatAction",
 }
 
 
@@ -177,9 +172,6 @@ class FakeZaloApi:
         if name == "deletewebhook":
             self._webhook = {}
             return self._ok({"url": "", "updated_at": self._millis()})
-        if name == "getwebhookinfo":
-            url = self._webhook.get("url", "")
-            return self._ok({"url": url, "updated_at": self._webhook.get("updated_at", 0)})
         return self._send(token, name, params)
 
     def _send(self, token: str, name: str, params: dict[str, Any]) -> Response:
@@ -195,16 +187,8 @@ class FakeZaloApi:
             if not params.get("photo"):
                 return self._error(400, "Bad Request: photo is required")
             text = params.get("caption")
-        elif name == "sendsticker":
-            if not params.get("sticker"):
-                return self._error(400, "Bad Request: sticker is required")
-        elif name == "sendchataction" and not params.get("action"):
-            return self._error(400, "Bad Request: action is required")
         if chat_id in self.forbidden_chats:
             return self._error(403, "Forbidden: the user has blocked the bot")
-        if name == "sendchataction":
-            self._log.add(SentCall("sendChatAction", token, chat_id, None, params, self._wall()))
-            return json_response(200, {"ok": True})
         message_id = f"{next(self._ids):020x}"
         self.stats.sends_accepted += 1
         self.stats.per_chat_accepted[chat_id] += 1
