@@ -35,33 +35,18 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
 
-from sqlalchemy import String, and_, case, cast, exists, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col
 
+from bot.campaign import repository as repo
 from bot.clock import VN_TZ, format_vn_date
-from bot.delivery.outbox import Priority, start_run
+from bot.delivery.outbox import start_run
 from bot.domain.campaign import CampaignPack, in_lang
 from bot.storage.db import Database
-from bot.storage.models.delivery import PENDING as OUTBOX_PENDING
-from bot.storage.models.delivery import BulkRun, OutboxMessage
-from bot.storage.models.events import CampaignEvent
-from bot.storage.models.residents import Subscriber
-from bot.storage.types import UTCDateTime
+from bot.storage.models.events import CANCELLED, DAILY_POST, PENDING, CampaignEvent
 from messages import t
 
 log = logging.getLogger(__name__)
-
-DAILY_POST = "daily_post"
-PENDING = "pending"
-DONE = "done"
-MISSED = "missed"
-CANCELLED = "cancelled"
 
 # (pack, day, lang) -> the full text of that day's post in that language.
 PostRenderer = Callable[[CampaignPack, int, str], str]
@@ -188,13 +173,7 @@ async def sync_events(
     Done, missed and cancelled events are history and are never touched.
     """
     created = updated = cancelled = unchanged = 0
-    rows = await session.execute(
-        select(CampaignEvent).where(
-            col(CampaignEvent.campaign_id) == campaign_id,
-            col(CampaignEvent.kind).in_(kinds),
-        )
-    )
-    existing = {event.key: event for event in rows.scalars()}
+    existing = await repo.load_events(session, campaign_id=campaign_id, kinds=kinds)
     for key, (kind, due, payload) in wanted.items():
         event = existing.get(key)
         if event is None:
@@ -225,135 +204,14 @@ async def sync_events(
     )
 
 
-async def _close_past_events(
-    session: AsyncSession, campaign_id: str, today_start: datetime, now: datetime
-) -> tuple[int, int]:
-    """Close pending daily posts of days before today: done if started, missed if not."""
-    counts = []
-    for started, status in ((True, DONE), (False, MISSED)):
-        run_test = (
-            col(CampaignEvent.run_id).is_not(None)
-            if started
-            else col(CampaignEvent.run_id).is_(None)
-        )
-        result = await session.execute(
-            update(CampaignEvent)
-            .where(
-                col(CampaignEvent.campaign_id) == campaign_id,
-                col(CampaignEvent.kind) == DAILY_POST,
-                col(CampaignEvent.status) == PENDING,
-                col(CampaignEvent.due_at) < today_start,
-                run_test,
-            )
-            .values(status=status, processed_at=now, updated_at=now)
-        )
-        counts.append(int(getattr(result, "rowcount", 0) or 0))
-    return counts[0], counts[1]
 
 
-def _audience(
-    pack: CampaignPack, now_local: datetime, channels: Sequence[str] | None, dedup_key: Any
-) -> list[ColumnElement[bool]]:
-    """Who gets today's post now: active, not muted, their hour has come, no row yet."""
-    default_hour = pack.delivery.hour
-    # "HH:MM" strings compare like times; preferences only store zero-padded values.
-    effective_hour = case(
-        (col(Subscriber.delivery_hour).is_(None), literal(default_hour)),
-        else_=col(Subscriber.delivery_hour),
-    )
-    conditions: list[ColumnElement[bool]] = [
-        col(Subscriber.status) == "active",
-        col(Subscriber.posts_muted).is_(False),
-        effective_hour <= now_local.strftime("%H:%M"),
-        # An anti-join before the insert: ON CONFLICT alone would burn an id from PostgreSQL's
-        # sequence for every subscriber on every sweep.
-        ~exists().where(col(OutboxMessage.dedup_key) == dedup_key),
-    ]
-    if channels is not None:
-        conditions.append(col(Subscriber.channel).in_(list(channels)))
-    return conditions
 
 
-def _dedup_key_expr(campaign_id: str, day: int) -> ColumnElement[str]:
-    """`post:<campaign>:<day>:<subscriber id>` computed in SQL (|| on SQLite and PostgreSQL)."""
-    return literal(post_dedup_prefix(campaign_id, day), String) + cast(col(Subscriber.id), String)
 
 
-async def _anyone_due(
-    session: AsyncSession,
-    pack: CampaignPack,
-    day: int,
-    now_local: datetime,
-    channels: Sequence[str] | None,
-) -> bool:
-    """True if at least one subscriber should get today's post now."""
-    dedup_key = _dedup_key_expr(pack.campaign.id, day)
-    query = (
-        select(col(Subscriber.id)).where(*_audience(pack, now_local, channels, dedup_key)).limit(1)
-    )
-    return (await session.execute(query)).first() is not None
 
 
-async def _fan_out(
-    session: AsyncSession,
-    pack: CampaignPack,
-    day: int,
-    run_id: int,
-    now: datetime,
-    channels: Sequence[str] | None,
-    lang_text: PostRenderer,
-) -> int:
-    """INSERT INTO outbox … SELECT … FROM subscriber: one row per due subscriber, in SQL."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
-    outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
-    dedup_key = _dedup_key_expr(pack.campaign.id, day)
-    base = _audience(pack, now.astimezone(VN_TZ), channels, dedup_key)
-    now_value = literal(now, UTCDateTime())
-    inserted = 0
-    # English readers get the English rendering; anything else reads Vietnamese, the reference.
-    for lang, lang_test in (
-        ("en", col(Subscriber.lang) == "en"),
-        ("vi", col(Subscriber.lang) != "en"),
-    ):
-        source = select(
-            col(Subscriber.channel),
-            col(Subscriber.chat_id),
-            literal(lang_text(pack, day, lang)),
-            literal("[]"),
-            literal(1),
-            literal(int(Priority.BULK)),
-            literal(OUTBOX_PENDING),
-            literal(0),
-            now_value,
-            now_value,
-            literal(run_id),
-            dedup_key,
-        ).where(and_(*base, lang_test))
-        stmt = (
-            insert_fn(outbox)
-            .from_select(
-                [
-                    "channel",
-                    "chat_id",
-                    "text",
-                    "choices",
-                    "columns",
-                    "priority",
-                    "status",
-                    "attempts",
-                    "next_attempt_at",
-                    "created_at",
-                    "run_id",
-                    "dedup_key",
-                ],
-                source,
-            )
-            .on_conflict_do_nothing(index_elements=["dedup_key"])
-        )
-        result = await session.execute(stmt)
-        inserted += int(getattr(result, "rowcount", 0) or 0)
-    return inserted
 
 
 async def sweep_due(
@@ -376,8 +234,8 @@ async def sweep_due(
     today_start = local_datetime(now_local.date(), time(0, 0))
     day = window_day(pack, now)
     async with db.session() as session:
-        closed_done, closed_missed = await _close_past_events(
-            session, campaign_id, today_start, now
+        closed_done, closed_missed = await repo.close_past_posts(
+            session, campaign_id=campaign_id, today_start=today_start, now=now
         )
         if day is None or pack.post_for(day) is None:
             return SweepResult(day=day, closed_done=closed_done, closed_missed=closed_missed)
@@ -385,13 +243,7 @@ async def sweep_due(
             return SweepResult(
                 day=day, closed_done=closed_done, closed_missed=closed_missed, quiet=True
             )
-        event = (
-            await session.execute(
-                select(CampaignEvent).where(
-                    col(CampaignEvent.key) == post_event_key(campaign_id, day)
-                )
-            )
-        ).scalar_one_or_none()
+        event = await repo.event_by_key(session, post_event_key(campaign_id, day))
         if event is None or event.status == CANCELLED:
             # not activated (or dropped from the pack): nothing to send
             return SweepResult(day=day, closed_done=closed_done, closed_missed=closed_missed)
@@ -403,7 +255,13 @@ async def sweep_due(
             event.updated_at = now
         if event.run_id is None:
             # Open the day's BulkRun only once someone is due, so no empty run appears at 00:00.
-            if not await _anyone_due(session, pack, day, now_local, channels):
+            if not await repo.anyone_due(
+                session,
+                default_hour=pack.delivery.hour,
+                dedup_prefix=post_dedup_prefix(campaign_id, day),
+                now_local=now_local,
+                channels=channels,
+            ):
                 return SweepResult(
                     day=day,
                     closed_done=closed_done,
@@ -420,14 +278,18 @@ async def sweep_due(
             event.run_id = await start_run(session, kind=DAILY_POST, label=label, now=now)
             event.updated_at = now
         run_id = event.run_id
-        enqueued = await _fan_out(session, pack, day, run_id, now, channels, render)
+        enqueued = await repo.fan_out(
+            session,
+            texts={lang: render(pack, day, lang) for lang in ("en", "vi")},
+            default_hour=pack.delivery.hour,
+            dedup_prefix=post_dedup_prefix(campaign_id, day),
+            run_id=run_id,
+            now=now,
+            now_local=now_local,
+            channels=channels,
+        )
         if enqueued:
-            # Reopen the run: the dispatcher's finish_runs may have closed it after the first wave.
-            await session.execute(
-                update(BulkRun)
-                .where(col(BulkRun.id) == run_id)
-                .values(queued=col(BulkRun.queued) + enqueued, status="running", finished_at=None)
-            )
+            await repo.add_to_run(session, run_id=run_id, enqueued=enqueued)
     return SweepResult(
         day=day,
         enqueued=enqueued,

@@ -32,15 +32,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.campaign.events import (
-    CANCELLED,
-    DONE,
-    MISSED,
-    PENDING,
-    ActivationResult,
-    WantedEvents,
-    sync_events,
-)
+from bot.campaign.events import ActivationResult, WantedEvents, sync_events
 from bot.channels.base import Outbound
 from bot.clock import VN_TZ
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
@@ -51,6 +43,7 @@ from bot.reporting import repository as repo
 from bot.storage.db import Database
 from bot.storage.models import CampaignEvent, OutboxMessage
 from bot.storage.models import delivery as outbox_status
+from bot.storage.models.events import CANCELLED, DONE, MISSED, PENDING
 from messages import t
 
 log = logging.getLogger(__name__)
