@@ -12,36 +12,37 @@ import contextlib
 import logging
 import signal
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.campaign.events import activate_campaign, quiet_predicate
 from bot.channels.base import Channel
-from bot.channels.telegram.receiver import TelegramReceiver
+from bot.channels.telegram.receiver import InboundHandler, TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.receiver import WEBHOOK_SECRET_HEADER as ZALO_SECRET_HEADER
 from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
+from bot.chat.conversation import Conversation
+from bot.chat.router import Router
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, SettingsError
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.quota import Quota, QuotaBook
 from bot.domain.campaign import CampaignPack
-from bot.services.campaign_events import activate_campaign, quiet_predicate
-from bot.services.conversation import Conversation
-from bot.services.reminders import activate_reminders
-from bot.services.reporting_chat import Reporting
-from bot.services.residents import Residents
-from bot.services.router import Router
-from bot.services.zalo_plan import HiddenSenders, UserCap, quota_notice, zalo_quotas
+from bot.reporting.chat import Reporting
+from bot.reporting.reminders import activate_reminders
+from bot.reporting.repository import forget_chat
+from bot.residents.chat import Residents
+from bot.residents.hidden import HiddenSenders
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
-from bot.storage.repos.reports import forget_chat
-from bot.web.health import Activity, Health, database_probe, flag_probe
+from bot.web.health import Activity, Health, Probe, database_probe, flag_probe
 from bot.web.server import Webhook, WebServer, build_app
+from bot.zalo_plan.limits import UserCap, quota_notice, zalo_quotas
 from scheduler import build_scheduler
 from scheduler.jobs import minute_job
 
@@ -135,6 +136,116 @@ def webhooks(settings: Settings, channels: Collection[str]) -> list[Webhook]:
     return routes
 
 
+@dataclass
+class Messengers:
+    """The platforms' senders and receivers of one `loa run`, and what they do together."""
+
+    channels: dict[str, Channel] = field(default_factory=dict)
+    limits: dict[str, ChannelLimits] = field(default_factory=dict)
+    telegram_sender: TelegramSender | None = None
+    zalo_client: ZaloClient | None = None
+    telegram: TelegramReceiver | None = None
+    zalo: ZaloReceiver | None = None
+
+    @classmethod
+    def senders(cls, settings: Settings, activity: Activity) -> Messengers:
+        """The senders of every configured platform (Telegram through its proxy, if any)."""
+        telegram_token, zalo_token = settings.bot_tokens()
+        parts = cls()
+        if telegram_token is not None:
+            parts.telegram_sender = TelegramSender(
+                telegram_token, settings.telegram_api_base_url, proxy=settings.telegram_proxy_url
+            )
+            parts.channels["telegram"] = activity.track_sends(parts.telegram_sender)
+            parts.limits["telegram"] = ChannelLimits()
+        if zalo_token is not None:
+            parts.zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
+            parts.channels["zalo"] = activity.track_sends(ZaloSender(parts.zalo_client))
+            parts.limits["zalo"] = ZALO_LIMITS
+        return parts
+
+    def add_receivers(
+        self, settings: Settings, handle: InboundHandler, activity: Activity, clock: Clock
+    ) -> None:
+        """The receivers, handing every update to `handle`."""
+        telegram_token = settings.telegram_token()
+        if telegram_token is not None:
+            self.telegram = TelegramReceiver(
+                token=telegram_token,
+                base_url=settings.telegram_api_base_url,
+                handle=activity.track_receives("telegram", handle),
+                clock=clock,
+                proxy=settings.telegram_proxy_url,
+            )
+        if self.zalo_client is not None:
+            self.zalo = ZaloReceiver(
+                self.zalo_client,
+                activity.track_receives("zalo", handle),
+                clock,
+                webhook_secret=settings.webhook_secret("zalo"),
+            )
+
+    async def on_update(self, channel: str, payload: dict[str, Any]) -> None:
+        """A webhook's update: handled by its channel's receiver (raises when it failed)."""
+        if channel == "telegram" and self.telegram is not None:
+            await self.telegram.handle_payload(payload)
+        elif channel == "zalo" and self.zalo is not None:
+            await self.zalo.handle_payload(payload)
+        else:
+            raise LookupError("no receiver for this channel")
+
+    def polling_probes(self, hooked: Collection[str]) -> dict[str, Probe]:
+        """A health probe for each receiver that polls (webhooks are the web server's)."""
+        probes: dict[str, Probe] = {}
+        telegram, zalo = self.telegram, self.zalo
+        if telegram is not None and "telegram" not in hooked:
+            probes["telegram_polling"] = flag_probe(lambda: telegram.polling)
+        if zalo is not None and "zalo" not in hooked:
+            probes["zalo_polling"] = flag_probe(lambda: zalo.running)
+        return probes
+
+    async def start_receiving(self, settings: Settings) -> None:
+        """Set each platform's webhook, or poll (removing a webhook left from an earlier run)."""
+        if self.telegram is not None and settings.telegram_webhook_url:
+            await self.telegram.start_webhook(
+                url=settings.telegram_webhook_url,
+                secret_token=settings.webhook_secret("telegram") or "",
+            )
+            log.info("receiving Telegram updates by webhook")
+        elif self.telegram is not None:
+            await self.telegram.start_polling()
+            log.info("receiving Telegram updates by long polling")
+        if self.zalo is not None and settings.zalo_webhook_url:
+            await self.zalo.register_webhook(settings.zalo_webhook_url)
+            log.info("receiving Zalo updates by webhook")
+        elif self.zalo is not None:
+            await self.zalo.start()
+            log.info("receiving Zalo updates by long polling")
+
+    async def stop_receiving(self) -> None:
+        """Stop the receivers."""
+        if self.zalo is not None:
+            await self.zalo.stop()
+        if self.telegram is not None:
+            await self.telegram.stop()
+
+    async def close(self) -> None:
+        """Close the senders' connections."""
+        if self.telegram_sender is not None:
+            await self.telegram_sender.aclose()
+        if self.zalo_client is not None:
+            await self.zalo_client.aclose()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
 async def run_bot(
     settings: Settings,
     pack: CampaignPack,
@@ -145,122 +256,51 @@ async def run_bot(
     """`loa run`: serve Telegram and/or Zalo until a stop signal (or `stop` is set); a restart
     resumes where it was."""
     clock = clock or SystemClock()
-    telegram_token, zalo_token = settings.bot_tokens()
-    configured = {"telegram": telegram_token, "zalo": zalo_token}
-    routes = webhooks(settings, {name for name, token in configured.items() if token})
+    configured = settings.configured_channels()
+    settings.bot_tokens()  # refuses a missing or malformed token before anything starts
+    routes = webhooks(settings, configured)
     db = Database(settings.database_url)
     await prepare_database(db, pack, clock)
 
     activity = Activity(clock)
-    channels: dict[str, Channel] = {}
-    limits: dict[str, ChannelLimits] = {}
-    proxy = settings.telegram_proxy_url
-    telegram_sender = zalo_client = None
-    if telegram_token is not None:
-        telegram_sender = TelegramSender(
-            telegram_token, settings.telegram_api_base_url, proxy=proxy
-        )
-        channels["telegram"] = activity.track_sends(telegram_sender)
-        limits["telegram"] = ChannelLimits()
-    if zalo_token is not None:
-        zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
-        channels["zalo"] = activity.track_sends(ZaloSender(zalo_client))
-        limits["zalo"] = ZALO_LIMITS
+    parts = Messengers.senders(settings, activity)
+    zalo = "zalo" in parts.channels
     loa = build_loa(
         db=db,
         pack=pack,
         clock=clock,
-        channels=channels,
-        limits=limits,
-        quotas=zalo_quotas(settings) if zalo_token else {},
-        user_caps={"zalo": settings.zalo_user_cap} if zalo_token else {},
+        channels=parts.channels,
+        limits=parts.limits,
+        quotas=zalo_quotas(settings) if zalo else {},
+        user_caps={"zalo": settings.zalo_user_cap} if zalo else {},
     )
-    telegram = (
-        TelegramReceiver(
-            token=telegram_token,
-            base_url=settings.telegram_api_base_url,
-            handle=activity.track_receives("telegram", loa.conversation.handle),
-            clock=clock,
-            proxy=proxy,
-        )
-        if telegram_token is not None
-        else None
-    )
-    zalo = (
-        ZaloReceiver(
-            zalo_client,
-            activity.track_receives("zalo", loa.conversation.handle),
-            clock,
-            webhook_secret=settings.webhook_secret("zalo"),
-        )
-        if zalo_client
-        else None
-    )
-
-    async def on_update(channel: str, payload: dict[str, Any]) -> None:
-        if channel == "telegram" and telegram is not None:
-            await telegram.handle_payload(payload)
-        elif channel == "zalo" and zalo is not None:
-            await zalo.handle_payload(payload)
-        else:
-            raise LookupError("no receiver for this channel")
-
+    parts.add_receivers(settings, loa.conversation.handle, activity, clock)
     minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
     scheduler = build_scheduler(sweep=minute, clock=clock)
     probes = {
         "database": database_probe(db),
         "scheduler": flag_probe(lambda: bool(scheduler.running)),
         "dispatcher": flag_probe(lambda: loa.dispatcher.alive),
+        **parts.polling_probes({route.channel for route in routes}),
     }
-    hooked = {route.channel for route in routes}
-    if telegram is not None and "telegram" not in hooked:
-        probes["telegram_polling"] = flag_probe(lambda: telegram.polling)
-    if zalo is not None and "zalo" not in hooked:
-        probes["zalo_polling"] = flag_probe(lambda: zalo.running)
-    health = Health(probes, activity, list(channels))
+    health = Health(probes, activity, list(parts.channels))
     web = WebServer(
-        build_app(routes, on_update, health),
+        build_app(routes, parts.on_update, health),
         listen=settings.loa_web_listen,
         port=settings.loa_web_port,
     )
-    if stop is None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, stop.set)
-
+    stop = stop or _stop_on_signals()
     await loa.dispatcher.start()
     scheduler.start()
     try:
         await web.start()
-        if telegram is not None and settings.telegram_webhook_url:
-            await telegram.start_webhook(
-                url=settings.telegram_webhook_url,
-                secret_token=settings.webhook_secret("telegram") or "",
-            )
-            log.info("receiving Telegram updates by webhook")
-        elif telegram is not None:
-            await telegram.start_polling()
-            log.info("receiving Telegram updates by long polling")
-        if zalo is not None and settings.zalo_webhook_url:
-            await zalo.register_webhook(settings.zalo_webhook_url)
-            log.info("receiving Zalo updates by webhook")
-        elif zalo is not None:
-            await zalo.start()  # removes a webhook left from an earlier run first
-            log.info("receiving Zalo updates by long polling")
+        await parts.start_receiving(settings)
         await stop.wait()
     finally:
         log.info("stopping")
         await web.stop()
-        if zalo is not None:
-            await zalo.stop()
-        if telegram is not None:
-            await telegram.stop()
+        await parts.stop_receiving()
         scheduler.shutdown(wait=False)
         await loa.dispatcher.stop()
-        if telegram_sender is not None:
-            await telegram_sender.aclose()
-        if zalo_client is not None:
-            await zalo_client.aclose()
+        await parts.close()
         await db.dispose()

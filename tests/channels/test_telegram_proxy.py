@@ -16,10 +16,10 @@ from bot.clock import FakeClock
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
-from bot.fakes.botapi import FakeBotApi
 from bot.storage.db import Database
 from bot.storage.models.delivery import OutboxMessage
-from tests.fakes.proxies import BlackHole, HttpProxy, Socks5Proxy, refused_port
+from fakes.botapi import FakeBotApi
+from tests.support.proxies import BlackHole, HttpProxy, Socks5Proxy, refused_port
 
 TOKEN = "7000000001:proxy-token"
 START = datetime(2025, 11, 25, 1, 0, tzinfo=UTC)

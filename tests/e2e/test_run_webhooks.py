@@ -18,8 +18,8 @@ from pydantic import SecretStr
 
 from bot.app import run_bot
 from bot.config import Settings, SettingsError
-from bot.fakes.botapi import FakeBotApi
-from tests.fixtures.pack import small_pack
+from fakes.botapi import FakeBotApi
+from tests.support.pack import small_pack
 
 TG_TOKEN = "7000000001:run-webhook-token"
 ZALO_TOKEN = "7000000002:run-webhook-zalo"
