@@ -1,6 +1,7 @@
 """End to end on Zalo: the real core, the polling ZaloReceiver and the ZaloSender against the fake
 Bot API server's Zalo routes over real HTTP. Zalo has no buttons: every choice is a typed number
-or label, and nothing sent may exceed 2,000 characters."""
+or label, and nothing sent may exceed 2,000 characters. The resident's and the official's stories
+run here as they run on Telegram (tests/e2e/test_telegram_residents.py, the demo)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender, render_chunks
 from bot.clock import FakeClock
 from bot.delivery.limiter import ChannelLimits
+from bot.reporting.officials import create_invite
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
 from fakes.botapi import FakeBotApi
-from tests.support.pack import small_pack
+from tests.support.reporting import reporting_pack
 
 TOKEN = "7000000002:zalo-e2e-token"
 
@@ -57,6 +59,18 @@ class Harness:
         self.server.zalo.push_sticker(chat_id)
         return await self._answers(chat_id, before)
 
+    async def voice(self, chat_id: str) -> list[str]:
+        """The person sends a voice message."""
+        before = len(self.texts(chat_id))
+        self.server.zalo.push_voice(chat_id)
+        return await self._answers(chat_id, before)
+
+    async def hidden(self, chat_id: str) -> list[str]:
+        """A person in a protected group writes: Zalo hides the content."""
+        before = len(self.texts(chat_id))
+        self.server.zalo.push_unsupported(chat_id)
+        return await self._answers(chat_id, before)
+
 
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
@@ -69,7 +83,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         sender = ZaloSender(client)
         loa = build_loa(
             db=db,
-            pack=small_pack(),
+            pack=reporting_pack(),
             clock=clock,
             channels={"zalo": sender},
             limits={"zalo": ChannelLimits(per_second=500.0, per_chat_per_second=100.0)},
@@ -187,3 +201,46 @@ async def test_a_403_is_zalos_own_fault_the_resident_stays_and_the_reply_comes_l
         harness.loa.dispatcher.notify()
         await asyncio.sleep(0.05)
     assert harness.texts(hoa)[before] == "Đã chọn tiếng Việt."
+
+
+async def test_voice_gets_an_answer_and_a_hidden_sender_subscribes(harness: Harness) -> None:
+    voiced = await harness.voice("v01")  # not silence: how to subscribe, and a typed choice
+    assert voiced[0].startswith("Chào bạn! Mình là Loa")
+    assert voiced[0].endswith("  1. Đăng ký nhận tin")
+    offer = await harness.hidden("h01")
+    assert "Zalo không cho Loa xem nội dung" in offer[0]
+    done = await harness.hidden("h01")
+    assert done[0].startswith("Đã đăng ký.")
+    row = await subscriber(harness.loa, "h01")
+    assert row is not None
+    assert (row.status, row.lang) == ("active", "vi")
+
+
+async def test_an_official_reports_on_zalo_by_typing(harness: Harness) -> None:
+    """The demo's official story, on Zalo: bind with the code, answer every question by typing."""
+    loa = harness.loa
+    invite = await create_invite(
+        loa.db, pack=loa.pack, role="official", agency_id="tram-y-te", now=loa.clock.now()
+    )
+    thu = "0f1c"
+    bound = await harness.say(thu, f"/start {invite.code}")
+    assert "Trạm Y tế phường" in bound[0]
+    form = await harness.say(thu, "/baocao")
+    assert "\n  1. " in form[-1]  # the choices are numbered lines
+    answers = ["Không có", "Loa truyền thanh", "12", "300", "450", "Cấp xã (phường, xã)",
+               "Không", "Không có", "bỏ qua", "bỏ qua", "Người dân hưởng ứng tích cực.",
+               "Bỏ qua", "Bỏ qua"]  # fmt: skip
+    for answer in answers:
+        last = await harness.say(thu, answer)
+    assert any("Tóm tắt báo cáo" in text for text in last)
+    sent = await harness.say(thu, "Gửi")
+    assert sent[0].startswith("Đã nhận báo cáo của «Trạm Y tế phường»")
+    assert "phiên bản 1, đúng hạn" in sent[0]
+    mine = await harness.say(thu, "/baocaocuatoi")
+    assert any("Trạm Y tế phường" in text for text in mine)
+    assert all(1 <= len(x) <= 2000 for x in harness.texts(thu))
+    coordinator = await create_invite(
+        loa.db, pack=loa.pack, role="coordinator", agency_id=None, now=loa.clock.now()
+    )
+    chi = "0c0d"
+    assert "điều phối" in (await harness.say(chi, f"/start {coordinator.code}"))[0]
