@@ -1026,6 +1026,7 @@ def _check_markup(markup: object) -> dict[str, Any] | None:
     return markup
 
 
+
 def _commands_key(params: dict[str, Any]) -> tuple[str, str]:
     scope = params.get("scope") or {"type": "default"}
     scope_key = str(scope.get("type", "default"))

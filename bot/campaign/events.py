@@ -204,6 +204,16 @@ async def sync_events(
     )
 
 
+
+
+
+
+
+
+
+
+
+
 async def sweep_due(
     db: Database,
     pack: CampaignPack,
