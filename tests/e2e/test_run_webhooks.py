@@ -102,8 +102,8 @@ async def test_one_port_serves_both_webhooks_and_health(running: Running) -> Non
     await fake.wait_for(1, chat_id="501", timeout=10)
 
     fake.zalo.push_message("501", "/start")  # the same id as the Telegram chat, another person
-    zalo_update = fake.zalo._updates.pop()  # the fake's own shape, delivered by webhook instead
-    assert await running.zalo_post(zalo_update) == 200
+    # delivered as Zalo does: {"ok": true, "result": update} with the secret header
+    assert await fake.zalo.deliver(fake.zalo.take("501")) == 200
     await fake.zalo.wait_for(1, chat_id="501", method="sendMessage", timeout=10)
 
     health = (await running.http.get(f"{running.base}/healthz")).json()
@@ -134,6 +134,16 @@ async def test_bad_webhook_calls_leave_the_server_up(running: Running) -> None:
     assert await fake.post_update_to(url, update, TG_SECRET) == 200
     await asyncio.sleep(0.3)
     assert len(fake.sent_to("502")) == sent
+    # the same on Zalo, whose updates carry no update id: the message id is the key
+    fake.zalo.push_message("z502", "/start")
+    zalo_update = fake.zalo.take("z502")
+    assert await fake.zalo.deliver(zalo_update) == 200
+    await fake.zalo.wait_for(1, chat_id="z502", method="sendMessage", timeout=10)
+    zalo_sent = len(fake.zalo.sent_to("z502"))
+    assert await fake.zalo.deliver(zalo_update) == 200
+    assert await fake.zalo.deliver(zalo_update, secret="wrong-secret") == 403
+    await asyncio.sleep(0.3)
+    assert len(fake.zalo.sent_to("z502")) == zalo_sent
     assert (await running.http.get(f"{running.base}/healthz")).status_code == 200
 
 
