@@ -110,9 +110,8 @@ class WebServer:
     @property
     def port(self) -> int:
         """The bound port (useful when started on port 0)."""
-        server = self._site._server if self._site is not None else None
-        sockets = getattr(server, "sockets", None) or []
-        return int(sockets[0].getsockname()[1]) if sockets else self._port
+        addresses = self._runner.addresses if self._site is not None else []
+        return int(addresses[0][1]) if addresses else self._port
 
     async def start(self) -> None:
         """Bind and serve in the background."""
