@@ -79,8 +79,10 @@ def build_app(
     health: Health,
     *,
     max_body: int = MAX_BODY,
+    more: Sequence[web.AbstractRouteDef] = (),
 ) -> web.Application:
-    """The aiohttp application: one POST route per webhook plus GET /healthz."""
+    """The aiohttp application: one POST route per webhook, GET /healthz, and `more` routes
+    (e.g. signed file links) a feature provides."""
     paths = [hook.path for hook in webhooks]
     if len(set(paths)) != len(paths) or "/healthz" in paths:
         raise ValueError("every webhook needs its own path")
@@ -93,6 +95,7 @@ def build_app(
         return web.json_response(report, status=200 if report["ok"] else 503)
 
     app.router.add_get("/healthz", healthz)
+    app.add_routes(more)
     return app
 
 

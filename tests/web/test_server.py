@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from bot.clock import FakeClock
 from bot.web.health import Activity, Health, flag_probe
@@ -272,3 +273,18 @@ def test_two_webhooks_on_one_path_are_refused() -> None:
     hooks = [Webhook("telegram", "/h", "a", TG_HEADER), Webhook("zalo", "/h", "b", ZALO_HEADER)]
     with pytest.raises(ValueError, match="own path"):
         build_app(hooks, Recorder(), health)
+
+
+async def test_a_feature_can_add_its_own_route(http: aiohttp.ClientSession) -> None:
+    async def file_link(request: web.Request) -> web.Response:
+        return web.Response(text=f"file {request.match_info['token']}")
+
+    health = Health({}, Activity(clock()), [])
+    app = build_app([], Recorder(), health, more=[web.get("/files/{token}", file_link)])
+    server = WebServer(app, listen="127.0.0.1", port=0)
+    await server.start()
+    try:
+        async with http.get(url(server, "/files/abc")) as response:
+            assert (response.status, await response.text()) == (200, "file abc")
+    finally:
+        await server.stop()
