@@ -104,6 +104,8 @@ class FakeTicker:
         self._moved = asyncio.Event()
         self._ended: Counter[float] = Counter()
         self._wait_ended = asyncio.Event()
+        self._thawed = asyncio.Event()
+        self._thawed.set()
 
     def monotonic(self) -> float:
         """The virtual time."""
@@ -122,7 +124,9 @@ class FakeTicker:
             async with asyncio.timeout(self._grace_s):
                 await event.wait()
         except TimeoutError:
-            self.advance(max(0.0, limit_s))
+            await self._first_set(event, self._thawed)
+            if not event.is_set():
+                self.advance(max(0.0, limit_s))
         self._ended[limit_s] += 1
         self._wait_ended.set()
         return event.is_set()
@@ -136,6 +140,25 @@ class FakeTicker:
         while self._ended[limit_s] < count:
             self._wait_ended.clear()
             await self._wait_ended.wait()
+
+    def freeze(self) -> None:
+        """Stop time: timed waits end only when their event is set, until `thaw()`."""
+        self._thawed.clear()
+
+    def thaw(self) -> None:
+        """Let timed waits jump time again."""
+        self._thawed.set()
+
+    @staticmethod
+    async def _first_set(*events: asyncio.Event) -> None:
+        if any(event.is_set() for event in events):
+            return
+        waiters = [asyncio.ensure_future(event.wait()) for event in events]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     def advance(self, seconds: float) -> None:
         """Move virtual time forward and wake the tasks waiting in `until`."""

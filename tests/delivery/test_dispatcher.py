@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Choice, Outbound, SendResult, SendStatus
 from bot.clock import FakeClock
-from bot.delivery.dispatcher import RetryPolicy
+from bot.delivery.dispatcher import ChatEvents, RetryPolicy
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
 from bot.residents.repository import cancel_pending_bulk
@@ -213,23 +213,20 @@ async def test_per_chat_spacing_defers_second_message_to_same_chat(db: Database)
     await _enqueue(db, clock, ["same", "same", "other"], Priority.BULK)
     limits = ChannelLimits(per_second=10_000, per_chat_per_second=0.001)
     runner = Runner(db, channel, clock, limits=limits)
-    await _run_until_two_sent(runner)
+    runner.ticker.freeze()  # no virtual time passes: the chat's 1,000 s spacing cannot elapse
+    await runner.dispatcher.start()
+    try:
+        await channel.waiter.until(2)
+    finally:
+        await runner.dispatcher.stop()
     assert sorted(channel.chats()) == ["other", "same"]
     assert sorted(await _statuses_all(db)) == ["pending", "sent", "sent"]
-    # the second message to "same" goes out once its 1,000 s spacing has passed (virtual time)
+    # once time runs, the second message to "same" goes out after its spacing
+    runner.ticker.thaw()
     assert await runner.run(sends=1) == 1
     assert channel.chats()[2] == "same"
     first_same = channel.sent_at[channel.chats().index("same")]
     assert channel.sent_at[2] - first_same >= 1000.0
-
-
-async def _run_until_two_sent(runner: Runner) -> None:
-    """Run until two messages went out, stopping before the ticker passes the chat's spacing."""
-    await runner.dispatcher.start()
-    try:
-        await runner.channel.waiter.until(2)
-    finally:
-        await runner.dispatcher.stop()
 
 
 async def _statuses_all(db: Database) -> list[str]:
@@ -353,3 +350,36 @@ async def test_a_run_closes_when_a_row_was_cancelled_outside_the_dispatcher(db: 
     async with db.session() as session:
         run = (await session.execute(select(RUNS.c.status, RUNS.c.sent, RUNS.c.blocked))).one()
     assert tuple(run) == ("done", 2, 1)
+
+
+async def test_blocked_and_migrated_chats_are_handed_to_the_injected_chat_events(
+    db: Database,
+) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    calls: list[tuple[str, ...]] = []
+
+    async def blocked(session: AsyncSession, *, channel: str, chat_id: str, now: datetime) -> None:
+        calls.append(("blocked", channel, chat_id))
+
+    async def migrated(
+        session: AsyncSession, *, channel: str, chat_id: str, new_chat_id: str, now: datetime
+    ) -> None:
+        calls.append(("migrated", channel, chat_id, new_chat_id))
+
+    async with db.session() as session:
+        session.add(
+            Subscriber(channel="telegram", chat_id="gone", created_at=START, updated_at=START)
+        )
+    channel.script["gone"].append(SendResult(SendStatus.BLOCKED, error="403 forbidden"))
+    channel.script["-1"].append(SendResult(SendStatus.MIGRATED, new_chat_id="-1009"))
+    await _enqueue(db, clock, ["gone", "-1"], Priority.BULK)
+    runner = Runner(db, channel, clock, chats=ChatEvents(blocked=blocked, migrated=migrated))
+    await runner.run(sends=3)
+    assert sorted(calls) == [
+        ("blocked", "telegram", "gone"),
+        ("migrated", "telegram", "-1", "-1009"),
+    ]
+    async with db.session() as session:  # the subscriber table is the callbacks' business
+        subscriber = (await session.execute(select(Subscriber))).scalar_one()
+    assert subscriber.status == "active"
+    assert await _statuses(db) == {"gone": "blocked", "-1009": "sent"}

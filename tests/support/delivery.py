@@ -94,12 +94,12 @@ class Runner:
         self.ticker = channel.ticker or FakeTicker()
         channel.ticker = self.ticker
         kwargs.setdefault("rng", random.Random(7))
+        kwargs.setdefault("chats", CHAT_EVENTS)
         self.dispatcher = Dispatcher(
             db,
             {"telegram": channel},
             clock,
             limits={"telegram": limits},
-            chats=CHAT_EVENTS,
             ticker=self.ticker,
             **kwargs,
         )
