@@ -10,6 +10,10 @@ Shape (one asyncio task each):
 A send holds one of `concurrency` slots from start until its outcome is committed, so a crash can
 repeat at most `concurrency` messages (the ones in flight); every other claimed row goes back to
 pending on the next start.
+
+The loops live here; the SQL in `repository.py`, the lane buffers in `lanes.py`, the outcome
+writing in `outcomes.py` (which hands blocked and migrated chats to the injected `ChatEvents`).
+Every wait goes through the injected `Ticker`, so tests run these loops in virtual time.
 """
 
 from __future__ import annotations
