@@ -10,6 +10,7 @@ from io import BytesIO
 from matplotlib.figure import Figure
 
 from bot.coordinators.export.summary import ReportSummary
+from bot.domain.text import vi_sort_key
 from messages import t
 
 PARTICIPANTS = "activities"  # the table whose men and women took part; the others reached people
@@ -17,7 +18,8 @@ SERIES = ("participants_male", "participants_female", "reached_male", "reached_f
 
 
 def chart_data(summary: ReportSummary, lang: str = "vi") -> dict[str, dict[str, int]]:
-    """agency type label → series → people, only for types that reported something."""
+    """agency type label → series → people, for types that reported something, in Vietnamese
+    order of labels."""
     data: dict[str, dict[str, int]] = {}
     for table in summary.tables:
         prefix = "participants" if table.section_id == PARTICIPANTS else "reached"
@@ -26,7 +28,7 @@ def chart_data(summary: ReportSummary, lang: str = "vi") -> dict[str, dict[str, 
             series = data.setdefault(label, dict.fromkeys(SERIES, 0))
             series[f"{prefix}_male"] += row.male
             series[f"{prefix}_female"] += row.female
-    return data
+    return {label: data[label] for label in sorted(data, key=vi_sort_key)}
 
 
 def chart_png(summary: ReportSummary, lang: str = "vi") -> bytes:

@@ -155,7 +155,12 @@ def document_bytes(summary: ReportSummary, lang: str = "vi") -> bytes:
     for text in (
         _k("title", lang, title=in_lang(lang, pack.campaign.title, pack.campaign.title_en)),
         _k("subtitle", lang, locality=pack.campaign.locality, year=pack.campaign.year),
-        f"«{deadline_title(summary.deadline, lang)}» — {format_due(summary.deadline)}",
+        _k(
+            "deadline_line",
+            lang,
+            deadline=deadline_title(summary.deadline, lang),
+            due=format_due(summary.deadline),
+        ),
     ):
         doc.add_paragraph(text).alignment = WD_ALIGN_PARAGRAPH.CENTER
     _part_1(doc, summary, lang)
