@@ -34,8 +34,10 @@ def _f(key: str, lang: str) -> str:
 
 def _tally_table(doc: DocxDocument, table: TallyTable, lang: str) -> None:
     people = table.people_header or ""
-    grid = doc.add_table(rows=2, cols=7)
+    # every row made at once: python-docx's add_row() re-reads the grid's widths each time
+    grid = doc.add_table(rows=len(table.rows) + 3, cols=7)
     grid.style = TABLE_STYLE
+    body = grid.rows
     top, sub = grid.rows[0].cells, grid.rows[1].cells
     for column, text in enumerate(
         [_f("stt", lang), _f("agency", lang), table.item_header, table.count_header]
@@ -45,7 +47,7 @@ def _tally_table(doc: DocxDocument, table: TallyTable, lang: str) -> None:
     sub[4].text, sub[5].text = _f("male", lang), _f("female", lang)
     top[6].merge(sub[6]).text = _f("level", lang)
     for number, row in enumerate(table.rows, start=1):
-        cells = grid.add_row().cells
+        cells = body[number + 1].cells
         values = [
             str(number),
             row.agency,
@@ -57,7 +59,7 @@ def _tally_table(doc: DocxDocument, table: TallyTable, lang: str) -> None:
         ]
         for cell, value in zip(cells, values, strict=True):
             cell.text = value
-    cells = grid.add_row().cells
+    cells = body[len(table.rows) + 2].cells
     cells[1].text = _f("total", lang)
     cells[3].text = format_count(table.total_count)
     cells[4].text = format_count(table.total_male)
@@ -110,12 +112,13 @@ def _part_1(doc: DocxDocument, summary: ReportSummary, lang: str) -> None:
 
 def _part_2(doc: DocxDocument, summary: ReportSummary, lang: str) -> None:
     doc.add_heading(_k("part_2", lang), level=1)
+    bullet = doc.styles["List Bullet"]  # looked up once: a lookup by name walks every style
     for number, question in enumerate(summary.questions, start=1):
         doc.add_heading(_k("question", lang, number=number, label=question.label), level=2)
         if not question.answers:
             doc.add_paragraph(_k("no_answer", lang))
         for answer in question.answers:
-            paragraph = doc.add_paragraph(style="List Bullet")
+            paragraph = doc.add_paragraph(style=bullet)
             paragraph.add_run(f"{answer.agency}: ").bold = True
             paragraph.add_run(answer.text)
 
