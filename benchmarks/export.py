@@ -21,9 +21,9 @@ from benchmarks.harness import database, say, setup_logging, workdir
 from bot.coordinators.export.files import FORMATS, export_report
 from bot.domain.campaign import Agency, AgencyType, CampaignPack, Deadline
 from bot.domain.forms import FormData, Row
-from bot.services.reports import submit_report
+from bot.reporting.reports import submit_report
+from bot.reporting.repository import bind_official
 from bot.storage.db import Database
-from bot.storage.repos.reports import bind_official
 from messages.packs import load_pack
 
 SENT_AT = datetime(2025, 12, 10, 2, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from bot.coordinators import records
 from bot.coordinators.board_text import render_board
 from bot.coordinators.gaps import TypeGap, group_gaps
 from bot.domain.campaign import Agency, CampaignPack, Deadline, Target
-from bot.services.reports import name_order, reporting_agencies
+from bot.reporting.reports import name_order, reporting_agencies
 from bot.storage.db import Database
 
 

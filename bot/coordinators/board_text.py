@@ -9,7 +9,7 @@ from bot.clock import format_vn_datetime
 from bot.coordinators.gaps import gap_lines
 from bot.domain.campaign import in_lang
 from bot.domain.numbers import format_count
-from bot.services.reports import deadline_title, format_due
+from bot.reporting.reports import deadline_title, format_due
 from messages import t
 
 if TYPE_CHECKING:

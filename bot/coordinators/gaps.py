@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.domain.campaign import Agency
 from bot.domain.text import vi_sort_key
-from bot.services.reports import name_order
+from bot.reporting.reports import name_order
 from messages import t
 
 _NUMBERED = re.compile(r"^(.*\S)\s+(\d+)$")

@@ -10,9 +10,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.services.campaign_events import DAILY_POST
 from bot.storage.models import BulkRun, CampaignEvent, OutboxMessage, ReportSubmission, Subscriber
 from bot.storage.models import delivery as outbox_status
+from bot.storage.models.events import DAILY_POST
 
 BROADCAST = "broadcast"  # the bulk-run kind of a coordinator's broadcast
 

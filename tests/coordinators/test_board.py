@@ -8,18 +8,18 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import col
 
+from bot.campaign.events import activate_campaign, sweep_due
 from bot.clock import VN_TZ, FakeClock
 from bot.coordinators.board import board_view, quarter_bounds
 from bot.coordinators.gaps import gap_lines, group_gaps
 from bot.domain.campaign import Agency, CampaignPack, Target
 from bot.domain.forms import FormData
-from bot.services.campaign_events import activate_campaign, sweep_due
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
 from bot.storage.models import delivery as outbox_status
-from tests.coordinators.reports import BEFORE, LATE, submit
-from tests.services.test_campaign_events import add_subscriber, make_pack, update_subscriber, vn
-from tests.services.test_reports import reporting_pack
+from tests.support.campaign import add_subscriber, make_pack, update_subscriber, vn
+from tests.support.coordinators import BEFORE, LATE, submit
+from tests.support.reporting import reporting_pack
 
 KP = [Agency(id=f"kp-{n}", name=f"Khối phố {n}", type="residential_group") for n in range(1, 48)]
 

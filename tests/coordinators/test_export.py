@@ -19,9 +19,8 @@ from bot.coordinators.export.xlsx import DATE_FORMAT, NUMBER_FORMAT
 from bot.domain.campaign import CampaignPack
 from bot.domain.forms import Value
 from bot.storage.db import Database
-from tests.coordinators.reports import BEFORE, TABLES, Submitted, submit_many
-from tests.services.test_reporting_chat import fill_minimal_report
-from tests.services.test_reports import bound_chat, reporting_pack
+from tests.support.coordinators import BEFORE, TABLES, Submitted, submit_many
+from tests.support.reporting import bound_chat, fill_minimal_report, reporting_pack
 
 NOW = datetime(2025, 12, 20, 3, 0, tzinfo=UTC)  # after the deadline
 SHEETS = ["1. Hoạt động", "2. Nội dung", "3. Sản phẩm", "Kinh phí", "Tình hình nộp"]

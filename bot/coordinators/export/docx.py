@@ -18,7 +18,7 @@ from bot.coordinators.export.summary import ReportSummary, TallyTable
 from bot.coordinators.export.xlsx import status_label
 from bot.domain.campaign import in_lang
 from bot.domain.numbers import format_count, format_vnd
-from bot.services.reports import deadline_title, format_due
+from bot.reporting.reports import deadline_title, format_due
 from messages import t
 
 TABLE_STYLE = "Table Grid"

@@ -14,7 +14,7 @@ from bot.coordinators import records
 from bot.coordinators.board import AgencyStatus, agency_statuses
 from bot.domain.campaign import CampaignPack, Deadline, FormField, FormSection
 from bot.domain.forms import FormData, Value
-from bot.services.reports import current_deadline, deadline_by_id, name_order
+from bot.reporting.reports import current_deadline, deadline_by_id, name_order
 from bot.storage.db import Database
 
 MALE, FEMALE, LEVEL = "male", "female", "level"

@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot.clock import VN_TZ, format_vn_datetime
 from bot.coordinators.board import AgencyStatus, ReportStatus
 from bot.coordinators.export.summary import ReportSummary, TallyTable
-from bot.services.reports import deadline_title, format_due
+from bot.reporting.reports import deadline_title, format_due
 from messages import t
 
 NUMBER_FORMAT = "[$-42A]#,##0"
