@@ -12,10 +12,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.clock import VN_TZ, Clock
-from bot.coordinators import records
+from bot.coordinators import repository as records
 from bot.coordinators.board_text import render_board
-from bot.coordinators.gaps import TypeGap, group_gaps
 from bot.domain.campaign import Agency, CampaignPack, Deadline, Target
+from bot.reporting.gaps import TypeGap, group_gaps
 from bot.reporting.reports import name_order, reporting_agencies
 from bot.storage.db import Database
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.clock import format_vn_datetime
-from bot.coordinators.gaps import gap_lines
 from bot.domain.campaign import in_lang
 from bot.domain.numbers import format_count
+from bot.reporting.gaps import gap_lines
 from bot.reporting.reports import deadline_title, format_due
 from messages import t
 

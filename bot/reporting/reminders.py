@@ -36,12 +36,12 @@ from sqlmodel import col
 from bot.campaign.events import ActivationResult, WantedEvents, sync_events
 from bot.channels.base import Outbound
 from bot.clock import VN_TZ
-from bot.coordinators.gaps import gap_lines, group_gaps
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
 from bot.domain.campaign import Agency, CampaignPack, Deadline
 from bot.domain.text import ZALO_MAX_TEXT
 from bot.reporting import reports
 from bot.reporting import repository as repo
+from bot.reporting.gaps import gap_lines, group_gaps
 from bot.storage.db import Database
 from bot.storage.models import CampaignEvent, OutboxMessage
 from bot.storage.models import delivery as outbox_status

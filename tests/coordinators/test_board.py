@@ -11,8 +11,7 @@ from sqlmodel import col
 from bot.campaign.events import activate_campaign, sweep_due
 from bot.clock import VN_TZ, FakeClock
 from bot.coordinators.board import board_view, quarter_bounds
-from bot.coordinators.gaps import gap_lines, group_gaps
-from bot.domain.campaign import Agency, CampaignPack, Target
+from bot.domain.campaign import CampaignPack, Target
 from bot.domain.forms import FormData
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
@@ -20,43 +19,6 @@ from bot.storage.models import delivery as outbox_status
 from tests.support.campaign import add_subscriber, make_pack, update_subscriber, vn
 from tests.support.coordinators import BEFORE, LATE, submit
 from tests.support.reporting import reporting_pack
-
-KP = [Agency(id=f"kp-{n}", name=f"Khối phố {n}", type="residential_group") for n in range(1, 48)]
-
-
-def test_47_groups_take_one_line_in_either_form() -> None:
-    sent = {"kp-3", "kp-12"}
-    missing = {a.id for a in KP} - sent
-    assert gap_lines(group_gaps(KP, missing, "vi"), "vi") == [
-        "• Khối phố: 45/47 chưa gửi — trừ 3, 12"
-    ]
-    assert gap_lines(group_gaps(KP, {"kp-12", "kp-2"}, "vi"), "vi") == [
-        "• Khối phố: 2/47 chưa gửi: 2, 12"  # numbers sorted as numbers
-    ]
-    assert gap_lines(group_gaps(KP, {a.id for a in KP}, "en"), "en") == [
-        "• Khối phố: 47/47 not sent"
-    ]
-    assert group_gaps(KP, set(), "vi") == []
-
-
-def test_other_types_list_each_missing_agency_and_sort_in_vietnamese() -> None:
-    agencies = [
-        Agency(id="th-b", name="Trường Tiểu học Bình Minh", type="school"),
-        Agency(id="th-a", name="Trường THCS Ánh Dương", type="school"),
-        Agency(id="th-d", name="Trường Mầm non Đồng Xanh", type="school"),
-        Agency(id="ca", name="Công an phường", type="police"),
-        Agency(id="uy", name="Ủy ban MTTQ phường", type="front"),
-        *KP[:3],
-    ]
-    lines = gap_lines(group_gaps(agencies, {a.id for a in agencies} - {"th-b"}, "vi"), "vi")
-    assert lines == [
-        "• Công an phường",
-        "• Khối phố: 3/3 chưa gửi",
-        "• Trường học: 2/3 chưa gửi:",
-        "   – Trường Mầm non Đồng Xanh",
-        "   – Trường THCS Ánh Dương",
-        "• Ủy ban MTTQ phường",
-    ]
 
 
 def test_the_focal_office_owes_no_report_unless_its_pack_says_so() -> None:

@@ -24,7 +24,7 @@ def chart_data(summary: ReportSummary, lang: str = "vi") -> dict[str, dict[str, 
     for table in summary.tables:
         prefix = "participants" if table.section_id == PARTICIPANTS else "reached"
         for row in table.rows:
-            label = t(f"coordinators.agency_type.{row.agency_type}", lang)
+            label = t(f"agencies.type.{row.agency_type}", lang)
             series = data.setdefault(label, dict.fromkeys(SERIES, 0))
             series[f"{prefix}_male"] += row.male
             series[f"{prefix}_female"] += row.female

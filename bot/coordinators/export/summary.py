@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.coordinators import records
+from bot.coordinators import repository as records
 from bot.coordinators.board import AgencyStatus, agency_statuses
 from bot.domain.campaign import CampaignPack, Deadline, FormField, FormSection
 from bot.domain.forms import FormData, Value

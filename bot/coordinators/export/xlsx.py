@@ -136,7 +136,7 @@ def _status_sheet(wb: Workbook, summary: ReportSummary, lang: str) -> None:
         row = number + 2
         ws.cell(row=row, column=1, value=number)
         ws.cell(row=row, column=2, value=status.agency.name)
-        ws.cell(row=row, column=3, value=t(f"coordinators.agency_type.{status.agency.type}", lang))
+        ws.cell(row=row, column=3, value=t(f"agencies.type.{status.agency.type}", lang))
         ws.cell(row=row, column=4, value=status_label(status, lang))
         if status.report is not None and status.status is not ReportStatus.MISSING:
             first = ws.cell(row=row, column=5, value=_local(status.report.first_at))

@@ -60,7 +60,7 @@ def group_gaps(
         if prefix is not None:
             missing = [n[len(prefix) :].strip() for n in missing]
             sent = [n[len(prefix) :].strip() for n in sent]
-        label = prefix or t(f"coordinators.agency_type.{kind}", lang)
+        label = prefix or t(f"agencies.type.{kind}", lang)
         gaps.append(
             TypeGap(kind, label, len(agencies), tuple(missing), tuple(sent), prefix is not None)
         )
@@ -74,14 +74,14 @@ def gap_lines(gaps: Sequence[TypeGap], lang: str) -> list[str]:
     for gap in gaps:
         fields = {"label": gap.label, "missing": len(gap.missing), "total": gap.total}
         if gap.total == 1:
-            lines.append(t("coordinators.gaps.single", lang, name=gap.missing[0]))
+            lines.append(t("agencies.gaps.single", lang, name=gap.missing[0]))
         elif not gap.numbered:
-            lines.append(t("coordinators.gaps.head", lang, **fields))
-            lines += [t("coordinators.gaps.item", lang, name=name) for name in gap.missing]
+            lines.append(t("agencies.gaps.head", lang, **fields))
+            lines += [t("agencies.gaps.item", lang, name=name) for name in gap.missing]
         elif not gap.sent:
-            lines.append(t("coordinators.gaps.all", lang, **fields))
+            lines.append(t("agencies.gaps.all", lang, **fields))
         elif len(gap.sent) < len(gap.missing):
-            lines.append(t("coordinators.gaps.except", lang, names=", ".join(gap.sent), **fields))
+            lines.append(t("agencies.gaps.except", lang, names=", ".join(gap.sent), **fields))
         else:
-            lines.append(t("coordinators.gaps.only", lang, names=", ".join(gap.missing), **fields))
+            lines.append(t("agencies.gaps.only", lang, names=", ".join(gap.missing), **fields))
     return lines
