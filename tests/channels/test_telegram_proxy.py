@@ -13,12 +13,11 @@ from bot.channels.base import Inbound, Outbound, SendStatus
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
 from bot.clock import FakeClock
-from bot.delivery.dispatcher import Dispatcher
-from bot.delivery.limiter import ChannelLimits
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
 from bot.storage.db import Database
 from bot.storage.models.delivery import OutboxMessage
 from fakes.botapi import FakeBotApi
+from tests.support.delivery import CountingChannel, Runner
 from tests.support.proxies import BlackHole, HttpProxy, Socks5Proxy, refused_port
 
 TOKEN = "7000000001:proxy-token"
@@ -106,13 +105,11 @@ async def test_rows_wait_while_the_proxy_is_down_and_go_when_it_is_back(db: Data
         items = [OutboxItem(Outbound("telegram", str(500 + n), f"tin {n}"), Priority.BULK, f"p{n}")
                  for n in range(3)]  # fmt: skip
         await enqueue(session, items, now=START)
-    limits = {"telegram": ChannelLimits(per_second=1000, per_chat_per_second=100)}
     async with FakeBotApi() as server, HttpProxy() as proxy:
         down = TelegramSender(
             TOKEN, f"{server.url}/bot", timeout=1.0, proxy=f"http://127.0.0.1:{refused_port()}"
         )
-        dispatcher = Dispatcher(db, {"telegram": down}, clock, limits=limits)
-        assert await dispatcher.drain_once() == 3
+        assert await Runner(db, CountingChannel(down), clock).run(sends=3) == 3
         await down.aclose()
         async with db.session() as session:
             rows = (await session.execute(select(OUT.c.status, OUT.c.last_error))).all()
@@ -121,8 +118,7 @@ async def test_rows_wait_while_the_proxy_is_down_and_go_when_it_is_back(db: Data
 
         clock.set(datetime(2025, 11, 25, 2, 0, tzinfo=UTC))  # past every retry's backoff
         up = TelegramSender(TOKEN, f"{server.url}/bot", timeout=2.0, proxy=proxy.url)
-        dispatcher = Dispatcher(db, {"telegram": up}, clock, limits=limits)
-        assert await dispatcher.drain_once() == 3
+        assert await Runner(db, CountingChannel(up), clock).run(sends=3) == 3
         await up.aclose()
         async with db.session() as session:
             statuses = (await session.execute(select(OUT.c.status))).scalars().all()
