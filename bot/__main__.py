@@ -121,7 +121,7 @@ def cmd_campaign_list(_: argparse.Namespace) -> int:
 
 def cmd_campaign_check(args: argparse.Namespace) -> int:
     """Check a pack file (or a shipped pack's name); exit 1 when it has problems."""
-    from messages.packs import PackError, check_pack, resolve_pack_path
+    from messages.packs import PackError, check_pack, errors_of, resolve_pack_path
 
     try:
         path = resolve_pack_path(args.path)
@@ -130,11 +130,12 @@ def cmd_campaign_check(args: argparse.Namespace) -> int:
         return 1
     problems = check_pack(path)
     for problem in problems:
-        print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
+        print(problem.describe())
+    errors = len(errors_of(problems))
+    if errors:
+        print(f"{errors} lỗi / problem(s) in {path}", file=sys.stderr)
         return 1
-    print(f"{path}: ok")
+    print(f"{path}: ok" + (f" ({len(problems)} cảnh báo / warning(s))" if problems else ""))
     return 0
 
 

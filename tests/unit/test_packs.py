@@ -286,7 +286,41 @@ def test_fixture_set_covers_the_required_cases() -> None:
         "unknown-key.toml",
         "duplicate-ids.toml",
         "syntax-error.toml",
+        "all-at-once.toml",
+        "deadline-bounds.toml",
+        "date-as-text.toml",
+        "theme-pending.toml",
     } <= set(BAD_FIXTURES)
+
+
+def test_every_problem_is_said_in_plain_vietnamese_and_english() -> None:
+    problems = check_pack(FIXTURES / "all-at-once.toml")
+    assert len(problems) == 5
+    assert all(p.message_vi and p.message_vi != p.message for p in problems)
+    text = "\n".join(p.describe() for p in problems)
+    assert "có phải ý bạn là «focal_agency»?" in text
+    assert "hãy viết start = 2025-11-17 (năm-tháng-ngày)" in text
+    assert "giờ gửi 22:00 nằm trong giờ yên lặng (21:00–07:00)" in text
+    assert "end phải từ 17/11/2025 trở đi" in text
+    assert "Input should" not in text
+    assert "Value error" not in text
+
+
+def test_a_warning_alone_does_not_stop_the_pack() -> None:
+    problems = check_pack(FIXTURES / "theme-pending.toml")
+    assert [p.severity for p in problems] == ["warning"]
+    pack = load_pack(str(FIXTURES / "theme-pending.toml"))
+    assert pack.campaign.theme_pending
+    assert pack.campaign.theme == ""
+
+
+def test_an_empty_theme_needs_theme_pending(tmp_path: Path) -> None:
+    text = (FIXTURES / "theme-pending.toml").read_text(encoding="utf-8")
+    path = tmp_path / "p.toml"
+    path.write_text(text.replace("theme_pending = true", "theme_pending = false"), "utf-8")
+    problems = check_pack(path)
+    assert [p.severity for p in problems] == ["error"]
+    assert "theme_pending = true" in problems[0].message
 
 
 def test_good_fixture_has_no_problem() -> None:
