@@ -88,6 +88,7 @@ class PackSummary:
     start: date
     end: date
     file: Path
+    last_due: date | None = None  # the last report deadline written in the pack file
 
 
 # ---- reading files --------------------------------------------------------------------------
@@ -323,5 +324,9 @@ def list_packs(directory: Path = PACKS_DIR) -> list[PackSummary]:
             info = CampaignInfo.model_validate(raw)
         except ValidationError:
             raise PackError(check_pack(path)) from None
-        summaries.append(PackSummary(info.id, info.locality, info.year, info.start, info.end, path))
+        dues = [d.get("due") for d in source.data.get("deadlines", []) if isinstance(d, dict)]
+        last_due = max((d for d in dues if isinstance(d, date)), default=None)
+        summaries.append(
+            PackSummary(info.id, info.locality, info.year, info.start, info.end, path, last_due)
+        )
     return summaries

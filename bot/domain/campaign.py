@@ -65,6 +65,16 @@ AgencyType = Literal[
 ]
 
 
+def window_state(start: date, end: date, last_due: date | None, today: date) -> CampaignState:
+    """coming, running or over on `today`; a campaign keeps running after its window until
+    `last_due`, its last report deadline, so reports are still taken."""
+    if today < start:
+        return "coming"
+    if today <= max(end, last_due or end):
+        return "running"
+    return "over"
+
+
 def in_lang(lang: str, vietnamese: str, english: str) -> str:
     """The pack's English text for English readers when it has one; Vietnamese otherwise."""
     return english if lang == "en" and english else vietnamese
@@ -288,13 +298,8 @@ class CampaignInfo(_Model):
         return value
 
     def state_on(self, today: date, last_due: date | None = None) -> CampaignState:
-        """coming, running or over on `today` (Vietnam date); a pack keeps running after its
-        window until `last_due`, its last report deadline, so late reports are still taken."""
-        if today < self.start:
-            return "coming"
-        if today <= max(self.end, last_due or self.end):
-            return "running"
-        return "over"
+        """coming, running or over on `today` (Vietnam date)."""
+        return window_state(self.start, self.end, last_due, today)
 
 
 class CampaignPack(_Model):

@@ -24,6 +24,8 @@ from messages.packs import (
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "packs"
 SHIPPED = ["ky-lua-2025", "tam-duong-2024", "tran-lieu-2025", "ngok-bay-2025", "nam-gia-nghia-2026"]
+# Rolled from a plan rather than taken from one; its national theme is not in the seeds.
+ROLLED = ["ky-lua-2026"]
 NATIONAL_NUMBERS = {"111", "113", "115"}
 
 
@@ -36,7 +38,7 @@ def all_packs() -> list[CampaignPack]:
 
 def test_list_packs_finds_the_five_plans_and_skips_libraries() -> None:
     summaries = list_packs()
-    assert sorted(s.id for s in summaries) == sorted(SHIPPED)
+    assert sorted(s.id for s in summaries) == sorted(SHIPPED + ROLLED)
     for summary in summaries:
         assert summary.file == PACKS_DIR / f"{summary.id}.toml"
         assert (summary.start.month, summary.start.day) == (11, 15)
@@ -52,6 +54,15 @@ def test_shipped_pack_loads_without_problems(name: str) -> None:
     assert all(pack.post_for(day) is not None for day in range(1, pack.window_days + 1))
     assert pack.campaign.theme_en
     assert pack.report_form is not None
+
+
+def test_the_2026_pack_only_waits_for_its_national_theme() -> None:
+    problems = check_pack(resolve_pack_path("ky-lua-2026"))
+    assert [(p.severity, "theme_pending" in p.message) for p in problems] == [("warning", True)]
+    pack = load_pack("ky-lua-2026")
+    assert (pack.campaign.theme_pending, pack.campaign.theme) == (True, "")
+    assert pack.campaign.title.endswith("năm 2026")
+    assert pack.window_days == 31
 
 
 def test_tam_duong_has_the_25_official_slogans_in_their_groups() -> None:
