@@ -171,6 +171,30 @@ def cmd_campaign_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_campaign_new(args: argparse.Namespace) -> int:
+    """Write a ward's own pack from its agency and group lists."""
+    from bot.adoption.files import AdoptionError
+    from bot.adoption.new_pack import format_written, new_pack
+    from messages.packs import PackError, resolve_pack_path
+
+    try:
+        template = resolve_pack_path(args.template or _settings().loa_campaign)
+        result = new_pack(
+            locality=args.locality,
+            agencies_file=args.agencies,
+            groups_file=args.groups,
+            template=template,
+            out=args.out,
+            force=args.force,
+            skip_bad_rows=args.skip_bad_rows,
+        )
+    except (AdoptionError, PackError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(format_written(result))
+    return 0
+
+
 def cmd_invite(args: argparse.Namespace) -> int:
     """Print a one-time invite code and deep link."""
     from bot.services.officials import InviteError, invite_command
@@ -263,6 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     roll.add_argument("--out", type=Path, help="the new pack file (default ./<new id>.toml)")
     roll.add_argument("--force", action="store_true", help="replace an existing file")
     roll.set_defaults(func=cmd_campaign_roll)
+    new = campaign.add_parser("new", help="a ward's own pack from its .xlsx/.csv lists")
+    new.add_argument("--locality", required=True, help='e.g. "Phường Đồng Tâm"')
+    new.add_argument("--agencies", type=Path, required=True, help="agency list: name, type")
+    new.add_argument("--groups", type=Path, required=True, help="group list: name, focal point")
+    new.add_argument("--from", dest="template", help="template pack (default LOA_CAMPAIGN)")
+    new.add_argument("--out", type=Path, help="the new pack file (default ./<id>.toml)")
+    new.add_argument("--force", action="store_true", help="replace an existing file")
+    new.add_argument("--skip-bad-rows", action="store_true", help="leave refused rows out")
+    new.set_defaults(func=cmd_campaign_new)
     sub.add_parser("agencies", help="the pack's agencies").set_defaults(func=cmd_agencies)
     poster = sub.add_parser("poster", help="A4 posters with QR codes, one per group")
     which = poster.add_mutually_exclusive_group(required=True)

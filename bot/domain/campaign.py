@@ -6,7 +6,7 @@ Pure data and validation; loading from TOML (with file and line numbers) lives i
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -181,14 +181,21 @@ class ResidentialGroups(_Model):
     """The residential groups residents pick from (khối phố / tổ dân phố / thôn)."""
 
     kind: str = Field(min_length=1)  # e.g. "khối phố"
-    names: list[str] = Field(default_factory=list)
+    names: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
     count: int | None = Field(default=None, ge=1, le=500)  # "<Kind> 1..count" if no names
+    # group name → its focal point for violence reports (seed 004), for the coordinator
+    focal_points: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _some(self) -> ResidentialGroups:
         if not self.names and self.count is None:
             raise PackIssues([((), Issue("groups_none", "give either names or count"))])
         issues = [(("names", *loc), m) for loc, m in repeated_ids(self.names, "group", None)]
+        names = set(self.all_names())
+        for name in self.focal_points:
+            if name not in names:
+                text = f"focal point for {name!r}, which is not a residential group"
+                issues.append((("focal_points", name), Issue("focal_unknown", text, name=name)))
         raise_issues(issues)
         return self
 
@@ -266,7 +273,8 @@ class CampaignInfo(_Model):
     title_en: str = ""
     theme: str = ""  # the national theme of the year; empty only while `theme_pending`
     theme_en: str = ""
-    theme_pending: bool = False  # the year's national theme is not published yet
+    # the year's national theme is not published yet (validated even when left out)
+    theme_pending: bool = Field(default=False, validate_default=True)
     start: date
     end: date
     focal_agency: str = Field(min_length=1)

@@ -328,10 +328,11 @@ def test_a_warning_alone_does_not_stop_the_pack() -> None:
 def test_an_empty_theme_needs_theme_pending(tmp_path: Path) -> None:
     text = (FIXTURES / "theme-pending.toml").read_text(encoding="utf-8")
     path = tmp_path / "p.toml"
-    path.write_text(text.replace("theme_pending = true", "theme_pending = false"), "utf-8")
-    problems = check_pack(path)
-    assert [p.severity for p in problems] == ["error"]
-    assert "theme_pending = true" in problems[0].message
+    for pending in ("theme_pending = false", ""):  # said false, or left out
+        path.write_text(text.replace("theme_pending = true", pending), "utf-8")
+        problems = check_pack(path)
+        assert [p.severity for p in problems] == ["error"]
+        assert "theme_pending = true" in problems[0].message
 
 
 def test_good_fixture_has_no_problem() -> None:
