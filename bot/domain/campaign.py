@@ -119,7 +119,8 @@ class Delivery(_Model):
         if self.is_quiet(self.hour_time):
             text = (
                 f"the delivery hour {self.hour} falls in the quiet hours "
-                f"{self.quiet_start}-{self.quiet_end}, so posts would never go out"
+                f"{self.quiet_start}-{self.quiet_end}, so no post can go out then "
+                f"(they would wait until {self.quiet_end})"
             )
             issue = Issue(
                 "delivery_quiet",

@@ -10,8 +10,8 @@ from bot.__main__ import main
 from bot.adoption.agencies import agency_lines
 from bot.channels.telegram.identity import UsernameUnavailable, bot_username
 from bot.config import Settings
-from bot.fakes.botapi import FakeBotApi
-from bot.services.officials import InviteError, find_agency
+from bot.reporting.officials import InviteError, find_agency
+from fakes.botapi import FakeBotApi
 from messages.packs import load_pack
 
 

@@ -21,7 +21,7 @@ from bot.adoption.poster import (
     write_posters,
 )
 from messages.packs import load_pack
-from tests.fixtures.pack import small_pack
+from tests.support.pack import small_pack
 
 
 def test_links_per_configured_channel() -> None:
