@@ -149,7 +149,12 @@ def render_poster(
         _draw_qr(ax, link.url)
         fig.text(centre, 0.265, link.channel, ha="center", va="top", fontsize=16, weight="bold")
         fig.text(centre, 0.235, link.url, ha="center", va="top", fontsize=9)
-    how_to = t("adoption.poster_how_to", "vi", group=group)
+    channels = {link.channel for link in links}
+    if channels == {"Zalo"}:
+        how_to = t("adoption.poster_how_to_zalo", "vi")
+    else:
+        key = "adoption.poster_how_to" if "Zalo" in channels else "adoption.poster_how_to_telegram"
+        how_to = t(key, "vi", group=group)
     fig.text(0.5, 0.175, _wrap(how_to, 70), ha="center", va="top", fontsize=13, linespacing=1.5)
     fig.text(0.5, 0.04, t("adoption.poster_help", "vi"), ha="center", fontsize=10, color="#444444")
     out = io.BytesIO()
