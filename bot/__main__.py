@@ -39,7 +39,7 @@ def _pack(settings: Settings) -> CampaignPack:
     try:
         return load_pack(settings.loa_campaign)
     except PackError as exc:
-        lines = "\n".join(f"  {p}" for p in exc.problems)
+        lines = "\n".join(f"  {p.describe()}" for p in exc.problems)
         raise SystemExit(
             f"loa: LOA_CAMPAIGN={settings.loa_campaign!r} cannot be used:\n{lines}"
         ) from None
