@@ -18,9 +18,10 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.adoption.profile import profile_texts
 from bot.campaign.events import activate_campaign, quiet_predicate
 from bot.channels.base import Channel
-from bot.channels.telegram.receiver import InboundHandler, TelegramReceiver
+from bot.channels.telegram.receiver import InboundHandler, Profile, TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.receiver import WEBHOOK_SECRET_HEADER as ZALO_SECRET_HEADER
@@ -180,7 +181,12 @@ class Messengers:
         return parts
 
     def add_receivers(
-        self, settings: Settings, handle: InboundHandler, activity: Activity, clock: Clock
+        self,
+        settings: Settings,
+        handle: InboundHandler,
+        activity: Activity,
+        clock: Clock,
+        profile: Profile | None = None,
     ) -> None:
         """The receivers, handing every update to `handle`."""
         telegram_token = settings.telegram_token()
@@ -191,6 +197,7 @@ class Messengers:
                 handle=activity.track_receives("telegram", handle),
                 clock=clock,
                 proxy=settings.telegram_proxy_url,
+                profile=profile,
             )
         if self.zalo_client is not None:
             self.zalo = ZaloReceiver(
@@ -289,7 +296,7 @@ async def run_bot(
         quotas=zalo_quotas(settings) if zalo else {},
         user_caps={"zalo": settings.zalo_user_cap} if zalo else {},
     )
-    parts.add_receivers(settings, loa.conversation.handle, activity, clock)
+    parts.add_receivers(settings, loa.conversation.handle, activity, clock, profile_texts(pack))
     minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
     scheduler = build_scheduler(sweep=minute, clock=clock)
     probes = {

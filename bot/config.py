@@ -34,8 +34,9 @@ class Settings(BaseSettings):
     loa_web_listen: str = "127.0.0.1"
     loa_web_port: int = Field(default=8080, ge=0, le=65535)
     loa_public_url: str | None = None
+    zalo_oa_id: str = Field(default="", pattern=r"^[0-9]{0,32}$")
     database_url: str = DEFAULT_DB
-    loa_campaign: str = "ky-lua-2025"
+    loa_campaign: str = "ky-lua-2026"
     loa_log_level: str = "INFO"
 
     @field_validator("telegram_api_base_url", "zalo_api_base_url")

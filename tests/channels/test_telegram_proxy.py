@@ -18,7 +18,7 @@ from bot.storage.db import Database
 from bot.storage.models.delivery import OutboxMessage
 from fakes.botapi import FakeBotApi
 from tests.support.delivery import CountingChannel, Runner
-from tests.support.proxies import BlackHole, HttpProxy, Socks5Proxy, refused_port
+from tests.support.proxies import BlackHole, HttpProxy, Socks5Proxy, refusing_port
 
 TOKEN = "7000000001:proxy-token"
 START = datetime(2025, 11, 25, 1, 0, tzinfo=UTC)
@@ -72,7 +72,11 @@ async def test_receiver_polls_through_the_proxy(kind: str) -> None:
 
 @pytest.mark.parametrize("scheme", ["http", "socks5"])
 async def test_a_refusing_proxy_is_a_retry(scheme: str) -> None:
-    url = f"{scheme}://127.0.0.1:{refused_port()}"
+    with refusing_port() as port:
+        await _refused(f"{scheme}://127.0.0.1:{port}")
+
+
+async def _refused(url: str) -> None:
     async with FakeBotApi() as server:
         sender = TelegramSender(TOKEN, f"{server.url}/bot", timeout=2.0, proxy=url)
         try:
@@ -106,11 +110,12 @@ async def test_rows_wait_while_the_proxy_is_down_and_go_when_it_is_back(db: Data
                  for n in range(3)]  # fmt: skip
         await enqueue(session, items, now=START)
     async with FakeBotApi() as server, HttpProxy() as proxy:
-        down = TelegramSender(
-            TOKEN, f"{server.url}/bot", timeout=1.0, proxy=f"http://127.0.0.1:{refused_port()}"
-        )
-        assert await Runner(db, CountingChannel(down), clock).run(sends=3) == 3
-        await down.aclose()
+        with refusing_port() as port:
+            down = TelegramSender(
+                TOKEN, f"{server.url}/bot", timeout=1.0, proxy=f"http://127.0.0.1:{port}"
+            )
+            assert await Runner(db, CountingChannel(down), clock).run(sends=3) == 3
+            await down.aclose()
         async with db.session() as session:
             rows = (await session.execute(select(OUT.c.status, OUT.c.last_error))).all()
         assert {status for status, _ in rows} == {"pending"}

@@ -12,6 +12,7 @@ import contextlib
 import ipaddress
 import socket
 import struct
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Self
 
@@ -190,8 +191,10 @@ class BlackHole(_Proxy):
         await asyncio.sleep(3600)
 
 
-def refused_port() -> int:
-    """A port on 127.0.0.1 where nothing listens (connections are refused)."""
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses connections: bound, never listening, and held while the
+    block runs, so no other process on the machine can take it meanwhile."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])

@@ -125,7 +125,8 @@ class TelegramSender:
         proxy: str | None = None,
     ) -> None:
         # base_url ends with "/bot" as in Settings.telegram_api_base_url; token follows directly
-        self._send_url = f"{base_url}{token}/sendMessage"
+        self._method_url = f"{base_url}{token}/"
+        self._send_url = f"{self._method_url}sendMessage"
         self._timeout = timeout
         self._max_connections = max_connections
         self._proxy = proxy
@@ -147,18 +148,19 @@ class TelegramSender:
                 return replace(result, calls=index)
         return SendResult(SendStatus.OK, calls=len(chunks))
 
-    async def _post(self, payload: dict[str, Any]) -> SendResult:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    async def _call(self, url: str, body: bytes) -> tuple[int, bytes]:
+        """POST `body` to `url` through the session (made on first use); (status, body)."""
         if self._session is None:
             self._session, self._request_proxy = client_session(
                 self._proxy, max_connections=self._max_connections, timeout=self._timeout
             )
+        async with self._session.post(url, data=body, proxy=self._request_proxy) as response:
+            return response.status, await response.read()
+
+    async def _post(self, payload: dict[str, Any]) -> SendResult:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         try:
-            async with self._session.post(
-                self._send_url, data=body, proxy=self._request_proxy
-            ) as response:
-                content = await response.read()
-                status = response.status
+            status, content = await self._call(self._send_url, body)
         except _TIMEOUTS:
             log.warning("telegram sendMessage timed out")
             return SendResult(SendStatus.RETRY, error="timeout")
@@ -166,6 +168,23 @@ class TelegramSender:
             log.warning("telegram sendMessage transport error: %s", type(exc).__name__)
             return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
         return classify_response(status, content)
+
+    async def get_me(self) -> dict[str, Any]:
+        """The bot's own user (getMe), e.g. its `username`. Raises ConnectionError when Telegram
+        cannot be reached (directly or through the proxy) and ValueError when it answers with an
+        error (401: a wrong token); the messages name no URL (it holds the token)."""
+        try:
+            status, content = await self._call(f"{self._method_url}getMe", b"{}")
+        except (*_TIMEOUTS, *_NETWORK_ERRORS) as exc:
+            raise ConnectionError(f"getMe: {type(exc).__name__}") from None
+        try:
+            payload = json.loads(content or b"{}")
+        except ValueError:
+            payload = {}
+        result = payload.get("result") if isinstance(payload, dict) else None
+        if status != 200 or not isinstance(result, dict):
+            raise ValueError(f"getMe answered HTTP {status}")
+        return result
 
     async def aclose(self) -> None:
         """Close the connection pool."""
