@@ -24,7 +24,7 @@ from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
 from bot.chat.conversation import Conversation
 from bot.chat.router import Router
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, SystemRandomness
 from bot.config import Settings
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
@@ -79,7 +79,9 @@ def build_loa(
         is_quiet=quiet_predicate(pack),
         concurrency=concurrency,
     )
-    conversation = Conversation(db, router, clock, on_replies=dispatcher.notify)
+    conversation = Conversation(
+        db, router, clock, on_replies=dispatcher.notify, randomness=SystemRandomness()
+    )
     return Loa(
         clock=clock,
         db=db,

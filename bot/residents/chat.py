@@ -13,6 +13,17 @@ from bot.chat.turn import Handler, Turn
 from bot.domain.campaign import CampaignPack, in_lang
 from bot.domain.text import fold, fold_words
 from bot.residents import repository as repo
+from bot.residents.buttons import (
+    Answer,
+    DeleteButton,
+    GroupPage,
+    GroupPick,
+    GroupSkip,
+    LanguageButton,
+    MenuAction,
+    MenuButton,
+    SloganGroupButton,
+)
 from bot.residents.preferences import apply_delivery_hour, apply_posts_muted
 from messages import LANGUAGES, t
 
@@ -63,11 +74,11 @@ class Residents:
         router.command(("gio", "hour"), self.set_hour)
         router.command(("tatbai", "mute"), self.mute_posts)
         router.command(("batbai", "unmute"), self.unmute_posts)
-        router.choice("lang", self.on_language)
-        router.choice("grp", self.on_group)
-        router.choice("sg", self.on_slogan_group)
-        router.choice("del", self.on_delete)
-        router.choice("menu", self.on_menu)
+        router.choice(LanguageButton, self.on_language)
+        router.choice(GroupPick, self.on_group)  # and GroupPage, GroupSkip: one prefix
+        router.choice(SloganGroupButton, self.on_slogan_group)
+        router.choice(DeleteButton, self.on_delete)
+        router.choice(MenuButton, self.on_menu)
         router.flow(ONBOARDING, self.on_onboarding_text)
         router.flow(GROUP_FLOW, self.on_group_text)
         router.unknown_command = self.unknown_command
@@ -116,15 +127,14 @@ class Residents:
 
     async def on_language(self, turn: Turn) -> None:
         """Button lang:<code>: set the language; during onboarding go on to the group."""
-        code = (turn.inbound.choice_data or "").split(":")[1:2]
-        lang = code[0] if code else ""
+        button = LanguageButton.unpack(turn.inbound.choice_data)
         if turn.subscriber is None:
             turn.say("residents.not_subscribed")
             return
-        if lang not in LANGUAGES:
+        if button is None or button.code not in LANGUAGES:
             await self.stale(turn)
             return
-        self._set_language(turn, lang)
+        self._set_language(turn, button.code)
 
     def _set_language(self, turn: Turn, lang: str) -> None:
         assert turn.subscriber is not None
@@ -162,19 +172,21 @@ class Residents:
         self._ask_group(turn, page=1)
 
     async def on_group(self, turn: Turn) -> None:
-        """Button grp:<index> | grp:p<page> | grp:skip."""
-        value = (turn.inbound.choice_data or "").split(":", 1)[-1]
+        """Button grp:<index> | grp:p:<page> | grp:skip."""
+        data = turn.inbound.choice_data
         if turn.subscriber is None:
             turn.say("residents.not_subscribed")
             return
-        if value.startswith("p") and value[1:].isdigit():
-            self._ask_group(turn, page=int(value[1:]))
+        page = GroupPage.unpack(data)
+        if page is not None:
+            self._ask_group(turn, page=page.page)
             return
-        if value == "skip":
+        pick = GroupPick.unpack(data)
+        if GroupSkip.unpack(data) is not None:
             turn.subscriber.group_code = None
             turn.say("residents.group_skipped")
-        elif value.isdigit() and int(value) < len(self.groups):
-            self._set_group(turn, self.groups[int(value)])
+        elif pick is not None and 0 <= pick.index < len(self.groups):
+            self._set_group(turn, self.groups[pick.index])
         else:
             await self.stale(turn)
             return
@@ -215,14 +227,18 @@ class Residents:
         page = min(max(page, 1), pages)
         first = (page - 1) * GROUP_PAGE
         choices = [
-            Choice(label=name, data=f"grp:{first + i}")
+            Choice(label=name, data=GroupPick(index=first + i).pack())
             for i, name in enumerate(self.groups[first : first + GROUP_PAGE])
         ]
         if page < pages:
-            choices.append(turn.choice("residents.group_page_next", f"grp:p{page + 1}"))
+            choices.append(
+                turn.choice("residents.group_page_next", GroupPage(page=page + 1).pack())
+            )
         if page > 1:
-            choices.append(turn.choice("residents.group_page_prev", f"grp:p{page - 1}"))
-        choices.append(turn.choice("residents.group_skip", "grp:skip"))
+            choices.append(
+                turn.choice("residents.group_page_prev", GroupPage(page=page - 1).pack())
+            )
+        choices.append(turn.choice("residents.group_skip", GroupSkip().pack()))
         # Not numbered: on button-less channels a typed number is the group's place in the
         # whole list (Khối phố 9 is «9» on every page), not its place on this page.
         turn.say(
@@ -245,13 +261,18 @@ class Residents:
             turn.say("residents.slogans_none", locality=self.pack.campaign.locality)
             return
         choices = [
-            Choice(label=self._group_title(g.id, turn.lang), data=f"sg:{g.id}") for g in groups
+            Choice(
+                label=self._group_title(g.id, turn.lang),
+                data=SloganGroupButton(group_id=g.id).pack(),
+            )
+            for g in groups
         ]
         turn.say("residents.slogans_intro", choices=choices)
 
     async def on_slogan_group(self, turn: Turn) -> None:
         """Button sg:<id>: the group's slogans, verbatim, numbered."""
-        group_id = (turn.inbound.choice_data or "").split(":", 1)[-1]
+        button = SloganGroupButton.unpack(turn.inbound.choice_data)
+        group_id = button.group_id if button is not None else None
         group = next((g for g in self.pack.slogan_groups if g.id == group_id), None)
         if group is None:
             turn.say("residents.slogans_unknown")
@@ -330,21 +351,23 @@ class Residents:
         turn.say(
             "residents.delete_confirm",
             choices=[
-                turn.choice("residents.delete_yes", f"del:yes:{nonce}"),
-                turn.choice("residents.delete_no", f"del:no:{nonce}"),
+                turn.choice(
+                    "residents.delete_yes", DeleteButton(answer=Answer.YES, nonce=nonce).pack()
+                ),
+                turn.choice(
+                    "residents.delete_no", DeleteButton(answer=Answer.NO, nonce=nonce).pack()
+                ),
             ],
             columns=2,
         )
 
     async def on_delete(self, turn: Turn) -> None:
         """Button del:yes|no:<nonce>: only the buttons of the latest request count."""
-        parts = (turn.inbound.choice_data or "").split(":")
-        answer = parts[1] if len(parts) > 1 else ""
-        nonce = parts[2] if len(parts) > 2 else ""
-        if turn.flow != DELETE_FLOW or not nonce or nonce != turn.state.nonce:
+        button = DeleteButton.unpack(turn.inbound.choice_data)
+        if turn.flow != DELETE_FLOW or button is None or not turn.nonce_matches(button.nonce):
             await self.stale(turn)
             return
-        if answer == "yes":
+        if button.answer is Answer.YES:
             await self._delete_everything(turn)
             turn.forget_chat()
             turn.say("residents.deleted")
@@ -384,14 +407,14 @@ class Residents:
 
     async def on_menu(self, turn: Turn) -> None:
         """Buttons of the fallback menu."""
-        action = (turn.inbound.choice_data or "").split(":", 1)[-1]
-        handlers: dict[str, Handler] = {
-            "slogans": self.slogans,
-            "help": self.help,
-            "stop": self.stop,
-            "start": self.start,
+        button = MenuButton.unpack(turn.inbound.choice_data)
+        handlers: dict[MenuAction, Handler] = {
+            MenuAction.SLOGANS: self.slogans,
+            MenuAction.HELP: self.help,
+            MenuAction.STOP: self.stop,
+            MenuAction.START: self.start,
         }
-        await handlers.get(action, self.stale)(turn)
+        await (handlers[button.action] if button is not None else self.stale)(turn)
 
     async def unknown_command(self, turn: Turn) -> None:
         """A command nobody registered."""
@@ -406,7 +429,7 @@ class Residents:
         if turn.subscriber is None:
             turn.say(
                 "residents.fallback_unsubscribed",
-                choices=[turn.choice("residents.menu_start", "menu:start")],
+                choices=[self._start_button(turn)],
             )
             return
         turn.say("residents.fallback", choices=self._menu(turn), columns=2)
@@ -416,23 +439,30 @@ class Residents:
         if turn.subscriber is None:
             turn.say(
                 "residents.fallback_unsubscribed",
-                choices=[turn.choice("residents.menu_start", "menu:start")],
+                choices=[self._start_button(turn)],
             )
             return
         turn.say("residents.non_text", choices=self._menu(turn), columns=2)
 
     # ---- helpers ----------------------------------------------------------------------------
 
+    @staticmethod
+    def _start_button(turn: Turn) -> Choice:
+        return turn.choice("residents.menu_start", MenuButton(action=MenuAction.START).pack())
+
     def _menu(self, turn: Turn) -> list[Choice]:
         return [
-            turn.choice("residents.menu_slogans", "menu:slogans"),
-            turn.choice("residents.menu_help", "menu:help"),
-            turn.choice("residents.menu_stop", "menu:stop"),
+            turn.choice("residents.menu_slogans", MenuButton(action=MenuAction.SLOGANS).pack()),
+            turn.choice("residents.menu_help", MenuButton(action=MenuAction.HELP).pack()),
+            turn.choice("residents.menu_stop", MenuButton(action=MenuAction.STOP).pack()),
         ]
 
     @staticmethod
     def _language_choices() -> list[Choice]:
-        return [Choice(label=t(f"languages.{code}"), data=f"lang:{code}") for code in LANGUAGES]
+        return [
+            Choice(label=t(f"languages.{code}"), data=LanguageButton(code=code).pack())
+            for code in LANGUAGES
+        ]
 
     def _title(self, lang: str) -> str:
         info = self.pack.campaign
