@@ -43,13 +43,13 @@ from bot.reporting import repository as repo
 from bot.storage.db import Database
 from bot.storage.models import CampaignEvent, OutboxMessage
 from bot.storage.models import delivery as outbox_status
-from bot.storage.models.events import CANCELLED, DONE, MISSED, PENDING
+from bot.storage.models.events import CANCELLED, DONE, MISSED, PENDING, EventKind
 from messages import t
 
 log = logging.getLogger(__name__)
 
-REMINDER = "reminder"
-ESCALATION = "escalation"
+REMINDER = EventKind.REMINDER
+ESCALATION = EventKind.ESCALATION
 KINDS = (REMINDER, ESCALATION)
 
 

@@ -25,6 +25,7 @@ from bot.residents.buttons import (
     SloganGroupButton,
 )
 from bot.residents.preferences import apply_delivery_hour, apply_posts_muted
+from bot.storage.models.residents import SubscriberStatus
 from messages import LANGUAGES, t
 
 GROUP_PAGE = 8
@@ -103,7 +104,7 @@ class Residents:
             now=turn.now,
         )
         turn.subscriber = sub
-        if not created and was is not None and was.status != "active":
+        if not created and was is not None and was.status != SubscriberStatus.ACTIVE:
             turn.say("residents.welcome_back")
             return
         turn.say(
@@ -320,10 +321,10 @@ class Residents:
         if sub is None:
             turn.say("residents.not_subscribed")
             return
-        if sub.status != "active":
+        if sub.status != SubscriberStatus.ACTIVE:
             turn.say("residents.already_stopped")
             return
-        sub.status = "stopped"
+        sub.status = SubscriberStatus.STOPPED
         sub.updated_at = turn.now
         await repo.cancel_pending_bulk(turn.session, channel=turn.channel, chat_id=turn.chat_id)
         turn.clear_flow()
@@ -335,7 +336,7 @@ class Residents:
         if sub is None:
             await self.start(turn)
             return
-        sub.status = "active"
+        sub.status = SubscriberStatus.ACTIVE
         sub.updated_at = turn.now
         turn.say("residents.resumed")
 
@@ -382,7 +383,7 @@ class Residents:
         sub = turn.subscriber
         delivery = self.pack.delivery
         arg = fold(turn.inbound.args)
-        if not arg and sub is not None and sub.status == "active":
+        if not arg and sub is not None and sub.status == SubscriberStatus.ACTIVE:
             turn.say(
                 "residents.hour_current",
                 hour=sub.delivery_hour or delivery.hour,

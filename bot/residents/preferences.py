@@ -14,7 +14,7 @@ from datetime import datetime, time
 from bot.chat.repository import get_subscriber
 from bot.domain.campaign import Delivery
 from bot.storage.db import Database
-from bot.storage.models.residents import Subscriber
+from bot.storage.models.residents import Subscriber, SubscriberStatus
 
 # Residents may pick any time from 05:00 to 21:00 that is not in the pack's quiet hours.
 EARLIEST_HOUR = time(5, 0)
@@ -66,7 +66,7 @@ def apply_delivery_hour(
     new time has already passed today and today's post has not reached the resident yet, the
     next sweep sends it; it is never sent twice. Changes the row only when the result is ok.
     """
-    if subscriber is None or subscriber.status != "active":
+    if subscriber is None or subscriber.status != SubscriberStatus.ACTIVE:
         return PreferenceResult(ok=False, key="preferences.not_subscribed")
     stored: str | None = None
     if hour is not None:
@@ -103,7 +103,7 @@ def apply_posts_muted(
 
     Unmuting during the day lets the next sweep deliver today's post if its time has passed.
     """
-    if subscriber is None or subscriber.status != "active":
+    if subscriber is None or subscriber.status != SubscriberStatus.ACTIVE:
         return PreferenceResult(ok=False, key="preferences.not_subscribed")
     hour = subscriber.delivery_hour
     if subscriber.posts_muted == muted:

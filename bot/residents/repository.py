@@ -11,6 +11,7 @@ from sqlmodel import col
 from bot.chat.repository import get_subscriber
 from bot.storage.models import ChatState, OutboxMessage, Subscriber
 from bot.storage.models.delivery import CANCELLED, PENDING
+from bot.storage.models.residents import SubscriberStatus
 
 
 async def subscribe(
@@ -25,7 +26,7 @@ async def subscribe(
         session.add(row)
         await session.flush()
         return row, True
-    row.status = "active"
+    row.status = SubscriberStatus.ACTIVE
     row.updated_at = now
     return row, False
 

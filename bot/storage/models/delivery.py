@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Column, Index, Text, true
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
 
-# The statuses of an outbox row.
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-BLOCKED = "blocked"
-CANCELLED = "cancelled"
+
+class OutboxStatus(StrEnum):
+    """The statuses of an outbox row: pending → sending → sent | failed | blocked | cancelled."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+
+
+# Short names used by the delivery engine's SQL.
+PENDING = OutboxStatus.PENDING
+SENDING = OutboxStatus.SENDING
+SENT = OutboxStatus.SENT
+FAILED = OutboxStatus.FAILED
+BLOCKED = OutboxStatus.BLOCKED
+CANCELLED = OutboxStatus.CANCELLED
 FINAL_STATUSES = (SENT, FAILED, BLOCKED, CANCELLED)
+
+
+class RunStatus(StrEnum):
+    """The statuses of a bulk run."""
+
+    RUNNING = "running"
+    DONE = "done"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -48,7 +68,7 @@ class OutboxMessage(SQLModel, table=True):
         default=True, sa_column=Column(Boolean, nullable=False, default=True, server_default=true())
     )
     priority: int = Field(default=2)
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -67,7 +87,7 @@ class BulkRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)  # daily_post | broadcast | reminder | escalation
     label: str = Field(max_length=200)
-    status: str = Field(default="running", max_length=16)  # running | done
+    status: str = Field(default=RunStatus.RUNNING, max_length=16)
     queued: int = Field(default=0)
     sent: int = Field(default=0)
     failed: int = Field(default=0)
