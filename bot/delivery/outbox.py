@@ -32,7 +32,7 @@ from bot.storage.models.delivery import (
     RunStatus,
 )
 
-# 500 rows x 12 columns stays far below SQLite's 32,766 bound parameters and PG's 65,535.
+# 500 rows x 14 columns stays far below SQLite's 32,766 bound parameters and PG's 65,535.
 ENQUEUE_CHUNK = 500
 EMPTY_RUN_GRACE = timedelta(minutes=5)
 
@@ -54,6 +54,8 @@ class OutboxItem:
     dedup_key: str | None = None  # unique; an item whose key exists is skipped
     run_id: int | None = None
     not_before: datetime | None = None
+    topic: str | None = None  # what the message is about (bot/delivery/keys.py) …
+    topic_ref: str | None = None  # … and which one of them, both matched by equality
 
 
 def encode_choices(choices: Sequence[Choice]) -> str:
@@ -86,6 +88,8 @@ def _row_values(item: OutboxItem, now: datetime) -> dict[str, Any]:
         "created_at": now,
         "run_id": item.run_id,
         "dedup_key": item.dedup_key,
+        "topic": item.topic,
+        "topic_ref": item.topic_ref,
     }
 
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Outbound
+from bot.delivery import keys
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
 from bot.domain.campaign import Agency, CampaignPack, Deadline, in_lang
 from bot.domain.forms import (
@@ -238,7 +239,7 @@ async def expire_drafts(db: Database, pack: CampaignPack, *, now: datetime) -> D
                         OutboxItem(
                             message=_draft_message(draft, official, text),
                             priority=Priority.DIRECT,
-                            dedup_key=f"draft-expired:{draft.id}:{_stamp(draft.updated_at)}",
+                            dedup_key=keys.draft_expired_key(draft.id, draft.updated_at),
                         )
                     )
                 continue
@@ -253,7 +254,7 @@ async def expire_drafts(db: Database, pack: CampaignPack, *, now: datetime) -> D
                 OutboxItem(
                     message=_draft_message(draft, official, text),
                     priority=Priority.DIRECT,
-                    dedup_key=f"draft-warn:{draft.id}:{_stamp(draft.updated_at)}",
+                    dedup_key=keys.draft_warning_key(draft.id, draft.updated_at),
                 )
             )
             draft.warned_at = now
@@ -266,7 +267,3 @@ async def expire_drafts(db: Database, pack: CampaignPack, *, now: datetime) -> D
 
 def _hours(n: int) -> timedelta:
     return timedelta(hours=n)
-
-
-def _stamp(moment: datetime) -> str:
-    return str(int(moment.timestamp()))

@@ -45,7 +45,9 @@ class OutboxMessage(SQLModel, table=True):
     status: pending → sending → sent | failed | blocked | cancelled.
     priority: 0 = reply to a person typing, 1 = direct (reminders), 2 = bulk (posts, broadcasts).
     dedup_key: set for generated messages (e.g. "post:<campaign>:<day>:<subscriber>") so that a
-    sweep run twice inserts nothing twice.
+    sweep run twice inserts nothing twice; nothing searches inside it.
+    topic, topic_ref: what a generated message is about (e.g. a deadline's reminders and the
+    agency they concern), so that it can be found again by columns.
     """
 
     __tablename__ = "outbox"
@@ -55,6 +57,8 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_claim", "status", "priority", "id"),
         # blocked / migrated chats update their other rows
         Index("ix_outbox_chat", "channel", "chat_id"),
+        # rows found again by what they are about (reminders of a deadline, per agency)
+        Index("ix_outbox_topic", "topic", "topic_ref"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -77,6 +81,9 @@ class OutboxMessage(SQLModel, table=True):
     run_id: int | None = Field(default=None, foreign_key="bulk_run.id", index=True)
     dedup_key: str | None = Field(default=None, max_length=160, unique=True)
     last_error: str | None = Field(default=None, max_length=200)
+    # what the message is about, for finding it again by equality (built in bot/delivery/keys.py)
+    topic: str | None = Field(default=None, max_length=120)
+    topic_ref: str | None = Field(default=None, max_length=64)
 
 
 class BulkRun(SQLModel, table=True):
