@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Choice, Inbound, Outbound
+from bot.chat.refusal import Refusal
 from bot.clock import Randomness, SystemRandomness
 from bot.storage.models import ChatState, Subscriber
 from messages import t
@@ -62,6 +63,10 @@ class Turn:
     ) -> None:
         """Reply with the message `key`."""
         self.say_text(self.text(key, **fields), choices=choices, columns=columns, numbered=numbered)
+
+    def refuse(self, refusal: Refusal) -> None:
+        """Reply with a refusal, rendered in the person's language."""
+        self.say_text(refusal.render(self.lang))
 
     def say_text(
         self,

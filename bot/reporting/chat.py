@@ -224,8 +224,8 @@ class Reporting:
                 data=reply.submitted,
                 now=turn.now,
             )
-        except service.AmendClosed:
-            turn.say("reports.amend_closed", agency=agency.name, due=due)
+        except service.AmendClosed as refused:
+            turn.refuse(refused.refusal.with_fields(agency=agency.name))
             return
         await reminders.cancel_pending_reminders(
             turn.session,

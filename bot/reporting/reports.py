@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Outbound
+from bot.chat.refusal import Refusal, Refused
 from bot.delivery import keys
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
 from bot.domain.campaign import Agency, CampaignPack, Deadline, in_lang
@@ -43,8 +44,10 @@ log = logging.getLogger(__name__)
 DRAFT_WARN_BEFORE_HOURS = 12
 
 
-class AmendClosed(Exception):
-    """The deadline passed and the agency has already sent: no new version is accepted."""
+class AmendClosed(Refused):
+    """The deadline passed and the agency has already sent: no new version is accepted.
+
+    The refusal's fields lack the agency's display name, which the chat adds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +169,7 @@ async def submit_report(
     )
     on_time = is_on_time(deadline, now)
     if previous and not on_time:
-        raise AmendClosed(deadline.id)
+        raise AmendClosed(Refusal("reports.amend_closed", {"due": format_due(deadline)}))
     row = await repo.add_submission(
         session,
         agency_id=official.agency_id,

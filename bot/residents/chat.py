@@ -24,7 +24,7 @@ from bot.residents.buttons import (
     MenuButton,
     SloganGroupButton,
 )
-from bot.residents.preferences import apply_delivery_hour, apply_posts_muted
+from bot.residents.preferences import PreferenceResult, apply_delivery_hour, apply_posts_muted
 from bot.storage.models.residents import SubscriberStatus
 from messages import LANGUAGES, t
 
@@ -391,18 +391,22 @@ class Residents:
             )
             return
         hour = None if arg in {"chung", "mac dinh", "macdinh", "default"} else turn.inbound.args
-        result = apply_delivery_hour(sub, hour, delivery=delivery, now=turn.now)
-        turn.say_text(turn.text(result.key, **result.fields))
+        self._answer(turn, apply_delivery_hour(sub, hour, delivery=delivery, now=turn.now))
 
     async def mute_posts(self, turn: Turn) -> None:
         """/tatbai: daily posts off (announcements still arrive)."""
-        result = apply_posts_muted(turn.subscriber, True, now=turn.now)
-        turn.say_text(turn.text(result.key, **result.fields))
+        self._answer(turn, apply_posts_muted(turn.subscriber, True, now=turn.now))
 
     async def unmute_posts(self, turn: Turn) -> None:
         """/batbai: daily posts on again."""
-        result = apply_posts_muted(turn.subscriber, False, now=turn.now)
-        turn.say_text(turn.text(result.key, **result.fields))
+        self._answer(turn, apply_posts_muted(turn.subscriber, False, now=turn.now))
+
+    @staticmethod
+    def _answer(turn: Turn, result: PreferenceResult) -> None:
+        if result.refusal is not None:
+            turn.refuse(result.refusal)
+        else:
+            turn.say_text(turn.text(result.key, **result.fields))
 
     # ---- everything else --------------------------------------------------------------------
 
