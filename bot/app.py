@@ -171,3 +171,6 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
         if zalo_client is not None:
             await zalo_client.aclose()
         await db.dispose()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)

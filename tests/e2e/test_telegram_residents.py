@@ -147,12 +147,14 @@ async def test_webhook_checks_the_secret_token(tmp_path: Path) -> None:
     await db.create_all()
     clock = FakeClock(datetime(2025, 11, 16, 3, 0, tzinfo=UTC))
     handled = []
+    arrived = asyncio.Event()
 
     async with FakeBotApi() as server:
         loa = build_loa(db=db, pack=small_pack(), clock=clock, channels={})
 
         async def handle(inbound: object) -> object:
             handled.append(inbound)
+            arrived.set()
             return await loa.conversation.handle(inbound)  # type: ignore[arg-type]
 
         receiver = TelegramReceiver(
@@ -172,10 +174,7 @@ async def test_webhook_checks_the_secret_token(tmp_path: Path) -> None:
             assert await server.post_update_to(url, update, secret_token="wrong") == 403
             assert await server.post_update_to(url, update) == 403
             assert await server.post_update_to(url, update, secret_token="s3cret-Token") == 200
-            for _ in range(100):
-                if handled:
-                    break
-                await asyncio.sleep(0.02)
+            await asyncio.wait_for(arrived.wait(), timeout=2)
             assert len(handled) == 1
         finally:
             await receiver.stop()
