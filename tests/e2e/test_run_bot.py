@@ -28,7 +28,7 @@ async def test_run_bot_polls_answers_start_and_stops_cleanly(
 ) -> None:
     server = fake_botapi
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         telegram_bot_token=SecretStr(FAKE_TOKEN),
         telegram_api_base_url=f"{server.url}/bot",
         zalo_bot_token=SecretStr(ZALO_TOKEN),
