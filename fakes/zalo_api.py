@@ -116,6 +116,10 @@ class FakeZaloApi:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def take_update(self) -> dict[str, Any]:
+        """Remove and return the newest queued update (to post it to a webhook instead)."""
+        return self._updates.pop()
+
     def push_message(
         self, chat_id: str, text: str, *, display_name: str = "Lan", chat_type: str = "PRIVATE"
     ) -> str:

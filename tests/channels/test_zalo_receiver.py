@@ -195,7 +195,7 @@ async def test_stop_while_parked_in_a_long_poll_is_prompt(
 
 def body(server: FakeBotApi, text: str) -> bytes:
     server.zalo.push_message("w1", text)
-    update = server.zalo._updates.pop()  # the fake's own shape, taken off its queue
+    update = server.zalo.take_update()  # the fake's own shape, taken off its queue
     return json.dumps(update, ensure_ascii=False).encode()
 
 

@@ -112,7 +112,7 @@ async def test_bad_input_over_telegram(harness: Harness) -> None:
     await d.say(minh, "/start")
     await d.sticker(minh)
     harness.server.push_photo(2002)
-    await d._show_replies(minh, len(harness.server.sent_to(2002, "sendMessage")))
+    await d.show_replies(minh, len(harness.server.sent_to(2002, "sendMessage")))
     await d.say(minh, "x" * 5000)
     await d.say(minh, "/lenhkhongco")
     texts = harness.server.texts_to(2002)
@@ -129,7 +129,7 @@ async def test_the_same_update_delivered_twice_is_answered_once(harness: Harness
     update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
     harness.server.push_raw(update)
     harness.server.push_raw(dict(update))
-    await harness.driver._show_replies(hoa, 0)
+    await harness.driver.show_replies(hoa, 0)
     await harness.driver.say(hoa, "/trogiup")  # a later update: proves the duplicate was consumed
     sent = harness.server.texts_to(2003)
     assert sum("Xin chào! Mình là Loa" in x for x in sent) == 1
