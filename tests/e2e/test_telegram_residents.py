@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import col, select
 
 from bot.app import Loa, build_loa
 from bot.channels.telegram.receiver import TelegramReceiver
@@ -22,6 +21,7 @@ from bot.demo import DemoDriver, Person, Transcript
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
 from fakes.botapi import FakeBotApi
+from tests.support.chat import find_subscriber
 from tests.support.pack import small_pack
 
 TOKEN = "7000000001:e2e-token"
@@ -66,9 +66,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 async def subscriber(loa: Loa, chat_id: int) -> Subscriber | None:
-    async with loa.db.session() as session:
-        stmt = select(Subscriber).where(col(Subscriber.chat_id) == str(chat_id))
-        return (await session.execute(stmt)).scalars().first()
+    return await find_subscriber(loa.db, chat_id)
 
 
 async def test_commands_are_registered_in_both_languages(harness: Harness) -> None:

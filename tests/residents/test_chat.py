@@ -16,7 +16,7 @@ from bot.clock import FakeClock, SeededRandomness
 from bot.residents.chat import Residents
 from bot.storage.db import Database
 from bot.storage.models import ChatState, OutboxMessage, Subscriber
-from tests.support.chat import ChatDriver
+from tests.support.chat import ChatDriver, find_subscriber
 from tests.support.pack import small_pack
 
 START = datetime(2025, 11, 16, 2, 0, tzinfo=UTC)
@@ -34,9 +34,7 @@ def clock() -> FakeClock:
 
 
 async def subscriber(db: Database, chat_id: str = "1001") -> Subscriber | None:
-    async with db.session() as session:
-        stmt = select(Subscriber).where(col(Subscriber.chat_id) == chat_id)
-        return (await session.execute(stmt)).scalars().first()
+    return await find_subscriber(db, chat_id)
 
 
 async def outbox_count(db: Database, chat_id: str = "1001") -> int:
