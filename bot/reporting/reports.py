@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Outbound
 from bot.chat.refusal import Refusal, Refused
+from bot.clock import Randomness, SystemRandomness
 from bot.delivery import keys
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
 from bot.domain.campaign import Agency, CampaignPack, Deadline, in_lang
@@ -112,15 +112,15 @@ def reporting_agencies(pack: CampaignPack) -> list[Agency]:
     return [a for a in pack.agencies if a.reports]
 
 
-def new_draft_id() -> str:
-    """A short random id telling one draft's buttons from another's."""
-    return secrets.token_urlsafe(6)
+def new_draft_id(randomness: Randomness | None = None) -> str:
+    """A short random id telling one draft's buttons from another's (12 hex digits)."""
+    return (randomness or SystemRandomness()).token_hex(6)
 
 
-def amend_state(data: FormData) -> FormState:
+def amend_state(data: FormData, randomness: Randomness | None = None) -> FormState:
     """A draft holding a sent version, opened at its summary (so «sửa N» changes one item)."""
     return FormState(
-        draft_id=new_draft_id(),
+        draft_id=new_draft_id(randomness),
         nonce=1,
         mode="summary",
         tables={k: [dict(r) for r in v] for k, v in data.tables.items()},
@@ -139,10 +139,10 @@ def add_row(state: FormState, section_id: str, row: Row) -> FormState:
     return state.model_copy(update={"tables": tables, "nonce": state.nonce + 1})
 
 
-def quick_state(section_id: str, row: Row) -> FormState:
+def quick_state(section_id: str, row: Row, randomness: Randomness | None = None) -> FormState:
     """A new draft made by `/nhanh`: the row, opened at the summary (the rest can follow)."""
     return FormState(
-        draft_id=new_draft_id(), nonce=1, mode="summary", tables={section_id: [dict(row)]}
+        draft_id=new_draft_id(randomness), nonce=1, mode="summary", tables={section_id: [dict(row)]}
     )
 
 
