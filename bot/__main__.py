@@ -243,7 +243,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
                 channels=channels,
             )
         except InviteError as exc:
-            print(f"loa: {exc}", file=sys.stderr)
+            print(f"loa: {exc.refusal.render('vi')}", file=sys.stderr)
             return 2
         finally:
             await db.dispose()

@@ -29,7 +29,7 @@ from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
 from bot.chat.conversation import Conversation
 from bot.chat.router import Router
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, SystemRandomness
 from bot.config import Settings, SettingsError
 from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
@@ -104,7 +104,9 @@ def build_loa(
         concurrency=concurrency,
         quota=QuotaBook(quotas or {}, on_closed=quota_notice),
     )
-    conversation = Conversation(db, router, clock, on_replies=dispatcher.notify)
+    conversation = Conversation(
+        db, router, clock, on_replies=dispatcher.notify, randomness=SystemRandomness()
+    )
     return Loa(
         clock=clock,
         db=db,
@@ -268,6 +270,13 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+def _forget_signals() -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(sig)
+
+
 async def run_bot(
     settings: Settings,
     pack: CampaignPack,
@@ -311,11 +320,12 @@ async def run_bot(
         listen=settings.loa_web_listen,
         port=settings.loa_web_port,
     )
+    own_signals = stop is None
     stop = stop or _stop_on_signals()
     freeze_startup_heap()
-    await loa.dispatcher.start()
-    scheduler.start()
     try:
+        await loa.dispatcher.start()
+        scheduler.start()
         await web.start()
         await parts.start_receiving(settings)
         await stop.wait()
@@ -323,7 +333,10 @@ async def run_bot(
         log.info("stopping")
         await web.stop()
         await parts.stop_receiving()
-        scheduler.shutdown(wait=False)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         await loa.dispatcher.stop()
         await parts.close()
         await db.dispose()
+        if own_signals:
+            _forget_signals()

@@ -124,6 +124,7 @@ class WebServer:
         log.info("web server listening on %s:%d", self._listen, self.port)
 
     async def stop(self) -> None:
-        """Stop accepting, finish what is in flight, close."""
-        await self._runner.cleanup()
+        """Stop accepting, finish what is in flight, close (nothing to do if never started)."""
+        if self._runner.server is not None:
+            await self._runner.cleanup()
         self._site = None

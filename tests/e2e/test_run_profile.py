@@ -23,6 +23,7 @@ async def test_run_sets_the_profile_texts_from_the_pack(
         telegram_bot_token="7000000001:run-profile",
         telegram_api_base_url=f"{fake_botapi.url}/bot",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'run.db'}",
+        loa_web_port=0,  # the web server on any free port: 8080 may be taken here
     )
     pack = load_pack("ky-lua-2026")
     clock = FakeClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))

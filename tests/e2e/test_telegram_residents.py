@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import col, select
 
 from bot.adoption.poster import poster_links
 from bot.adoption.profile import profile_texts
@@ -26,6 +25,7 @@ from bot.storage.models import Subscriber
 from bot.web.health import Activity, Health
 from bot.web.server import Webhook, WebServer, build_app
 from fakes.botapi import FakeBotApi
+from tests.support.chat import find_subscriber
 from tests.support.pack import small_pack
 
 TOKEN = "7000000001:e2e-token"
@@ -74,9 +74,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 async def subscriber(loa: Loa, chat_id: int) -> Subscriber | None:
-    async with loa.db.session() as session:
-        stmt = select(Subscriber).where(col(Subscriber.chat_id) == str(chat_id))
-        return (await session.execute(stmt)).scalars().first()
+    return await find_subscriber(loa.db, chat_id)
 
 
 async def test_commands_are_registered_in_both_languages(harness: Harness) -> None:
@@ -148,7 +146,7 @@ async def test_bad_input_over_telegram(harness: Harness) -> None:
     await d.say(minh, "/start")
     await d.sticker(minh)
     harness.server.push_photo(2002)
-    await d._show_replies(minh, len(harness.server.sent_to(2002, "sendMessage")))
+    await d.show_replies(minh, len(harness.server.sent_to(2002, "sendMessage")))
     await d.say(minh, "x" * 5000)
     await d.say(minh, "/lenhkhongco")
     texts = harness.server.texts_to(2002)
@@ -165,7 +163,7 @@ async def test_the_same_update_delivered_twice_is_answered_once(harness: Harness
     update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
     harness.server.push_raw(update)
     harness.server.push_raw(dict(update))
-    await harness.driver._show_replies(hoa, 0)
+    await harness.driver.show_replies(hoa, 0)
     await harness.driver.say(hoa, "/trogiup")  # a later update: proves the duplicate was consumed
     sent = harness.server.texts_to(2003)
     assert sum("Xin chào! Mình là Loa" in x for x in sent) == 1

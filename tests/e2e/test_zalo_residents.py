@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import col, select
 
 from bot.app import Loa, build_loa
 from bot.channels.base import Inbound, Outbound
@@ -25,6 +24,7 @@ from bot.reporting.officials import create_invite
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
 from fakes.botapi import FakeBotApi
+from tests.support.chat import find_subscriber
 from tests.support.reporting import reporting_pack
 
 TOKEN = "7000000002:zalo-e2e-token"
@@ -107,11 +107,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 async def subscriber(loa: Loa, chat_id: str) -> Subscriber | None:
-    async with loa.db.session() as session:
-        stmt = select(Subscriber).where(
-            col(Subscriber.channel) == "zalo", col(Subscriber.chat_id) == chat_id
-        )
-        return (await session.execute(stmt)).scalars().first()
+    return await find_subscriber(loa.db, chat_id, channel="zalo")
 
 
 async def test_a_resident_does_everything_on_zalo(harness: Harness) -> None:
