@@ -1,7 +1,8 @@
 """The officials' conversation: bind with an invite code, fill and send the report, see it.
 
 Commands: `/start <code>` (through Residents' /start), `/baocao`, `/baocaocuatoi`, `/nhanh`.
-The form itself is `bot.domain.forms` (pure); this module loads the chat's draft row, runs one
+The form itself is `bot.domain.forms` (pure), put into words by
+`bot.reporting.form_render`; this module loads the chat's draft row, runs one
 step, and saves the row in the same transaction as the reply (Conversation's turn).
 
 Who sees what: every query is keyed by the agency the chat is bound to, read from the database;
@@ -24,18 +25,11 @@ from bot.clock import format_vn_datetime
 from bot.domain.campaign import Agency, CampaignPack, ReportForm
 from bot.domain.forms import (
     FormInput,
-    FormReply,
     FormState,
     QuickFillError,
-    describe_row,
     draft_expired,
-    prompt,
     quick_fill,
-    quick_fill_error_text,
-    start,
     state_fits,
-    step,
-    summary_text,
     unusual_fields,
 )
 from bot.domain.numbers import NumberError
@@ -43,6 +37,15 @@ from bot.domain.text import fold
 from bot.reporting import officials, reminders
 from bot.reporting import reports as service
 from bot.reporting import repository as repo
+from bot.reporting.form_render import (
+    FormReply,
+    describe_row,
+    prompt,
+    quick_fill_error_text,
+    start,
+    step,
+    summary_text,
+)
 from bot.storage.models import Official, ReportDraft
 from messages import t
 

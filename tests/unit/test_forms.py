@@ -22,21 +22,23 @@ from bot.domain.campaign import (
 from bot.domain.forms import (
     FormData,
     FormInput,
-    FormReply,
     FormState,
     QuickFillError,
-    describe_row,
     draft_expired,
     draft_expiry_warning_due,
     is_form_button,
-    prompt,
     quick_fill,
+    state_fits,
+    unusual_fields,
+)
+from bot.reporting.form_render import (
+    FormReply,
+    describe_row,
+    prompt,
     quick_fill_error_text,
     start,
-    state_fits,
     step,
     summary_text,
-    unusual_fields,
 )
 from messages import catalogue, placeholders, t
 

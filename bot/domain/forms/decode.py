@@ -1,0 +1,167 @@
+"""Reading the input: typed words and numbers, button data, and the options each question offers.
+
+`options(form, state)` lists the actions the current question offers (answer choices first, then
+«giữ nguyên», «bỏ qua», «Không có», «quay lại» …); the buttons and typed numbers are both read from
+it, so nothing is rendered to map «2» to a choice.
+
+Buttons carry `f|<draft id>|<nonce>|<action>`; the nonce grows whenever the state changes, so a
+press on an older message is recognised and answered without touching the draft.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from bot.domain.campaign import ReportForm
+from bot.domain.forms.navigation import delete_allowed, none_allowed
+from bot.domain.forms.state import MAX_EDIT_BUTTONS, Draft, FormInput, FormState
+from bot.domain.forms.summary import draft_data, items
+from bot.domain.text import fold, normalize_text
+
+BUTTON_PREFIX = "f"
+
+# ---- words people type -------------------------------------------------------------------------
+
+_WORDS: dict[str, frozenset[str]] = {
+    "back": frozenset({"quay lai", "tro lai", "lui lai", "back", "<"}),
+    "skip": frozenset({"bo qua", "skip", "bo trong"}),
+    "cancel": frozenset({"huy", "huy bo", "huy ban nhap", "cancel"}),
+    "keep": frozenset({"giu nguyen", "giu", "keep", "="}),
+    "none": frozenset({"khong co", "khong co gi", "none"}),
+    "send": frozenset({"gui", "gui di", "nop", "gui bao cao", "send", "submit"}),
+    "delete": frozenset({"xoa", "xoa dong", "xoa dong nay", "delete"}),
+    "show": frozenset({"xem", "show"}),
+    "yes": frozenset({"co", "c", "yes", "y", "ok", "dung", "dong y", "chac chan", "vang", "u"}),
+    "no": frozenset({"khong", "k", "ko", "no", "n", "sai"}),
+}
+_COMMANDS = {
+    "back": "back",
+    "quaylai": "back",
+    "skip": "skip",
+    "boqua": "skip",
+    "cancel": "cancel",
+    "huy": "cancel",
+    "keep": "keep",
+    "none": "none",
+    "send": "send",
+    "gui": "send",
+    "show": "show",
+    "xem": "show",
+}
+_EDIT = re.compile(r"^(?:sua|edit)(?: muc)? ?(\d{1,3})$")
+
+
+def _word(folded: str) -> str | None:
+    for action, words in _WORDS.items():
+        if folded in words:
+            return action
+    return None
+
+
+# ---- what the current question offers ----------------------------------------------------------
+
+
+def _filling_options(form: ReportForm, state: FormState) -> tuple[tuple[str, ...], bool]:
+    section = form.sections[state.section]
+    fld = section.fields[state.field]
+    if state.pending is not None:
+        return ("yes", "no"), True
+    d = Draft.of(state)
+    actions = [f"c{i}" for i in range(len(fld.choices))] if fld.type == "choice" else []
+    if fld.id in d.current_row(section):
+        actions.append("keep")
+    if not fld.required:
+        actions.append("skip")
+    if none_allowed(form, d):
+        actions.append("none")
+    if delete_allowed(form, d):
+        actions.append("delete")
+    actions.append("back")
+    return tuple(actions), fld.type == "choice"
+
+
+def options(form: ReportForm, state: FormState) -> tuple[tuple[str, ...], bool]:
+    """The current question's actions in button order, and whether a typed «N» picks the Nth."""
+    if state.mode == "summary":
+        count = min(len(items(form, draft_data(form, state))), MAX_EDIT_BUTTONS)
+        return ("send", *(f"e{i}" for i in range(1, count + 1)), "cancel"), False
+    if state.mode == "confirm_cancel":
+        return ("yes", "no"), True
+    if state.mode in ("submitted", "cancelled"):
+        return (), False
+    if state.mode == "more_rows":
+        return ("yes", "no", "back"), True
+    return _filling_options(form, state)
+
+
+def button_data(state: FormState, action: str) -> str:
+    """The data of the button for `action` on the current question (≤ 64 bytes)."""
+    return f"{BUTTON_PREFIX}|{state.draft_id}|{state.nonce}|{action}"
+
+
+def is_form_button(data: str) -> bool:
+    """True if a button's callback data belongs to the form engine."""
+    return data.startswith(BUTTON_PREFIX + "|")
+
+
+# ---- decoding ----------------------------------------------------------------------------------
+
+
+def _split_action(action: str) -> tuple[str, str]:
+    if action.startswith("c") and action[1:].isdigit():
+        return "choice", action[1:]
+    if action.startswith("e") and action[1:].isdigit():
+        return "edit", action[1:]
+    return action, ""
+
+
+def _decode_button(state: FormState, data: str) -> tuple[str, str] | Literal["stale"]:
+    parts = data.split("|")
+    if len(parts) != 4 or parts[0] != BUTTON_PREFIX:
+        return "stale"
+    _, draft_id, nonce, action = parts
+    if draft_id != state.draft_id or nonce != str(state.nonce):
+        return "stale"
+    return _split_action(action)
+
+
+def _allowed_words(form: ReportForm, state: FormState) -> set[str]:
+    """In a question, only the words that apply here are commands; «không có», «gửi» or «có»
+    can be a real answer to a text question."""
+    actions, _ = _filling_options(form, state)
+    return {"back", "skip", "cancel", "show"} | (set(actions) & {"keep", "none", "delete"})
+
+
+def _decode_typed(form: ReportForm, state: FormState, raw: str) -> tuple[str, str]:
+    text = normalize_text(raw)
+    folded = fold(text)
+    if folded.isdigit() and len(folded) <= 3:
+        actions, numbered = options(form, state)
+        index = int(folded)
+        if numbered and 1 <= index <= len(actions):
+            return _split_action(actions[index - 1])
+        if numbered and state.pending is None:
+            return "bad_number", folded
+        # «Bạn chắc chắn số 500?» answered «45»: a corrected figure, not a choice number
+    if state.mode == "summary":
+        match = _EDIT.match(folded)
+        if match:
+            return "edit", match.group(1)
+    word = _word(folded)
+    if word is None:
+        return "value", text
+    if state.mode == "filling" and state.pending is None:
+        return (word, "") if word in _allowed_words(form, state) else ("value", text)
+    return word, ""
+
+
+def decode(
+    form: ReportForm, state: FormState, inp: FormInput
+) -> tuple[str, str] | Literal["stale"]:
+    """The input as (action, argument); action «value» carries the typed text."""
+    if inp.choice_data is not None:
+        return _decode_button(state, inp.choice_data)
+    if inp.command is not None:
+        return _COMMANDS.get(fold(inp.command).lstrip("/"), "unknown"), ""
+    return _decode_typed(form, state, inp.text or "")
