@@ -69,7 +69,13 @@ def build_loa(
     """Wire the services for `pack` over `db`, sending through `channels`."""
     router = Router()
     reporting = Reporting(pack)
-    Residents(pack, start_payload=reporting.start_payload, forget=[forget_chat]).register(router)
+    Residents(
+        pack,
+        start_payload=reporting.start_payload,
+        forget=[forget_chat],
+        role_start=reporting.role_start,
+        role_help=reporting.role_help,
+    ).register(router)
     reporting.register(router)
     dispatcher = Dispatcher(
         db,

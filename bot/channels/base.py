@@ -35,6 +35,7 @@ class Inbound:
     args: str = ""
     choice_data: str | None = None
     language_hint: str | None = None
+    text_length: int | None = None  # the text's length before it was cut to a message's size
 
 
 @dataclass(frozen=True, slots=True)

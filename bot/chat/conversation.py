@@ -147,12 +147,14 @@ class Conversation:
 
 def _clean(inbound: Inbound) -> Inbound:
     """NFC, no control characters, bounded length; commands folded to their bare name."""
-    text = normalize_text(inbound.text)[:MAX_INBOUND_TEXT]
+    full = normalize_text(inbound.text)
+    text = full[:MAX_INBOUND_TEXT]  # measured first: a refusal can say the real length
     command = inbound.command
     if command is not None:
         command = fold(command).lstrip("/").split("@", 1)[0]
     args = normalize_text(inbound.args)[:MAX_INBOUND_TEXT]
-    return replace(inbound, text=text, command=command, args=args)
+    length = len(full) if len(full) > len(text) else None
+    return replace(inbound, text=text, command=command, args=args, text_length=length)
 
 
 def _numbered_reply(inbound: Inbound, offered: Sequence[Choice], numbered: bool) -> Inbound:

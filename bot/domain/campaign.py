@@ -231,6 +231,9 @@ class ChoiceOption(_Model):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")
     label: str = Field(min_length=1)
+    # Other names `/nhanh` accepts for this option, matched whole and accent-insensitive
+    # («loa» for «Loa truyền thanh»); the label and each of its «/»-separated parts count too.
+    aliases: list[str] = Field(default_factory=list)
 
 
 class FormField(_Model):

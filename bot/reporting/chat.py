@@ -16,9 +16,10 @@ so a press that arrives with typed text is handed to the engine as that text.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
-from bot.channels.base import Choice
+from bot.channels.base import Choice, InboundKind
 from bot.chat.router import Router
 from bot.chat.turn import Turn
 from bot.clock import format_vn_datetime
@@ -27,13 +28,14 @@ from bot.domain.forms import (
     FormInput,
     FormState,
     QuickFillError,
+    Row,
     draft_expired,
-    quick_fill,
+    quick_row,
+    read_quick_line,
     state_fits,
     unusual_fields,
 )
 from bot.domain.numbers import NumberError
-from bot.domain.text import fold
 from bot.reporting import officials, reminders
 from bot.reporting import reports as service
 from bot.reporting import repository as repo
@@ -50,7 +52,19 @@ from bot.storage.models import Official, ReportDraft
 from messages import t
 
 REPORT_FLOW = "report"
+QUICK_FLOW = "quick"
 BUTTON_PREFIX = "rp"
+QUICK_PREFIX = "rq"
+# Commands that keep their own meaning inside the form (everything else is answered by the form).
+_PASS_COMMANDS = frozenset(
+    {"baocao", "report", "baocaocuatoi", "myreport", "nhanh", "quick", "trogiup", "help"}
+    | {"tro_giup", "xoadulieu", "deletedata"}
+)
+# Commands that are words of the form itself: /huy asks about the draft, /tamdung pauses.
+_FORM_WORDS = frozenset(
+    {"huy", "cancel", "quaylai", "back", "boqua", "skip", "gui", "send", "xem", "show"}
+    | {"tamdung", "pause"}
+)
 
 
 class Reporting:
@@ -65,7 +79,41 @@ class Reporting:
         router.command(("baocaocuatoi", "myreport"), self.my_report)
         router.command(("nhanh", "quick"), self.quick)
         router.choice(BUTTON_PREFIX, self.on_button)
+        router.choice(QUICK_PREFIX, self.on_quick_confirm)
         router.flow(REPORT_FLOW, self.on_text)
+        router.mode(REPORT_FLOW, _claims, self.in_form)
+
+    # ---- the form as a mode -----------------------------------------------------------------
+
+    async def in_form(self, turn: Turn) -> None:
+        """Anything but an answer while in the form (a photo, /start, /huy, another button): an
+        answer inside the form — what it expects now and how to pause or leave."""
+        command = turn.inbound.command
+        word = command if command is not None and command in _FORM_WORDS else "show"
+        await self._step(turn, FormInput.word(word), note=turn.text("reports.in_form"))
+
+    async def role_start(self, turn: Turn) -> bool:
+        """A bare /start from a bound official or coordinator: their own greeting (and a button
+        to also subscribe as a resident), never the residents' sign-up."""
+        official = await repo.get_official(turn.session, channel=turn.channel, chat_id=turn.chat_id)
+        if official is None:
+            return False
+        agency = officials.agency_of(self.pack, official.agency_id)
+        if official.role == "official" and agency is not None:
+            text = turn.text("reports.start_official", agency=agency.name)
+        else:
+            text = turn.text("reports.start_coordinator", locality=self.pack.campaign.locality)
+        turn.say_text(text, choices=[turn.choice("reports.subscribe_too", "menu:subscribe")])
+        return True
+
+    async def role_help(self, turn: Turn) -> str:
+        """The commands of the chat's role for /trogiup ("" if it has none)."""
+        official = await repo.get_official(turn.session, channel=turn.channel, chat_id=turn.chat_id)
+        if official is None:
+            return ""
+        if official.role == "official":
+            return turn.text("reports.help_official")
+        return turn.text("reports.help_coordinator")
 
     # ---- binding ----------------------------------------------------------------------------
 
@@ -173,9 +221,10 @@ class Reporting:
 
     async def on_text(self, turn: Turn) -> None:
         """Text typed while the chat is in the report form."""
-        await self._step(turn, FormInput.typed(turn.inbound.text))
+        inbound = turn.inbound
+        await self._step(turn, FormInput.typed(inbound.text, length=inbound.text_length))
 
-    async def _step(self, turn: Turn, inp: FormInput) -> None:
+    async def _step(self, turn: Turn, inp: FormInput, *, note: str | None = None) -> None:
         found = await self._reporter(turn)
         if found is None:
             return
@@ -192,6 +241,10 @@ class Reporting:
             return
         draft, state = live
         new, reply = step(form, state, inp, lang=turn.lang)
+        if reply.paused:
+            turn.clear_flow()
+            turn.say_text(reply.text)
+            return
         if reply.submitted is not None:
             await self._submit(turn, official, agency, draft, reply)
             return
@@ -204,7 +257,7 @@ class Reporting:
             await self._save(turn, official, draft.deadline_id, new, draft)
         else:
             self._enter_flow(turn)
-        self._send(turn, [], reply)
+        self._send(turn, [note] if note else [], reply)
 
     async def _submit(
         self, turn: Turn, official: Official, agency: Agency, draft: ReportDraft, reply: FormReply
@@ -300,62 +353,128 @@ class Reporting:
     # ---- the one-line form ------------------------------------------------------------------
 
     async def quick(self, turn: Turn) -> None:
-        """/nhanh <alias> n1 n2 …: understand one table row and add it to the draft."""
+        """/nhanh [shortcut] [kind] n1 n2 …: understand one table row, say what was understood,
+        and add it to the draft (after a sent report, only once the person says so)."""
         found = await self._reporter(turn)
         if found is None:
             return
-        official, _agency, form = found
-        alias, _, rest = turn.inbound.args.strip().partition(" ")
-        if not alias:
+        official, agency, form = found
+        if not turn.inbound.args.strip():
             turn.say_text(self._quick_usage(turn, form))
             return
-        quick = next((q for q in form.quick if q.alias == fold(alias)), None)
-        if quick is None:
-            unknown = turn.text("reports.quick.unknown", alias=alias[:32])
-            turn.say_text(f"{unknown}\n{self._quick_usage(turn, form)}")
-            return
         try:
-            row = quick_fill(form, quick, rest)
+            line = read_quick_line(form, turn.inbound.args)
+            row = quick_row(form, line)
         except QuickFillError as err:
-            turn.say_text(quick_fill_error_text(err, turn.lang))
+            if err.key == "forms.quick.unknown":
+                unknown = turn.text("reports.quick.unknown", **err.fields)
+                turn.say_text(f"{unknown}\n{self._quick_usage(turn, form)}")
+            else:
+                turn.say_text(quick_fill_error_text(err, turn.lang))
             return
         except NumberError as err:
             turn.say_text(t(err.key, turn.lang, **err.fields))
             return
         notes: list[str] = []
         live = await self._live_draft(turn, official, form, notes)
-        draft = live[0] if live is not None else None
         if live is not None:
-            state = service.add_row(live[1], quick.section, row)
-            deadline_id = live[0].deadline_id
-        else:
-            deadline = service.current_deadline(self.pack, turn.now)
-            if deadline is None:
-                turn.say("reports.no_deadline")
-                return
-            assert official.agency_id is not None
-            sent = await service.agency_report(
-                turn.session, agency_id=official.agency_id, deadline_id=deadline.id
+            state = service.add_row(live[1], line.quick.section, row)
+            await self._add_quick(
+                turn,
+                official,
+                form,
+                live[0].deadline_id,
+                state,
+                live[0],
+                row,
+                line.quick.section,
+                notes,
             )
-            data = sent.latest_data()
-            if data is not None and not service.is_on_time(deadline, turn.now):
-                turn.say(
-                    "reports.amend_closed",
-                    agency=_agency.name,
-                    due=service.format_due(deadline),
-                )
-                return
-            if data is not None:
-                state = service.add_row(service.amend_state(data), quick.section, row)
-            else:
-                state = service.quick_state(quick.section, row)
-            deadline_id = deadline.id
-        notes.append(
-            turn.text("reports.quick.added", row=describe_row(form, quick.section, row, turn.lang))
+            return
+        deadline = service.current_deadline(self.pack, turn.now)
+        if deadline is None:
+            turn.say("reports.no_deadline")
+            return
+        assert official.agency_id is not None
+        sent = await service.agency_report(
+            turn.session, agency_id=official.agency_id, deadline_id=deadline.id
         )
-        unusual = unusual_fields(form, quick.section, row)
+        if sent.latest is not None and not service.is_on_time(deadline, turn.now):
+            turn.say("reports.amend_closed", agency=agency.name, due=service.format_due(deadline))
+            return
+        if sent.latest is not None:
+            # A report was sent: a new draft (a new version) only if the person says so.
+            nonce = turn.set_flow(
+                QUICK_FLOW, "confirm", {"section": line.quick.section, "row": row}
+            )
+            understood = describe_row(form, line.quick.section, row, turn.lang)
+            turn.say(
+                "reports.quick.after_sent",
+                agency=agency.name,
+                version=sent.latest.version,
+                row=understood,
+                choices=[
+                    turn.choice("forms.button.yes", f"{QUICK_PREFIX}:yes:{nonce}"),
+                    turn.choice("forms.button.no", f"{QUICK_PREFIX}:no:{nonce}"),
+                ],
+                columns=2,
+            )
+            return
+        state = service.quick_state(line.quick.section, row)
+        await self._add_quick(
+            turn, official, form, deadline.id, state, None, row, line.quick.section, notes
+        )
+
+    async def on_quick_confirm(self, turn: Turn) -> None:
+        """[Có]/[Không] after «/nhanh» following a sent report: open the amendment, or not."""
+        parts = (turn.inbound.choice_data or "").split(":")
+        if turn.flow != QUICK_FLOW or len(parts) != 3 or parts[2] != turn.state.nonce:
+            turn.say("residents.stale_button")
+            return
+        data = json.loads(turn.state.data or "{}")
+        turn.clear_flow()
+        if parts[1] != "yes":
+            turn.say("reports.quick.not_added")
+            return
+        found = await self._reporter(turn)
+        deadline = service.current_deadline(self.pack, turn.now)
+        if found is None or deadline is None:
+            return
+        official, _agency, form = found
+        assert official.agency_id is not None
+        sent = await service.agency_report(
+            turn.session, agency_id=official.agency_id, deadline_id=deadline.id
+        )
+        latest = sent.latest_data()
+        section, row = str(data["section"]), dict(data["row"])
+        base = (
+            service.amend_state(latest) if latest is not None else service.quick_state(section, {})
+        )
+        state = service.add_row(base, section, row)
+        await self._add_quick(turn, official, form, deadline.id, state, None, row, section, [])
+
+    async def _add_quick(
+        self,
+        turn: Turn,
+        official: Official,
+        form: ReportForm,
+        deadline_id: str,
+        state: FormState,
+        draft: ReportDraft | None,
+        row: Row,
+        section_id: str,
+        notes: list[str],
+    ) -> None:
+        """Save the draft holding a quick row; echo the row and what is still missing."""
+        notes.append(
+            turn.text("reports.quick.added", row=describe_row(form, section_id, row, turn.lang))
+        )
+        section = next(s for s in form.sections if s.id == section_id)
+        missing = [f.label for f in section.fields if f.id not in row]
+        if missing:
+            notes.append(turn.text("reports.quick.missing", labels=", ".join(missing)))
+        unusual = unusual_fields(form, section_id, row)
         if unusual:
-            section = next(s for s in form.sections if s.id == quick.section)
             labels = ", ".join(f.label for f in section.fields if f.id in unusual)
             notes.append(turn.text("reports.quick.unusual", labels=labels))
         await self._save(turn, official, deadline_id, state, draft)
@@ -452,3 +571,17 @@ class Reporting:
 
 def _wrap(choices: Sequence[Choice]) -> list[Choice]:
     return [Choice(label=c.label, data=f"{BUTTON_PREFIX}:{c.data}") for c in choices]
+
+
+def _claims(turn: Turn) -> bool:
+    """True for an update in the form that is not an answer to it: the form answers it."""
+    inbound = turn.inbound
+    if inbound.kind is InboundKind.OTHER:
+        return True
+    if inbound.kind is InboundKind.COMMAND:
+        command = inbound.command or ""
+        rebinding = command == "start" and bool(inbound.args)
+        return not rebinding and command not in _PASS_COMMANDS
+    if inbound.kind is InboundKind.CHOICE:
+        return (inbound.choice_data or "").split(":", 1)[0] != BUTTON_PREFIX
+    return False

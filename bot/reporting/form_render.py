@@ -24,7 +24,7 @@ from bot.domain.forms import (
     Row,
     Value,
 )
-from bot.domain.forms.state import Draft
+from bot.domain.forms.state import Draft, short_label
 from bot.domain.forms.summary import Item
 from bot.domain.numbers import format_count, format_vnd
 from messages import has, t
@@ -42,6 +42,7 @@ class FormReply:
     done: bool = False
     submitted: FormData | None = None
     cancelled: bool = False
+    paused: bool = False  # the person left the form; the draft is kept
 
 
 def say(note: Note, lang: str) -> str:
@@ -124,6 +125,8 @@ def _label(form: ReportForm, state: FormState, action: str, lang: str) -> str:
         return fld.choices[int(action[1:])].label
     if action.startswith("e") and action[1:].isdigit():
         return t("forms.button.edit", lang, n=action[1:])
+    if action.startswith("f") and action[1:].isdigit():
+        return short_label(form.sections[state.section].fields[int(action[1:])])
     return t(f"forms.button.{action}", lang)
 
 
@@ -172,7 +175,14 @@ def _question_text(form: ReportForm, state: FormState, lang: str) -> str:
         row = describe_row(form, section.id, Draft.of(state).current_row(section), lang)
         text = t("forms.more_rows", lang, row=row, row_label=section.row_label or section.title)
         return f"{where}\n{text}"
+    if state.mode == "pick_field":
+        row = describe_row(form, section.id, Draft.of(state).current_row(section), lang)
+        item = state.editing.item if state.editing is not None else 0
+        return t("forms.pick_field", lang, n=str(item), row=row)
     fld = section.fields[state.field]
+    if state.clearing:
+        value = show(fld, Draft.of(state).current_row(section).get(fld.id), lang, preview=True)
+        return f"{where}\n" + t("forms.confirm_clear", lang, label=fld.label, value=value)
     if state.pending is not None:
         shown = show(fld, state.pending.value, lang)
         return f"{where}\n" + t("forms.confirm_typical", lang, label=fld.label, value=shown)
@@ -205,6 +215,8 @@ def render(form: ReportForm, state: FormState, outcome: Outcome, *, lang: str) -
         return _with(say(outcome.refusal, lang), prompt(form, state, lang=lang))
     if outcome.submitted is not None:
         return FormReply(text=t("forms.submitted", lang), done=True, submitted=outcome.submitted)
+    if outcome.paused:
+        return FormReply(text=t("forms.paused", lang), paused=True)
     if outcome.cancelled:
         return FormReply(text=t("forms.cancel.done", lang), done=True, cancelled=True)
     notes = "\n".join(say(n, lang) for n in outcome.notes)

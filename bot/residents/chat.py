@@ -23,6 +23,10 @@ DELETE_FLOW = "delete"
 
 # Deletes what another area keeps about a chat; returns how many rows it removed.
 Forget = Callable[..., Awaitable[int]]
+# Another role's answer to a bare /start: True if it answered (a bound official is not signed up).
+RoleStart = Callable[[Turn], Awaitable[bool]]
+# Another role's commands for /trogiup ("" when the chat has no such role).
+RoleHelp = Callable[[Turn], Awaitable[str]]
 
 
 class Residents:
@@ -34,11 +38,15 @@ class Residents:
         *,
         start_payload: Handler | None = None,
         forget: Sequence[Forget] = (),
+        role_start: RoleStart | None = None,
+        role_help: RoleHelp | None = None,
     ) -> None:
         self.pack = pack
         self.groups = pack.residential_groups.all_names()
         self._start_payload = start_payload
         self._forget = tuple(forget)
+        self._role_start = role_start
+        self._role_help = role_help
 
     async def _delete_everything(self, turn: Turn) -> int:
         """Delete the chat's data here and in every other area; returns the rows other areas
@@ -78,10 +86,18 @@ class Residents:
     # ---- subscribing ------------------------------------------------------------------------
 
     async def start(self, turn: Turn) -> None:
-        """/start: subscribe (or welcome back); `/start <code>` goes to the invite handler."""
+        """/start: subscribe (or welcome back); `/start <code>` goes to the invite handler; a
+        chat with another role (a bound official) is answered by that role, not signed up."""
         if turn.inbound.args and self._start_payload is not None:
             await self._start_payload(turn)
             return
+        role_start = self._role_start if turn.subscriber is None else None
+        if role_start is not None and await role_start(turn):
+            return
+        await self.subscribe(turn)
+
+    async def subscribe(self, turn: Turn) -> None:
+        """Subscribe (or welcome back) as a resident."""
         info = self.pack.campaign
         was = turn.subscriber
         sub, created = await repo.subscribe(
@@ -283,12 +299,17 @@ class Residents:
                 for a in self.pack.trusted_addresses
             )
             trusted = turn.text("residents.help_trusted", addresses=addresses)
+        role = await self._role_help(turn) if self._role_help is not None else ""
+        commands = [role] if role else []
+        if turn.subscriber is not None or not role:
+            kind = self.pack.residential_groups.kind
+            commands.insert(0, turn.text("residents.help_commands", kind=kind))
         turn.say(
             "residents.help",
             locality=self.pack.campaign.locality,
             hotlines="\n".join(lines),
             trusted=trusted,
-            kind=self.pack.residential_groups.kind,
+            commands="\n\n".join(commands),
         )
 
     # ---- stopping, resuming, deleting -------------------------------------------------------
@@ -390,6 +411,7 @@ class Residents:
             "help": self.help,
             "stop": self.stop,
             "start": self.start,
+            "subscribe": self.subscribe,
         }
         await handlers.get(action, self.stale)(turn)
 

@@ -40,8 +40,6 @@ async def draft_of(db: Database, chat_id: str) -> ReportDraft | None:
         return (await session.execute(stmt)).scalars().first()
 
 
-
-
 async def test_full_report_with_back_skip_bad_numbers_and_edit(
     db: Database, clock: FakeClock
 ) -> None:
@@ -91,12 +89,10 @@ async def test_full_report_with_back_skip_bad_numbers_and_edit(
     assert "1. Tổ chức phát động" in summary
     assert "Loa truyền thanh — 1.200 lượt, 300 nam, 450 nữ" in summary
     assert "Ngân sách nhà nước (đồng): 1.500.000 đ" in summary
-    # edit item 2 (the media row): change the quantity, keep the rest
+    # edit item 2 (the media row): pick the quantity, change it, the rest stays
     await chat.type("sửa 2")
-    await chat.press_label("Giữ nguyên")
+    await chat.press_label("Số lượng")
     await chat.type("12")
-    for _ in range(3):
-        await chat.press_label("Giữ nguyên")
     assert "Loa truyền thanh — 12 lượt, 300 nam, 450 nữ" in chat.texts()
     assert await submissions(db) == []
     await chat.press_label("Gửi")
@@ -226,11 +222,11 @@ async def test_quick_line_is_understood_and_added_not_sent(db: Database, clock: 
     await chat.type("/nhanh truyenthong 3 -120 150")
     assert "âm" in chat.texts()
     assert await draft_of(db, "2001") is None
-    await chat.type("/nhanh truyenthong 3 120 150")
+    await chat.type("/nhanh truyenthong loa 3 120 150")
     assert "Đã hiểu: Loa truyền thanh — 3 lượt, 120 nam, 150 nữ" in chat.texts()
     assert "chưa gửi" in chat.texts()
     assert "Tóm tắt báo cáo" in chat.texts()
-    await chat.type("/nhanh truyenthong 2 10 20")
+    await chat.type("/nhanh loa 2 10 20")
     assert "Loa truyền thanh — 2 lượt, 10 nam, 20 nữ" in chat.texts()
     assert await submissions(db) == []
     draft = await draft_of(db, "2001")

@@ -363,7 +363,10 @@ def test_numbered_replies_pick_choices() -> None:
     assert chat.state.tables["activities"][0]["level"] == "thon"
     chat.say("2")  # «Không» on the yes/no question
     assert chat.state.section == 1
-    chat.say("3")  # media: «Không có» is the third choice
+    # media: «Không có» is the third button, but a typed number picks only the answers
+    assert "Không có lựa chọn số 3." in chat.say("3").text
+    assert chat.state.section == 1
+    chat.say("không có")
     assert chat.state.tables["media"] == []
 
 
@@ -485,16 +488,23 @@ def test_a_twenty_thousand_character_text_is_refused() -> None:
 def test_summary_edit_then_submit() -> None:
     chat = Chat()
     _fill_to_summary(chat)
-    chat.say("sửa 2")
+    chat.say("sửa 2")  # a table row: pick the value to change
     assert chat.state.editing is not None
-    assert "hoạt động thứ 2" in chat.reply.text
-    assert "Hiện tại: Nói chuyện chuyên đề" in chat.reply.text
-    assert "Xóa dòng này" in chat.labels()
-    chat.press("Giữ nguyên")
-    chat.say("4")  # sessions 3 → 4
-    chat.say("giữ")
-    chat.say("80")
-    chat.press("Giữ nguyên")
+    assert "Sửa mục 2: Nói chuyện chuyên đề — 3 cuộc/đoàn, 25 nam, 75 nữ" in chat.reply.text
+    assert chat.labels() == [
+        "Hoạt động",
+        "Số cuộc/đoàn",
+        "Nam",
+        "Nữ",
+        "Cấp triển khai",
+        "Xóa dòng này",
+        "Quay lại",
+    ]
+    chat.press("Số cuộc/đoàn")
+    assert "Hiện tại: 3" in chat.reply.text
+    chat.say("4")  # sessions 3 → 4, then back to the summary
+    assert chat.mode() == "summary"
+    chat.say("sửa 2 nữ 80")  # or in one line
     assert chat.mode() == "summary"
     assert "2. Hoạt động: Nói chuyện chuyên đề — 4 cuộc/đoàn, 25 nam, 80 nữ" in chat.reply.text
     chat.say("Sua 5")  # a budget field: one question, then the summary
@@ -617,7 +627,10 @@ def test_sum_equals_check() -> None:
     chat.say("90")
     assert chat.mode() == "summary"
     chat.say("sửa 1")
-    chat.say("bỏ qua")  # no total given: nothing to check
+    chat.say("bỏ qua")  # no total given: nothing to check, once the blanking is confirmed
+    assert "«Tổng» đang là 90. Bỏ trống câu này (xóa 90)?" in chat.reply.text
+    assert chat.state.values["people"]["total"] == 90
+    chat.press("Có")
     assert chat.mode() == "summary"
     assert chat.say("gửi").submitted == FormData(
         values={"people": {"total": None, "male": 40, "female": 50}}

@@ -24,9 +24,13 @@ steps back one field (across rows and sections); «bỏ qua» skips an optional 
 from bot.domain.forms.decode import button_data, is_form_button, options
 from bot.domain.forms.quick import (
     QuickFillError,
+    QuickLine,
     draft_expired,
     draft_expiry_warning_due,
+    match_kind,
     quick_fill,
+    quick_row,
+    read_quick_line,
     section_by_id,
     unusual_fields,
 )
@@ -50,6 +54,7 @@ __all__ = [
     "Note",
     "Outcome",
     "QuickFillError",
+    "QuickLine",
     "Row",
     "Value",
     "button_data",
@@ -58,8 +63,11 @@ __all__ = [
     "draft_expiry_warning_due",
     "is_form_button",
     "items",
+    "match_kind",
     "options",
     "quick_fill",
+    "quick_row",
+    "read_quick_line",
     "section_by_id",
     "start",
     "state_fits",

@@ -15,21 +15,20 @@ def parse_number(fld: FormField, text: str) -> int:
     return parse_money(text, **cap) if fld.type == "money" else parse_count(text, **cap)
 
 
-def _parse_text(fld: FormField, text: str) -> str:
+def _parse_text(fld: FormField, text: str, length: int) -> str:
     limit = fld.max_length or DEFAULT_TEXT_MAX
     if not text:
         raise Refusal("forms.error.empty_text")
-    if len(text) > limit:
-        raise Refusal(
-            "forms.error.too_long", max=format_count(limit), length=format_count(len(text))
-        )
+    if length > limit:
+        raise Refusal("forms.error.too_long", max=format_count(limit), length=format_count(length))
     return text
 
 
-def parse_value(fld: FormField, text: str) -> int | str:
-    """The typed answer for a count/money/text field; raises Refusal."""
+def parse_value(fld: FormField, text: str, length: int | None = None) -> int | str:
+    """The typed answer for a count/money/text field; raises Refusal. `length`: the real length
+    of a text that reached us cut (measured before the cut)."""
     if fld.type == "text":
-        return _parse_text(fld, text)
+        return _parse_text(fld, text, max(len(text), length or 0))
     try:
         value = parse_number(fld, text)
     except NumberError as err:
@@ -61,7 +60,7 @@ def answer(form: ReportForm, d: Draft, text: str) -> None:
                 store(form, d, fld, option.id)
                 return
         raise Refusal("forms.error.no_choice", n=str(len(fld.choices)))
-    value = parse_value(fld, text)
+    value = parse_value(fld, text, d.typed_length)
     if (
         isinstance(value, int)
         and fld.typical_max is not None

@@ -32,6 +32,7 @@ _WORDS: dict[str, frozenset[str]] = {
     "send": frozenset({"gui", "gui di", "nop", "gui bao cao", "send", "submit"}),
     "delete": frozenset({"xoa", "xoa dong", "xoa dong nay", "delete"}),
     "show": frozenset({"xem", "show"}),
+    "pause": frozenset({"tam dung", "tam nghi", "de sau", "thoat", "pause", "later"}),
     "yes": frozenset({"co", "c", "yes", "y", "ok", "dung", "dong y", "chac chan", "vang", "u"}),
     "no": frozenset({"khong", "k", "ko", "no", "n", "sai"}),
 }
@@ -48,8 +49,11 @@ _COMMANDS = {
     "gui": "send",
     "show": "show",
     "xem": "show",
+    "tamdung": "pause",
+    "pause": "pause",
 }
-_EDIT = re.compile(r"^(?:sua|edit)(?: muc)? ?(\d{1,3})$")
+_EDIT = re.compile(r"^(?:sua|edit)(?: muc)? ?(\d{1,3})(?: (.+))?$")
+_ANSWERS = ("yes", "no")  # with the «cN» choices: what a typed number may pick
 
 
 def _word(folded: str) -> str | None:
@@ -65,13 +69,14 @@ def _word(folded: str) -> str | None:
 def _filling_options(form: ReportForm, state: FormState) -> tuple[tuple[str, ...], bool]:
     section = form.sections[state.section]
     fld = section.fields[state.field]
-    if state.pending is not None:
+    if state.pending is not None or state.clearing:
         return ("yes", "no"), True
     d = Draft.of(state)
     actions = [f"c{i}" for i in range(len(fld.choices))] if fld.type == "choice" else []
+    entered = d.current_row(section).get(fld.id, None) is not None
     if fld.id in d.current_row(section):
         actions.append("keep")
-    if not fld.required:
+    if not fld.required and not entered:
         actions.append("skip")
     if none_allowed(form, d):
         actions.append("none")
@@ -92,6 +97,9 @@ def options(form: ReportForm, state: FormState) -> tuple[tuple[str, ...], bool]:
         return (), False
     if state.mode == "more_rows":
         return ("yes", "no", "back"), True
+    if state.mode == "pick_field":
+        fields = form.sections[state.section].fields
+        return (*(f"f{i}" for i in range(len(fields))), "delete", "back"), True
     return _filling_options(form, state)
 
 
@@ -113,6 +121,8 @@ def _split_action(action: str) -> tuple[str, str]:
         return "choice", action[1:]
     if action.startswith("e") and action[1:].isdigit():
         return "edit", action[1:]
+    if action.startswith("f") and action[1:].isdigit():
+        return "field", action[1:]
     return action, ""
 
 
@@ -130,28 +140,53 @@ def _allowed_words(form: ReportForm, state: FormState) -> set[str]:
     """In a question, only the words that apply here are commands; «không có», «gửi» or «có»
     can be a real answer to a text question."""
     actions, _ = _filling_options(form, state)
-    return {"back", "skip", "cancel", "show"} | (set(actions) & {"keep", "none", "delete"})
+    allowed = {"back", "skip", "cancel", "show", "pause"}
+    fld = form.sections[state.section].fields[state.field]
+    if fld.type != "text":  # explained when refused, rather than read as a wrong answer
+        allowed.add("none")
+    return allowed | (set(actions) & {"keep", "none", "delete"})
+
+
+def _numbered(form: ReportForm, state: FormState, folded: str) -> tuple[str, str] | None:
+    """A typed «N» picks the Nth answer choice, never a navigation button (5 at a 4-option
+    question is refused, not «Quay lại»)."""
+    actions, numbered = options(form, state)
+    if not numbered:
+        return None
+    answers = [a for a in actions if a in _ANSWERS or (a[0] in "cf" and a[1:].isdigit())]
+    index = int(folded)
+    if 1 <= index <= len(answers):
+        return _split_action(answers[index - 1])
+    if state.pending is None:
+        return "bad_number", folded
+    return None  # «Bạn chắc chắn số 500?» answered «45»: a corrected figure, not a choice number
+
+
+def _edit(text: str, folded: str) -> tuple[str, str] | None:
+    """«sửa 2», «sửa 2 nữ», «sửa 2 nữ 150»: the item and the rest, as typed."""
+    match = _EDIT.match(folded)
+    if match is None:
+        return None
+    if match.group(2) is None:
+        return "edit", match.group(1)
+    skip = len(folded[: match.start(2)].split())
+    return "edit", f"{match.group(1)} {' '.join(text.split()[skip:])}"
 
 
 def _decode_typed(form: ReportForm, state: FormState, raw: str) -> tuple[str, str]:
     text = normalize_text(raw)
     folded = fold(text)
     if folded.isdigit() and len(folded) <= 3:
-        actions, numbered = options(form, state)
-        index = int(folded)
-        if numbered and 1 <= index <= len(actions):
-            return _split_action(actions[index - 1])
-        if numbered and state.pending is None:
-            return "bad_number", folded
-        # «Bạn chắc chắn số 500?» answered «45»: a corrected figure, not a choice number
-    if state.mode == "summary":
-        match = _EDIT.match(folded)
-        if match:
-            return "edit", match.group(1)
+        picked = _numbered(form, state, folded)
+        if picked is not None:
+            return picked
+    edit = _edit(text, folded) if state.mode == "summary" else None
+    if edit is not None:
+        return edit
     word = _word(folded)
     if word is None:
         return "value", text
-    if state.mode == "filling" and state.pending is None:
+    if state.mode == "filling" and state.pending is None and not state.clearing:
         return (word, "") if word in _allowed_words(form, state) else ("value", text)
     return word, ""
 

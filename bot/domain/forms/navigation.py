@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bot.domain.campaign import ReportForm
 from bot.domain.forms.checks import failed_check
-from bot.domain.forms.state import Draft, complete
+from bot.domain.forms.state import Draft, EditTarget, complete, has_data
+from bot.domain.forms.summary import first_gap
 
 
 def enter_section(form: ReportForm, d: Draft, index: int, *, at_end: bool) -> None:
@@ -29,6 +30,19 @@ def to_summary(d: Draft) -> None:
     d.mode, d.editing, d.pending, d.recheck = "summary", None, None, False
 
 
+def to_next_gap(form: ReportForm, d: Draft) -> bool:
+    """Position at the first unanswered required question (asked alone, then the next one, then
+    the summary); False, at the summary, when nothing is missing."""
+    gap = first_gap(form, d)
+    if gap is None:
+        to_summary(d)
+        return False
+    d.mode, d.pending, d.recheck = "filling", None, False
+    d.section, d.row, d.field = gap
+    d.editing = EditTarget(item=0, section=d.section, row=d.row, field=d.field, gaps=True)
+    return True
+
+
 def next_section(form: ReportForm, d: Draft) -> None:
     """The first question of the next section, or the summary after the last."""
     if d.section + 1 >= len(form.sections):
@@ -38,19 +52,12 @@ def next_section(form: ReportForm, d: Draft) -> None:
 
 
 def none_allowed(form: ReportForm, d: Draft) -> bool:
-    """«Không có» is offered at the first question of a table that holds no finished row."""
+    """«Không có» is offered at the first question of a table that holds nothing entered yet:
+    never over a figure, a choice or an unfinished row (it would silently wipe them)."""
     section = form.sections[d.section]
     if section.kind != "table" or d.row != 0 or d.field != 0 or d.mode != "filling":
         return False
-    rows = d.tables.get(section.id, [])
-    if d.editing is not None:
-        return (
-            d.editing.row == 0
-            and not any(rows[1:])
-            and not complete(section, rows[0] if rows else {})
-        )
-    # Never offered over a finished row: «Không có» would silently wipe it.
-    return not rows or (len(rows) == 1 and not complete(section, rows[0]))
+    return not has_data(d.tables.get(section.id, []))
 
 
 def delete_allowed(form: ReportForm, d: Draft) -> bool:
@@ -93,7 +100,9 @@ def finish_unit(form: ReportForm, d: Draft) -> None:
         d.mode = "filling"
         return
     d.recheck = False
-    if d.editing is not None:
+    if d.editing is not None and d.editing.gaps:
+        to_next_gap(form, d)
+    elif d.editing is not None:
         to_summary(d)
     elif section.kind == "table":
         _after_row(form, d)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.campaign import FormSection, QuickForm, ReportForm
+from bot.domain.campaign import ChoiceOption, FormSection, QuickForm, ReportForm
 from bot.domain.forms.answers import parse_number
 from bot.domain.forms.checks import lacks_positive
 from bot.domain.forms.state import Row, number
 from bot.domain.numbers import NumberError, format_count
-from bot.domain.text import normalize_text
+from bot.domain.text import fold_words, normalize_text
 
 
 class QuickFillError(ValueError):
@@ -27,6 +28,80 @@ def section_by_id(form: ReportForm, section_id: str) -> FormSection:
         if section.id == section_id:
             return section
     raise KeyError(section_id)
+
+
+def _names(option: ChoiceOption) -> set[str]:
+    parts = [option.label, *option.label.split("/"), *option.aliases]
+    return {fold_words(p) for p in parts if fold_words(p)} | {option.id}
+
+
+def match_kind(section: FormSection, phrase: str) -> str | None:
+    """The id of the section's kind (its first choice field) that `phrase` names, whole and
+    accent-insensitive (a label, one of its «/» parts, an alias or the id); None if none does."""
+    kind = next((f for f in section.fields if f.type == "choice"), None)
+    folded = fold_words(phrase)
+    if kind is None or not folded:
+        return None
+    return next((o.id for o in kind.choices if folded in _names(o)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class QuickLine:
+    """What a `/nhanh` line names: the shortcut, the kind if named, and the numbers' text."""
+
+    quick: QuickForm
+    kind: str | None
+    numbers: str
+
+
+def _kind_field(form: ReportForm, quick: QuickForm) -> str | None:
+    section = section_by_id(form, quick.section)
+    return next((f.id for f in section.fields if f.type == "choice"), None)
+
+
+def _by_alias(form: ReportForm, phrase: str, numbers: str, typed: str) -> QuickLine | None:
+    for quick in form.quick:
+        if phrase == quick.alias:
+            return QuickLine(quick, None, numbers)
+        if phrase.startswith(quick.alias + " "):
+            kind = match_kind(section_by_id(form, quick.section), phrase[len(quick.alias) + 1 :])
+            if kind is None:
+                raise QuickFillError("forms.quick.unknown", alias=typed[:32])
+            return QuickLine(quick, kind, numbers)
+    return None
+
+
+def read_quick_line(form: ReportForm, args: str) -> QuickLine:
+    """`/nhanh <shortcut> [kind] n1 n2 …` or `/nhanh <kind> n1 n2 …`: strictly matched (whole
+    words, accent-insensitive, the pack's aliases); raises QuickFillError «unknown» otherwise."""
+    words = normalize_text(args).split()
+    first_number = next((i for i, w in enumerate(words) if any(c.isdigit() for c in w)), None)
+    cut = len(words) if first_number is None else first_number
+    typed, numbers = " ".join(words[:cut]), " ".join(words[cut:])
+    phrase = fold_words(typed)
+    found = _by_alias(form, phrase, numbers, typed)
+    if found is not None:
+        return found
+    matches = [
+        QuickLine(q, kind, numbers)
+        for q in form.quick
+        if (kind := match_kind(section_by_id(form, q.section), phrase)) is not None
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        shortcuts = ", ".join(m.quick.alias for m in matches)
+        raise QuickFillError("forms.quick.ambiguous", alias=typed[:32], shortcuts=shortcuts)
+    raise QuickFillError("forms.quick.unknown", alias=typed[:32])
+
+
+def quick_row(form: ReportForm, line: QuickLine) -> Row:
+    """The row of a `/nhanh` line (its kind, when named, before the numbers)."""
+    row = quick_fill(form, line.quick, line.numbers)
+    kind = _kind_field(form, line.quick)
+    if line.kind is not None and kind is not None:
+        row = {kind: line.kind, **{k: v for k, v in row.items() if k != kind}}
+    return row
 
 
 def quick_fill(form: ReportForm, quick: QuickForm, args: str) -> Row:

@@ -13,11 +13,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.domain.campaign import FormSection
+from bot.domain.campaign import FormField, FormSection
 
 Value = int | str | None  # None: an optional field left blank
 Row = dict[str, Value]
-Mode = Literal["filling", "more_rows", "summary", "confirm_cancel", "submitted", "cancelled"]
+Mode = Literal[
+    "filling", "more_rows", "summary", "pick_field", "confirm_cancel", "submitted", "cancelled"
+]
 
 DEFAULT_TEXT_MAX = 2000
 MAX_EDIT_BUTTONS = 24  # beyond this, «sửa N» is typed (the summary's footer says how)
@@ -36,12 +38,14 @@ class Pending(_Frozen):
 
 
 class EditTarget(_Frozen):
-    """The summary item being edited: a table row (every field) or one field of a fields section."""
+    """The summary item being edited: a table row (every field) or one field; `gaps`: the
+    questions «gửi» found unanswered, one after the other, then back to the summary."""
 
     item: int
     section: int
     row: int = 0
     field: int | None = None  # None: the whole table row
+    gaps: bool = False
 
 
 class FormState(_Frozen):
@@ -60,6 +64,7 @@ class FormState(_Frozen):
     recheck: bool = False  # after a failed cross-check: the next answer completes the row
     editing: EditTarget | None = None
     before_cancel: Mode | None = None  # where «Không» on the cancel question returns
+    clearing: bool = False  # «bỏ qua» over an entered value: waiting for «Có» to blank it
 
     def to_json(self) -> str:
         """The state as compact JSON, for the draft row."""
@@ -85,11 +90,13 @@ class FormInput:
     text: str | None = None
     choice_data: str | None = None
     command: str | None = None  # back | skip | cancel | keep | none | send | show
+    length: int | None = None  # the typed text's length before the messenger layer cut it
 
     @classmethod
-    def typed(cls, text: str) -> FormInput:
-        """Typed text (a value, a numbered reply or a word such as «quay lại»)."""
-        return cls(text=text)
+    def typed(cls, text: str, *, length: int | None = None) -> FormInput:
+        """Typed text (a value, a numbered reply or a word such as «quay lại»); `length` is its
+        real length when `text` is a cut copy of a longer message."""
+        return cls(text=text, length=length)
 
     @classmethod
     def pressed(cls, data: str) -> FormInput:
@@ -133,8 +140,10 @@ class Draft:
     recheck: bool
     editing: EditTarget | None
     before_cancel: Mode | None
+    clearing: bool
     notes: list[Note] = dataclasses.field(default_factory=list)
     submitted: FormData | None = None
+    typed_length: int | None = None  # the typed answer's length before any cut (see FormInput)
 
     @classmethod
     def of(cls, state: FormState) -> Draft:
@@ -151,6 +160,7 @@ class Draft:
             recheck=state.recheck,
             editing=state.editing,
             before_cancel=state.before_cancel,
+            clearing=state.clearing,
         )
 
     def freeze(self, nonce: int) -> FormState:
@@ -168,6 +178,7 @@ class Draft:
             recheck=self.recheck,
             editing=self.editing,
             before_cancel=self.before_cancel,
+            clearing=self.clearing,
         )
 
     def note(self, key: str, **fields: str) -> None:
@@ -186,6 +197,16 @@ class Draft:
                 rows.append({})
             return rows[self.row]
         return self.values.setdefault(section.id, {})
+
+
+def has_data(rows: list[Row]) -> bool:
+    """True if any row holds an entered value (a figure, a choice, a text)."""
+    return any(rows)
+
+
+def short_label(fld: FormField) -> str:
+    """The label's last part: «Số người tham gia: Nữ» → «Nữ» (for buttons and «sửa N nữ»)."""
+    return fld.label.rsplit(":", 1)[-1].strip() or fld.label
 
 
 def complete(section: FormSection, row: Row) -> bool:

@@ -20,6 +20,7 @@ from bot.domain.forms.navigation import (
     go_back,
     next_section,
     none_allowed,
+    to_next_gap,
     to_summary,
 )
 from bot.domain.forms.state import (
@@ -30,8 +31,9 @@ from bot.domain.forms.state import (
     FormState,
     Note,
     Refusal,
+    has_data,
 )
-from bot.domain.forms.summary import start_edit, submit
+from bot.domain.forms.summary import draft_data, find_field, pick_field, start_edit
 
 _DRAFT_ID = re.compile(DRAFT_ID_PATTERN)
 
@@ -45,6 +47,7 @@ class Outcome:
     stale: bool = False  # a button of an older message; the state is unchanged
     submitted: FormData | None = None
     cancelled: bool = False
+    paused: bool = False  # «tạm dừng»: the person leaves the form; the draft is kept as it is
 
 
 # ---- the handlers per mode ---------------------------------------------------------------------
@@ -66,6 +69,18 @@ def _on_pending(form: ReportForm, d: Draft, fld: FormField, action: str, arg: st
     return True
 
 
+def _on_clearing(form: ReportForm, d: Draft, fld: FormField, action: str) -> bool:
+    """An answer to «Bỏ trống câu này (xóa giá trị đã nhập)?»; False if not one of its answers."""
+    if action == "yes":
+        d.clearing = False
+        store(form, d, fld, None)
+    elif action in ("no", "back"):
+        d.clearing = False
+    else:
+        return False
+    return True
+
+
 def _pick(form: ReportForm, d: Draft, arg: str) -> None:
     fld = form.sections[d.section].fields[d.field]
     if fld.type != "choice" or int(arg) >= len(fld.choices):
@@ -74,9 +89,13 @@ def _pick(form: ReportForm, d: Draft, arg: str) -> None:
 
 
 def _skip(form: ReportForm, d: Draft, arg: str) -> None:
-    fld = form.sections[d.section].fields[d.field]
+    section = form.sections[d.section]
+    fld = section.fields[d.field]
     if fld.required:
         raise Refusal("forms.error.required", label=fld.label)
+    if d.current_row(section).get(fld.id) is not None:
+        d.clearing = True  # an entered value is never dropped without a «Có»
+        return
     store(form, d, fld, None)
 
 
@@ -90,6 +109,9 @@ def _keep(form: ReportForm, d: Draft, arg: str) -> None:
 
 def _none(form: ReportForm, d: Draft, arg: str) -> None:
     if not none_allowed(form, d):
+        section = form.sections[d.section]
+        if section.kind == "table" and has_data(d.tables.get(section.id, [])):
+            raise Refusal("forms.error.none_has_data")
         raise Refusal("forms.error.none_not_here")
     d.tables[form.sections[d.section].id] = []
     d.pending = None
@@ -123,6 +145,9 @@ def _on_filling(form: ReportForm, d: Draft, action: str, arg: str) -> None:
     fld = form.sections[d.section].fields[d.field]
     if d.pending is not None and _on_pending(form, d, fld, action, arg):
         return
+    if d.clearing and _on_clearing(form, d, fld, action):
+        return
+    d.clearing = False
     handler = _FILLING.get(action)
     if handler is None:
         raise Refusal("forms.error.unknown")
@@ -142,11 +167,53 @@ def _on_more_rows(form: ReportForm, d: Draft, action: str, arg: str) -> None:
         raise Refusal("forms.error.yes_no")
 
 
+def _submit(form: ReportForm, d: Draft) -> None:
+    """«gửi»: submit, or ask the unanswered required questions one by one (then the summary)."""
+    if to_next_gap(form, d):
+        d.note("forms.error.incomplete")
+        return
+    d.submitted = draft_data(form, d)
+    d.mode = "submitted"
+
+
+def _edit(form: ReportForm, d: Draft, arg: str) -> None:
+    """«sửa N» (the item), «sửa N nữ» (one field of a row), «sửa N nữ 150» / «sửa 5 2 tr»."""
+    number, _, rest = arg.partition(" ")
+    start_edit(form, d, int(number))
+    if not rest:
+        return
+    if d.mode == "pick_field":
+        found = find_field(form.sections[d.section], rest)
+        if found is None:
+            raise Refusal("forms.error.no_field", text=rest[:40])
+        pick_field(form, d, found[0])
+        rest = found[1]
+    if rest and d.editing is not None and d.editing.field is not None:
+        answer(form, d, rest)
+
+
+def _on_pick_field(form: ReportForm, d: Draft, action: str, arg: str) -> None:
+    if action == "field":
+        pick_field(form, d, int(arg))
+    elif action == "delete":
+        del d.rows(form.sections[d.section])[d.row]
+        d.note("forms.row_deleted")
+        to_summary(d)
+    elif action == "back":
+        to_summary(d)
+    elif action == "value" and (found := find_field(form.sections[d.section], arg)) is not None:
+        pick_field(form, d, found[0])
+        if found[1]:
+            answer(form, d, found[1])
+    else:
+        raise Refusal("forms.error.pick_field")
+
+
 def _on_summary(form: ReportForm, d: Draft, action: str, arg: str) -> None:
     if action == "send":
-        submit(form, d)
+        _submit(form, d)
     elif action == "edit":
-        start_edit(form, d, int(arg))
+        _edit(form, d, arg)
     elif action == "back":
         go_back(form, d)
     else:
@@ -167,6 +234,7 @@ _HANDLERS: dict[str, Callable[[ReportForm, Draft, str, str], None]] = {
     "filling": _on_filling,
     "more_rows": _on_more_rows,
     "summary": _on_summary,
+    "pick_field": _on_pick_field,
     "confirm_cancel": _on_confirm_cancel,
 }
 
@@ -190,7 +258,10 @@ def step(form: ReportForm, state: FormState, inp: FormInput) -> tuple[FormState,
     if decoded == "stale":
         return state, Outcome(stale=True)
     action, arg = decoded
+    if action == "pause":
+        return state, Outcome(paused=True)
     d = Draft.of(state)
+    d.typed_length = inp.length
     try:
         _apply(form, state, d, action, arg)
     except Refusal as refusal:

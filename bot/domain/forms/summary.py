@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain.campaign import ReportForm
-from bot.domain.forms.state import Draft, EditTarget, FormData, FormState, Refusal
+from bot.domain.campaign import FormSection, ReportForm
+from bot.domain.forms.state import Draft, EditTarget, FormData, FormState, Refusal, short_label
+from bot.domain.text import fold
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +83,29 @@ def start_edit(form: ReportForm, d: Draft, number: int) -> None:
     d.tables[section.id] = rows
     d.row, d.field = item.row or 0, 0
     d.editing = EditTarget(item=number, section=item.section, row=d.row)
+    if item.row is not None:
+        d.mode = "pick_field"  # a finished row: which of its fields?
 
 
-def submit(form: ReportForm, d: Draft) -> None:
-    """«gửi»: submit, or go to the first unanswered required question."""
-    gap = first_gap(form, d)
-    if gap is not None:
-        d.mode, d.editing = "filling", None
-        d.section, d.row, d.field = gap
-        d.note("forms.error.incomplete")
-        return
-    d.submitted = draft_data(form, d)
-    d.mode = "submitted"
+def pick_field(form: ReportForm, d: Draft, index: int) -> None:
+    """The field `index` of the row being edited, asked alone, then back to the summary."""
+    assert d.editing is not None
+    section = form.sections[d.section]
+    if not 0 <= index < len(section.fields):
+        raise Refusal("forms.error.unknown")
+    d.mode, d.field = "filling", index
+    d.editing = d.editing.model_copy(update={"field": index})
+
+
+def find_field(section: FormSection, text: str) -> tuple[int, str] | None:
+    """«nữ 150» → (the index of the field «…: Nữ», «150»): the longest field name the words start
+    with (accent-insensitive, whole words: a label, its last part after «:», or the field id)."""
+    words = fold(text).split()
+    found: tuple[int, str] | None = None
+    longest = 0
+    for index, fld in enumerate(section.fields):
+        for name in {fold(fld.label), fold(short_label(fld)), fld.id}:
+            size = len(name.split())
+            if words[:size] == name.split() and size > longest:
+                found, longest = (index, " ".join(text.split()[size:])), size
+    return found
