@@ -1,6 +1,8 @@
 """The officials' conversation: bind with an invite code, fill and send the report, see it.
 
-Commands: `/start <code>` (through Residents' /start), `/baocao`, `/baocaocuatoi`, `/nhanh`.
+Commands: `/start <code>` (through Residents' /start), `/baocao`, `/baocaocuatoi`; `/nhanh` is
+quick_chat.py, the helpers they share are drafts.py. While a chat is in the form, the form is a
+mode: anything that is not an answer (a photo, /start, /huy, another button) is answered inside it.
 The form itself is `bot.domain.forms` (pure), put into words by
 `bot.reporting.form_render`; this module loads the chat's draft row, runs one
 step, and saves the row in the same transaction as the reply (Conversation's turn).
@@ -16,45 +18,28 @@ so a press that arrives with typed text is handed to the engine as that text.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-
-from bot.channels.base import Choice, InboundKind
+from bot.channels.base import InboundKind
 from bot.chat.router import Router
 from bot.chat.turn import Turn
 from bot.clock import format_vn_datetime
-from bot.domain.campaign import Agency, CampaignPack, ReportForm
+from bot.domain.campaign import Agency, CampaignPack
 from bot.domain.forms import (
     FormInput,
-    FormState,
-    QuickFillError,
-    Row,
-    draft_expired,
-    quick_row,
-    read_quick_line,
-    state_fits,
-    unusual_fields,
 )
-from bot.domain.numbers import NumberError
-from bot.reporting import officials, reminders
+from bot.reporting import drafts, officials, reminders
 from bot.reporting import reports as service
 from bot.reporting import repository as repo
+from bot.reporting.drafts import BUTTON_PREFIX, REPORT_FLOW
 from bot.reporting.form_render import (
     FormReply,
-    describe_row,
     prompt,
-    quick_fill_error_text,
     start,
     step,
     summary_text,
 )
+from bot.reporting.quick_chat import QUICK_PREFIX, QuickRows
 from bot.storage.models import Official, ReportDraft
-from messages import t
 
-REPORT_FLOW = "report"
-QUICK_FLOW = "quick"
-BUTTON_PREFIX = "rp"
-QUICK_PREFIX = "rq"
 # Commands that keep their own meaning inside the form (everything else is answered by the form).
 _PASS_COMMANDS = frozenset(
     {"baocao", "report", "baocaocuatoi", "myreport", "nhanh", "quick", "trogiup", "help"}
@@ -72,14 +57,15 @@ class Reporting:
 
     def __init__(self, pack: CampaignPack) -> None:
         self.pack = pack
+        self.quick_rows = QuickRows(pack)
 
     def register(self, router: Router) -> None:
         """Add the officials' commands, the form's buttons and its flow to the router."""
         router.command(("baocao", "report"), self.report)
         router.command(("baocaocuatoi", "myreport"), self.my_report)
-        router.command(("nhanh", "quick"), self.quick)
+        router.command(("nhanh", "quick"), self.quick_rows.quick)
         router.choice(BUTTON_PREFIX, self.on_button)
-        router.choice(QUICK_PREFIX, self.on_quick_confirm)
+        router.choice(QUICK_PREFIX, self.quick_rows.on_quick_confirm)
         router.flow(REPORT_FLOW, self.on_text)
         router.mode(REPORT_FLOW, _claims, self.in_form)
 
@@ -154,12 +140,12 @@ class Reporting:
 
     async def report(self, turn: Turn) -> None:
         """/baocao: resume the chat's draft, or start one (a sent report opens for amending)."""
-        found = await self._reporter(turn)
+        found = await drafts.reporter(self.pack, turn)
         if found is None:
             return
         official, agency, form = found
         notes: list[str] = []
-        live = await self._live_draft(turn, official, form, notes)
+        live = await drafts.live_draft(turn, official, form, notes)
         if live is not None:
             draft, state = live
             notes.append(
@@ -169,8 +155,8 @@ class Reporting:
                     updated=format_vn_datetime(draft.updated_at),
                 )
             )
-            await self._save(turn, official, draft.deadline_id, state, draft)
-            self._send(turn, notes, prompt(form, state, lang=turn.lang))
+            await drafts.save(turn, official, draft.deadline_id, state, draft)
+            drafts.send(turn, notes, prompt(form, state, lang=turn.lang))
             return
         deadline = service.current_deadline(self.pack, turn.now)
         if deadline is None:
@@ -209,8 +195,8 @@ class Reporting:
             )
             if not on_time:
                 notes.append(turn.text("reports.late_note", due=due))
-        await self._save(turn, official, deadline.id, state, None)
-        self._send(turn, notes, reply)
+        await drafts.save(turn, official, deadline.id, state, None)
+        drafts.send(turn, notes, reply)
 
     async def on_button(self, turn: Turn) -> None:
         """A button of the form (`rp:…`)."""
@@ -225,12 +211,12 @@ class Reporting:
         await self._step(turn, FormInput.typed(inbound.text, length=inbound.text_length))
 
     async def _step(self, turn: Turn, inp: FormInput, *, note: str | None = None) -> None:
-        found = await self._reporter(turn)
+        found = await drafts.reporter(self.pack, turn)
         if found is None:
             return
         official, agency, form = found
         notes: list[str] = []
-        live = await self._live_draft(turn, official, form, notes)
+        live = await drafts.live_draft(turn, official, form, notes)
         if live is None:
             if turn.flow == REPORT_FLOW:
                 turn.clear_flow()
@@ -254,10 +240,10 @@ class Reporting:
             turn.say_text(reply.text)
             return
         if new != state:
-            await self._save(turn, official, draft.deadline_id, new, draft)
+            await drafts.save(turn, official, draft.deadline_id, new, draft)
         else:
-            self._enter_flow(turn)
-        self._send(turn, [note] if note else [], reply)
+            drafts.enter_flow(turn)
+        drafts.send(turn, [note] if note else [], reply)
 
     async def _submit(
         self, turn: Turn, official: Official, agency: Agency, draft: ReportDraft, reply: FormReply
@@ -311,7 +297,7 @@ class Reporting:
 
     async def my_report(self, turn: Turn) -> None:
         """/baocaocuatoi: what the official's own agency has sent for the current deadline."""
-        found = await self._reporter(turn)
+        found = await drafts.reporter(self.pack, turn)
         if found is None:
             return
         official, agency, form = found
@@ -349,228 +335,6 @@ class Reporting:
         if draft is not None and draft.agency_id == official.agency_id:
             parts.append(turn.text("reports.mine.draft"))
         turn.say_text("\n\n".join(parts))
-
-    # ---- the one-line form ------------------------------------------------------------------
-
-    async def quick(self, turn: Turn) -> None:
-        """/nhanh [shortcut] [kind] n1 n2 …: understand one table row, say what was understood,
-        and add it to the draft (after a sent report, only once the person says so)."""
-        found = await self._reporter(turn)
-        if found is None:
-            return
-        official, agency, form = found
-        if not turn.inbound.args.strip():
-            turn.say_text(self._quick_usage(turn, form))
-            return
-        try:
-            line = read_quick_line(form, turn.inbound.args)
-            row = quick_row(form, line)
-        except QuickFillError as err:
-            if err.key == "forms.quick.unknown":
-                unknown = turn.text("reports.quick.unknown", **err.fields)
-                turn.say_text(f"{unknown}\n{self._quick_usage(turn, form)}")
-            else:
-                turn.say_text(quick_fill_error_text(err, turn.lang))
-            return
-        except NumberError as err:
-            turn.say_text(t(err.key, turn.lang, **err.fields))
-            return
-        notes: list[str] = []
-        live = await self._live_draft(turn, official, form, notes)
-        if live is not None:
-            state = service.add_row(live[1], line.quick.section, row)
-            await self._add_quick(
-                turn,
-                official,
-                form,
-                live[0].deadline_id,
-                state,
-                live[0],
-                row,
-                line.quick.section,
-                notes,
-            )
-            return
-        deadline = service.current_deadline(self.pack, turn.now)
-        if deadline is None:
-            turn.say("reports.no_deadline")
-            return
-        assert official.agency_id is not None
-        sent = await service.agency_report(
-            turn.session, agency_id=official.agency_id, deadline_id=deadline.id
-        )
-        if sent.latest is not None and not service.is_on_time(deadline, turn.now):
-            turn.say("reports.amend_closed", agency=agency.name, due=service.format_due(deadline))
-            return
-        if sent.latest is not None:
-            # A report was sent: a new draft (a new version) only if the person says so.
-            nonce = turn.set_flow(
-                QUICK_FLOW, "confirm", {"section": line.quick.section, "row": row}
-            )
-            understood = describe_row(form, line.quick.section, row, turn.lang)
-            turn.say(
-                "reports.quick.after_sent",
-                agency=agency.name,
-                version=sent.latest.version,
-                row=understood,
-                choices=[
-                    turn.choice("forms.button.yes", f"{QUICK_PREFIX}:yes:{nonce}"),
-                    turn.choice("forms.button.no", f"{QUICK_PREFIX}:no:{nonce}"),
-                ],
-                columns=2,
-            )
-            return
-        state = service.quick_state(line.quick.section, row)
-        await self._add_quick(
-            turn, official, form, deadline.id, state, None, row, line.quick.section, notes
-        )
-
-    async def on_quick_confirm(self, turn: Turn) -> None:
-        """[Có]/[Không] after «/nhanh» following a sent report: open the amendment, or not."""
-        parts = (turn.inbound.choice_data or "").split(":")
-        if turn.flow != QUICK_FLOW or len(parts) != 3 or parts[2] != turn.state.nonce:
-            turn.say("residents.stale_button")
-            return
-        data = json.loads(turn.state.data or "{}")
-        turn.clear_flow()
-        if parts[1] != "yes":
-            turn.say("reports.quick.not_added")
-            return
-        found = await self._reporter(turn)
-        deadline = service.current_deadline(self.pack, turn.now)
-        if found is None or deadline is None:
-            return
-        official, _agency, form = found
-        assert official.agency_id is not None
-        sent = await service.agency_report(
-            turn.session, agency_id=official.agency_id, deadline_id=deadline.id
-        )
-        latest = sent.latest_data()
-        section, row = str(data["section"]), dict(data["row"])
-        base = (
-            service.amend_state(latest) if latest is not None else service.quick_state(section, {})
-        )
-        state = service.add_row(base, section, row)
-        await self._add_quick(turn, official, form, deadline.id, state, None, row, section, [])
-
-    async def _add_quick(
-        self,
-        turn: Turn,
-        official: Official,
-        form: ReportForm,
-        deadline_id: str,
-        state: FormState,
-        draft: ReportDraft | None,
-        row: Row,
-        section_id: str,
-        notes: list[str],
-    ) -> None:
-        """Save the draft holding a quick row; echo the row and what is still missing."""
-        notes.append(
-            turn.text("reports.quick.added", row=describe_row(form, section_id, row, turn.lang))
-        )
-        section = next(s for s in form.sections if s.id == section_id)
-        missing = [f.label for f in section.fields if f.id not in row]
-        if missing:
-            notes.append(turn.text("reports.quick.missing", labels=", ".join(missing)))
-        unusual = unusual_fields(form, section_id, row)
-        if unusual:
-            labels = ", ".join(f.label for f in section.fields if f.id in unusual)
-            notes.append(turn.text("reports.quick.unusual", labels=labels))
-        await self._save(turn, official, deadline_id, state, draft)
-        self._send(turn, notes, prompt(form, state, lang=turn.lang))
-
-    def _quick_usage(self, turn: Turn, form: ReportForm) -> str:
-        lines = []
-        for q in form.quick:
-            section = next(s for s in form.sections if s.id == q.section)
-            labels = {f.id: f.label for f in section.fields}
-            fields = " ".join(f"<{labels[name]}>" for name in q.fields)
-            lines.append(turn.text("reports.quick.line", alias=q.alias, fields=fields))
-        return turn.text("reports.quick.usage", lines="\n".join(lines))
-
-    # ---- helpers ----------------------------------------------------------------------------
-
-    async def _reporter(self, turn: Turn) -> tuple[Official, Agency, ReportForm] | None:
-        """The chat's official, agency and form; answers and returns None if it has none."""
-        official = await repo.get_official(turn.session, channel=turn.channel, chat_id=turn.chat_id)
-        agency = officials.agency_of(self.pack, official.agency_id if official else None)
-        form = self.pack.report_form
-        if official is None:
-            key = "reports.not_official"
-        elif official.role != "official":
-            key = "reports.coordinator_no_form"
-        elif agency is None:
-            key = "reports.agency_gone"
-        elif form is None:
-            key = "reports.no_form"
-        else:
-            return official, agency, form
-        if turn.flow == REPORT_FLOW:  # typed text must not keep landing in a form it cannot use
-            turn.clear_flow()
-        turn.say(key)
-        return None
-
-    async def _live_draft(
-        self, turn: Turn, official: Official, form: ReportForm, notes: list[str]
-    ) -> tuple[ReportDraft, FormState] | None:
-        """The chat's usable draft and its state; an expired, foreign or outdated one is dropped
-        (with a note)."""
-        draft = await repo.get_draft(turn.session, channel=turn.channel, chat_id=turn.chat_id)
-        if draft is None:
-            return None
-        note: str | None = None
-        if draft.agency_id != official.agency_id:
-            note = None  # the chat was bound to another agency since: silently not its draft
-        elif draft_expired(draft.updated_at, turn.now, form.draft_ttl_hours):
-            note = turn.text("reports.draft.expired", title=form.title)
-        else:
-            try:
-                state = FormState.from_json(draft.state_json)
-            except ValueError:
-                state = None
-            if state is not None and state_fits(form, state):
-                return draft, state
-            note = turn.text("reports.form_changed")
-        await repo.delete_draft(turn.session, channel=turn.channel, chat_id=turn.chat_id)
-        if note is not None:
-            notes.append(note)
-        return None
-
-    async def _save(
-        self,
-        turn: Turn,
-        official: Official,
-        deadline_id: str,
-        state: FormState,
-        draft: ReportDraft | None,
-    ) -> None:
-        assert official.agency_id is not None
-        await repo.save_draft(
-            turn.session,
-            row=draft,
-            channel=turn.channel,
-            chat_id=turn.chat_id,
-            agency_id=official.agency_id,
-            deadline_id=deadline_id,
-            state_json=state.to_json(),
-            now=turn.now,
-        )
-        self._enter_flow(turn)
-
-    @staticmethod
-    def _enter_flow(turn: Turn) -> None:
-        if turn.flow != REPORT_FLOW:
-            turn.set_flow(REPORT_FLOW, "form")
-
-    @staticmethod
-    def _send(turn: Turn, notes: Sequence[str], reply: FormReply) -> None:
-        text = "\n\n".join([*notes, reply.text])
-        turn.say_text(text, choices=_wrap(reply.choices), numbered=reply.numbered)
-
-
-def _wrap(choices: Sequence[Choice]) -> list[Choice]:
-    return [Choice(label=c.label, data=f"{BUTTON_PREFIX}:{c.data}") for c in choices]
 
 
 def _claims(turn: Turn) -> bool:
