@@ -148,6 +148,13 @@ class DemoDriver:
         self.server.push_sticker(who.chat_id, first_name=who.name)
         await self._show_replies(who, before)
 
+    async def photo(self, who: Person) -> None:
+        """The person sends a photo (of their event, say)."""
+        before = len(self._sent(who))
+        self.transcript.person(who, t("demo.photo", "vi"))
+        self.server.push_photo(who.chat_id, first_name=who.name)
+        await self._show_replies(who, before)
+
 
 async def play_residents(driver: DemoDriver) -> None:
     """Three residents through the features of part 1."""

@@ -142,8 +142,8 @@ def _allowed_words(form: ReportForm, state: FormState) -> set[str]:
     actions, _ = _filling_options(form, state)
     allowed = {"back", "skip", "cancel", "show", "pause"}
     fld = form.sections[state.section].fields[state.field]
-    if fld.type != "text":  # explained when refused, rather than read as a wrong answer
-        allowed.add("none")
+    if fld.type != "text":  # «không có» explained when refused, rather than read as a wrong
+        allowed |= {"none", "send"}  # answer; «gửi» jumps to what is missing, then the summary
     return allowed | (set(actions) & {"keep", "none", "delete"})
 
 

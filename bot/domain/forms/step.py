@@ -138,6 +138,7 @@ _FILLING: dict[str, _Action] = {
     "keep": _keep,
     "none": _none,
     "delete": _delete,
+    "send": lambda form, d, arg: _finish_early(form, d),
 }
 
 
@@ -165,6 +166,14 @@ def _on_more_rows(form: ReportForm, d: Draft, action: str, arg: str) -> None:
         go_back(form, d)
     else:
         raise Refusal("forms.error.yes_no")
+
+
+def _finish_early(form: ReportForm, d: Draft) -> None:
+    """«gửi» in the middle of the form: what is still missing, then the summary (never a send
+    without the summary: it shows what will be sent)."""
+    d.pending = None
+    if to_next_gap(form, d):
+        d.note("forms.error.incomplete")
 
 
 def _submit(form: ReportForm, d: Draft) -> None:
