@@ -66,7 +66,7 @@ async def officials(tmp_path: Path) -> AsyncIterator[Officials]:
 
 
 def last_text(env: Officials, who: Person) -> str:
-    return env.server.sent_to(who.chat_id, "sendMessage")[-1].text
+    return env.server.sent_to(who.chat_id, "sendMessage")[-1].text or ""
 
 
 async def test_photo_quick_row_none_and_one_field_edit_keep_every_figure(
