@@ -292,6 +292,7 @@ class FormSection(_Model):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
     title: str = Field(min_length=1)
+    short_title: str = ""  # for headers and the summary on a phone («Hoạt động»); else the title
     kind: Literal["table", "fields"]
     row_label: str = ""  # for tables: what one row is («hoạt động», «sản phẩm»)
     max_rows: int = Field(default=30, ge=1, le=200)

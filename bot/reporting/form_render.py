@@ -102,14 +102,14 @@ def _summary_line(form: ReportForm, data: FormData, item: Item, lang: str) -> st
         shown = show(fld, value, lang, preview=True)
         return t("forms.summary.field", lang, label=fld.label, value=shown)
     if item.row is None:
-        return t("forms.summary.empty_table", lang, title=section.title)
+        return t("forms.summary.empty_table", lang, title=title_of(section))
     row = describe_row(form, section.id, data.tables[section.id][item.row], lang)
-    return t("forms.summary.row", lang, title=section.title, row=row)
+    return t("forms.summary.row", lang, title=title_of(section), row=row)
 
 
 def summary_text(form: ReportForm, data: FormData, lang: str) -> str:
     """The numbered summary of a report (each table row one item, each field one item)."""
-    lines = [t("forms.summary.head", lang, title=form.title)]
+    lines = [t("forms.summary.head", lang)]
     for number, item in enumerate(forms.items(form, data), start=1):
         text = _summary_line(form, data, item, lang)
         lines.append(t("forms.summary.item", lang, n=str(number), text=text))
@@ -121,33 +121,56 @@ def summary_text(form: ReportForm, data: FormData, lang: str) -> str:
 
 def _label(form: ReportForm, state: FormState, action: str, lang: str) -> str:
     if action.startswith("c") and action[1:].isdigit():
-        fld = form.sections[state.section].fields[state.field]
+        at = 0 if state.mode == "more_rows" else state.field  # there: the next row's kind
+        fld = form.sections[state.section].fields[at]
         return fld.choices[int(action[1:])].label
     if action.startswith("e") and action[1:].isdigit():
         return t("forms.button.edit", lang, n=action[1:])
+    if action == "send" and state.mode == "filling":
+        return t("forms.button.done", lang)
     if action.startswith("f") and action[1:].isdigit():
         return short_label(form.sections[state.section].fields[int(action[1:])])
     return t(f"forms.button.{action}", lang)
 
 
-def _where(form: ReportForm, state: FormState, lang: str) -> str:
+def title_of(section: FormSection) -> str:
+    """The section's short title (headers, the summary), or its title."""
+    return section.short_title or section.title
+
+
+def _where(form: ReportForm, state: FormState, lang: str, *, header: bool) -> list[str]:
+    """The compact section header (once per section, or when asked again) and, at a table row's
+    first question after the first row, which row this is."""
     section = form.sections[state.section]
-    common = {"n": str(state.section + 1), "total": str(len(form.sections)), "title": section.title}
-    if section.kind != "table":
-        return t("forms.where.fields", lang, **common)
-    row_label = section.row_label or section.title
-    return t("forms.where.table", lang, row_label=row_label, row=str(state.row + 1), **common)
+    lines = []
+    if header:
+        lines.append(
+            t("forms.where.section", lang, n=str(state.section + 1),
+              total=str(len(form.sections)), title=title_of(section))
+        )  # fmt: skip
+    if section.kind == "table" and state.row > 0 and (header or state.field == 0):
+        row_label = section.row_label or section.title
+        lines.append(t("forms.where.row", lang, row_label=row_label, row=str(state.row + 1)))
+    return lines
+
+
+def _label_text(fld: FormField) -> str:
+    """The label in a question: «Số người tham gia – Nam» (no second colon before the ask)."""
+    return fld.label.replace(": ", " – ")
 
 
 def _ask(form: ReportForm, state: FormState, lang: str) -> list[str]:
     """The lines of a filling question (without its position line)."""
     section = form.sections[state.section]
     fld = section.fields[state.field]
+    label = _label_text(fld)
     if fld.type == "text":
         limit = format_count(fld.max_length or DEFAULT_TEXT_MAX)
-        lines = [t("forms.ask.text", lang, label=fld.label, max=limit)]
+        lines = [t("forms.ask.text", lang, label=label, max=limit)]
+    elif fld.hint and fld.type in ("count", "money"):  # the hint is the one example
+        lines = [t(f"forms.ask.{fld.type}_plain", lang, label=label)]
     else:
-        lines = [t(f"forms.ask.{fld.type}", lang, label=fld.label)]
+        lines = [t(f"forms.ask.{fld.type}", lang, label=label)]
     if fld.hint:
         lines.append(fld.hint)
     row = Draft.of(state).current_row(section)
@@ -161,7 +184,14 @@ def _ask(form: ReportForm, state: FormState, lang: str) -> list[str]:
     return lines
 
 
-def _question_text(form: ReportForm, state: FormState, lang: str) -> str:
+def _header_due(state: FormState) -> bool:
+    """A section's header is shown at its first question and while editing or filling gaps."""
+    return state.mode == "filling" and (
+        state.editing is not None or (state.row == 0 and state.field == 0)
+    )
+
+
+def _question_text(form: ReportForm, state: FormState, lang: str, *, full: bool) -> str:
     if state.mode == "summary":
         data = forms.draft_data(form, state)
         return f"{summary_text(form, data, lang)}\n\n{t('forms.summary.foot', lang)}"
@@ -169,12 +199,12 @@ def _question_text(form: ReportForm, state: FormState, lang: str) -> str:
         return t("forms.cancel.confirm", lang)
     if state.mode in ("submitted", "cancelled"):
         return t("forms.closed", lang)
-    where = _where(form, state, lang)
+    where = _where(form, state, lang, header=full or _header_due(state))
     section = form.sections[state.section]
     if state.mode == "more_rows":
         row = describe_row(form, section.id, Draft.of(state).current_row(section), lang)
         text = t("forms.more_rows", lang, row=row, row_label=section.row_label or section.title)
-        return f"{where}\n{text}"
+        return "\n".join([*where, text])
     if state.mode == "pick_field":
         row = describe_row(form, section.id, Draft.of(state).current_row(section), lang)
         item = state.editing.item if state.editing is not None else 0
@@ -182,15 +212,16 @@ def _question_text(form: ReportForm, state: FormState, lang: str) -> str:
     fld = section.fields[state.field]
     if state.clearing:
         value = show(fld, Draft.of(state).current_row(section).get(fld.id), lang, preview=True)
-        return f"{where}\n" + t("forms.confirm_clear", lang, label=fld.label, value=value)
+        return "\n".join([*where, t("forms.confirm_clear", lang, label=fld.label, value=value)])
     if state.pending is not None:
         shown = show(fld, state.pending.value, lang)
-        return f"{where}\n" + t("forms.confirm_typical", lang, label=fld.label, value=shown)
-    return "\n".join([where, *_ask(form, state, lang)])
+        return "\n".join([*where, t("forms.confirm_typical", lang, label=fld.label, value=shown)])
+    return "\n".join([*where, *_ask(form, state, lang)])
 
 
-def prompt(form: ReportForm, state: FormState, *, lang: str) -> FormReply:
-    """The current question again (after a restart, or when the person asks «xem»)."""
+def prompt(form: ReportForm, state: FormState, *, lang: str, full: bool = True) -> FormReply:
+    """The current question; `full` (after a restart, «xem», a stale button) repeats the
+    section's header, otherwise it comes once per section."""
     actions, numbered = forms.options(form, state)
     choices = tuple(
         Choice(label=_label(form, state, a, lang), data=forms.button_data(state, a))
@@ -198,7 +229,10 @@ def prompt(form: ReportForm, state: FormState, *, lang: str) -> FormReply:
     )
     done = state.mode in ("submitted", "cancelled")
     return FormReply(
-        text=_question_text(form, state, lang), choices=choices, numbered=numbered, done=done
+        text=_question_text(form, state, lang, full=full),
+        choices=choices,
+        numbered=numbered,
+        done=done,
     )
 
 
@@ -207,12 +241,15 @@ def _with(first: str, reply: FormReply) -> FormReply:
     return FormReply(text=text, choices=reply.choices, numbered=reply.numbered, done=reply.done)
 
 
-def render(form: ReportForm, state: FormState, outcome: Outcome, *, lang: str) -> FormReply:
-    """The reply to one step of the engine."""
+def render(
+    form: ReportForm, state: FormState, outcome: Outcome, *, lang: str, entered: bool = False
+) -> FormReply:
+    """The reply to one step of the engine; `entered`: the step moved into another section
+    (its header is shown)."""
     if outcome.stale:
         return _with(t("forms.stale", lang), prompt(form, state, lang=lang))
     if outcome.refusal is not None:
-        return _with(say(outcome.refusal, lang), prompt(form, state, lang=lang))
+        return _with(say(outcome.refusal, lang), prompt(form, state, lang=lang, full=False))
     if outcome.submitted is not None:
         return FormReply(text=t("forms.submitted", lang), done=True, submitted=outcome.submitted)
     if outcome.paused:
@@ -220,7 +257,7 @@ def render(form: ReportForm, state: FormState, outcome: Outcome, *, lang: str) -
     if outcome.cancelled:
         return FormReply(text=t("forms.cancel.done", lang), done=True, cancelled=True)
     notes = "\n".join(say(n, lang) for n in outcome.notes)
-    return _with(notes, prompt(form, state, lang=lang))
+    return _with(notes, prompt(form, state, lang=lang, full=entered))
 
 
 def step(
@@ -228,7 +265,8 @@ def step(
 ) -> tuple[FormState, FormReply]:
     """One turn of the conversation: the new state and the reply to send."""
     new, outcome = forms.step(form, state, inp)
-    return new, render(form, new, outcome, lang=lang)
+    entered = new.section != state.section and new.mode == "filling"
+    return new, render(form, new, outcome, lang=lang, entered=entered)
 
 
 def start(form: ReportForm, *, draft_id: str, lang: str) -> tuple[FormState, FormReply]:

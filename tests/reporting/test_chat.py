@@ -86,7 +86,7 @@ async def test_full_report_with_back_skip_bad_numbers_and_edit(
     await chat.type("bỏ qua")
     await chat.type("bỏ qua")
     summary = chat.texts()
-    assert "1. Tổ chức phát động" in summary
+    assert "1. Hoạt động: Lễ phát động" in summary
     assert "Loa truyền thanh — 1.200 lượt, 300 nam, 450 nữ" in summary
     assert "Ngân sách nhà nước (đồng): 1.500.000 đ" in summary
     # edit item 2 (the media row): pick the quantity, change it, the rest stays
@@ -124,11 +124,11 @@ async def test_restart_in_the_middle_resumes_the_draft(db: Database, clock: Fake
     clock.advance(timedelta(minutes=30))
     chat = ChatDriver(make_conversation(db, clock, pack), clock, chat_id="2001")
     await chat.type("80")  # typed text goes on where the draft stopped
-    assert "Số người tham gia: Nữ" in chat.texts()
+    assert "Số người tham gia – Nữ" in chat.texts()
     chat = ChatDriver(make_conversation(db, clock, pack), clock, chat_id="2001")
     await chat.type("/baocao")
     assert "Tiếp tục bản nháp báo cáo của «Khối phố 1»" in chat.texts()
-    assert "Số người tham gia: Nữ" in chat.texts()
+    assert "Số người tham gia – Nữ" in chat.texts()
     await chat.type("95")
     await chat.press_label("Khu dân cư (khối phố, tổ dân phố, thôn)")
     assert "Hội nghị/tọa đàm/đối thoại — 4 cuộc/đoàn, 80 nam, 95 nữ" in chat.texts()
@@ -248,7 +248,7 @@ async def test_quick_line_joins_a_draft_in_progress(db: Database, clock: FakeClo
     assert "Đã hiểu:" in chat.texts()
     assert "Số cuộc/đoàn" in chat.texts()  # the question the person was at, again
     await chat.type("2")
-    assert "Số người tham gia: Nam" in chat.texts()
+    assert "Số người tham gia – Nam" in chat.texts()
 
 
 async def test_twenty_thousand_characters_are_refused_and_nothing_stored(

@@ -9,6 +9,7 @@ import json
 import pytest
 from sqlmodel import col, select
 
+from benchmarks.form_taps import play
 from bot.clock import FakeClock
 from bot.storage.db import Database
 from bot.storage.models import ReportDraft, ReportSubmission, Subscriber
@@ -230,3 +231,14 @@ async def test_edit_one_field_of_a_row_with_sua(db: Database, clock: FakeClock) 
     tables = state["tables"]
     assert isinstance(tables, dict)
     assert tables["activities"] == [{"sessions": 2, "male": 45, "female": 150}]
+
+
+async def test_a_full_report_takes_fewer_than_25_actions_and_short_messages() -> None:
+    # two activities, one media item, no product, the budget, the required text (issue 8 §9)
+    presses, typed, messages = await play()
+    assert presses + typed < 25
+    summaries = [m for m in messages if "Tóm tắt báo cáo" in m.text]
+    assert len(summaries) == 1
+    assert max(len(m.text) for m in messages if m not in summaries) <= 600
+    headers = [m.text for m in messages if "Phần 1/5 · Hoạt động" in m.text]
+    assert len(headers) == 1  # one header per section, not per question

@@ -82,8 +82,20 @@ def _filling_options(form: ReportForm, state: FormState) -> tuple[tuple[str, ...
         actions.append("none")
     if delete_allowed(form, d):
         actions.append("delete")
+    if state.editing is None and _only_optional_left(form, state):
+        actions.append("send")  # «Xong»: the rest is optional, straight to the summary
     actions.append("back")
     return tuple(actions), fld.type == "choice"
+
+
+def _only_optional_left(form: ReportForm, state: FormState) -> bool:
+    """True at an optional question of the last section after which every question is optional."""
+    section = form.sections[state.section]
+    return (
+        state.section == len(form.sections) - 1
+        and section.kind == "fields"
+        and not any(f.required for f in section.fields[state.field :])
+    )
 
 
 def options(form: ReportForm, state: FormState) -> tuple[tuple[str, ...], bool]:
@@ -95,8 +107,10 @@ def options(form: ReportForm, state: FormState) -> tuple[tuple[str, ...], bool]:
         return ("yes", "no"), True
     if state.mode in ("submitted", "cancelled"):
         return (), False
-    if state.mode == "more_rows":
-        return ("yes", "no", "back"), True
+    if state.mode == "more_rows":  # a kind pressed here starts the next row with it
+        first = form.sections[state.section].fields[0]
+        kinds = [f"c{i}" for i in range(len(first.choices))] if first.type == "choice" else []
+        return ("yes", "no", *kinds, "back"), True
     if state.mode == "pick_field":
         fields = form.sections[state.section].fields
         return (*(f"f{i}" for i in range(len(fields))), "delete", "back"), True

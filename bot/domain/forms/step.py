@@ -160,6 +160,10 @@ def _on_more_rows(form: ReportForm, d: Draft, action: str, arg: str) -> None:
     if action == "yes":
         d.rows(section).append({})
         d.mode, d.row, d.field = "filling", len(d.rows(section)) - 1, 0
+    elif action == "choice":  # the next row's kind, pressed at once
+        d.rows(section).append({})
+        d.mode, d.row, d.field = "filling", len(d.rows(section)) - 1, 0
+        _pick(form, d, arg)
     elif action in ("no", "none"):
         next_section(form, d)
     elif action == "back":
