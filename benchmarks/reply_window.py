@@ -32,6 +32,7 @@ from benchmarks.harness import (
     setup_logging,
     workdir,
 )
+from bot.app import CHAT_EVENTS
 from bot.channels.base import Outbound
 from bot.channels.telegram.sender import TelegramSender
 from bot.clock import SystemClock
@@ -59,6 +60,7 @@ async def run(replies: int) -> list[float]:
                 {"telegram": as_channel(timed)},
                 clock,
                 limits={"telegram": ChannelLimits(per_second=1000, per_chat_per_second=1000)},
+                chats=CHAT_EVENTS,
             )
             commits: list[float] = []
             marking: set[int] = set()
