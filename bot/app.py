@@ -31,7 +31,7 @@ from bot.config import Settings
 from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
-from bot.reporting.chat import Reporting
+from bot.reporting.chat import SPENT_BUTTONS, Reporting
 from bot.reporting.reminders import activate_reminders
 from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
@@ -146,6 +146,7 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
             handle=loa.conversation.handle,
             clock=clock,
             profile=profile_texts(pack),
+            spent_buttons=SPENT_BUTTONS,
         )
         if telegram_token is not None
         else None

@@ -24,6 +24,7 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.clock import VN_TZ, FakeClock, SystemClock
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
+from bot.reporting.chat import SPENT_BUTTONS
 from bot.reporting.officials import create_invite
 from bot.reporting.reminders import sweep_reminders
 from bot.storage.db import Database
@@ -314,6 +315,7 @@ async def run_demo(*, days: int = 3, pack_name: str = "ky-lua-2025") -> int:
                 base_url=base_url,
                 handle=driver.wrap(loa.conversation.handle),
                 clock=clock,
+                spent_buttons=SPENT_BUTTONS,
             )
             info = pack.campaign
             window = f"{info.start:%d/%m/%Y}–{info.end:%d/%m/%Y}"

@@ -40,6 +40,8 @@ from bot.reporting.form_render import (
 from bot.reporting.quick_chat import QUICK_PREFIX, QuickRows
 from bot.storage.models import Official, ReportDraft
 
+# Button data whose message loses its keyboard once pressed (the channel edits it, where it can).
+SPENT_BUTTONS = (f"{BUTTON_PREFIX}:", f"{QUICK_PREFIX}:")
 # Commands that keep their own meaning inside the form (everything else is answered by the form).
 _PASS_COMMANDS = frozenset(
     {"baocao", "report", "baocaocuatoi", "myreport", "nhanh", "quick", "trogiup", "help"}

@@ -18,6 +18,7 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.clock import FakeClock
 from bot.delivery.limiter import ChannelLimits
 from bot.demo import DemoDriver, Person, Transcript
+from bot.reporting.chat import SPENT_BUTTONS
 from bot.reporting.officials import create_invite
 from bot.storage.db import Database
 from bot.storage.models import ReportSubmission, Subscriber
@@ -52,7 +53,11 @@ async def officials(tmp_path: Path) -> AsyncIterator[Officials]:
         )
         driver = DemoDriver(server, Transcript())
         receiver = TelegramReceiver(
-            token=TOKEN, base_url=base_url, handle=driver.wrap(loa.conversation.handle), clock=clock
+            token=TOKEN,
+            base_url=base_url,
+            handle=driver.wrap(loa.conversation.handle),
+            clock=clock,
+            spent_buttons=SPENT_BUTTONS,
         )
         await loa.dispatcher.start()
         await receiver.start_polling(poll_seconds=1)
@@ -79,7 +84,13 @@ async def test_photo_quick_row_none_and_one_field_edit_keep_every_figure(
     mai = Person("Mai", 3001)
     await drv.say(mai, f"/start {invite.code}")
     await drv.say(mai, "/baocao")
+    question = env.server.sent_to(mai.chat_id, "sendMessage")[-1]
+    assert question.message_id is not None
+    assert env.server.markup_of(mai.chat_id, int(question.message_id)) is not None
     await drv.press(mai, "Lễ phát động")
+    # the pressed message loses its buttons (editMessageReplyMarkup); the new question has its own
+    await env.server.wait_for(1, chat_id=mai.chat_id, method="editMessageReplyMarkup", timeout=10)
+    assert env.server.markup_of(mai.chat_id, int(question.message_id)) is None
     await drv.photo(mai)  # a photo of the event, in the middle of the row
     assert "đang điền báo cáo" in last_text(env, mai)
     assert "Số cuộc/đoàn" in last_text(env, mai)
