@@ -167,8 +167,9 @@ def _numbered_reply(inbound: Inbound, offered: Sequence[Choice], numbered: bool)
     typed = inbound.text.strip().rstrip(".)")
     data: str | None = None
     if typed.isdigit():
-        if numbered and 1 <= int(typed) <= len(offered):
-            data = offered[int(typed) - 1].data
+        picks = [c for c in offered if not c.unnumbered]
+        if numbered and 1 <= int(typed) <= len(picks):
+            data = picks[int(typed) - 1].data
     else:
         folded = fold_words(inbound.text)
         data = next((c.data for c in offered if folded and fold_words(c.label) == folded), None)

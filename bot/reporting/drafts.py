@@ -4,6 +4,7 @@ and sending the form's reply with its buttons routed back to the form."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.channels.base import Choice
 from bot.chat.turn import Turn
@@ -101,4 +102,4 @@ def send(turn: Turn, notes: Sequence[str], reply: FormReply) -> None:
 
 
 def _wrap(choices: Sequence[Choice]) -> list[Choice]:
-    return [Choice(label=c.label, data=f"{BUTTON_PREFIX}:{c.data}") for c in choices]
+    return [replace(c, data=f"{BUTTON_PREFIX}:{c.data}") for c in choices]

@@ -223,8 +223,13 @@ def prompt(form: ReportForm, state: FormState, *, lang: str, full: bool = True) 
     """The current question; `full` (after a restart, «xem», a stale button) repeats the
     section's header, otherwise it comes once per section."""
     actions, numbered = forms.options(form, state)
+    answers = forms.numbered_actions(actions) if numbered else actions
     choices = tuple(
-        Choice(label=_label(form, state, a, lang), data=forms.button_data(state, a))
+        Choice(
+            label=_label(form, state, a, lang),
+            data=forms.button_data(state, a),
+            unnumbered=a not in answers,
+        )
         for a in actions
     )
     done = state.mode in ("submitted", "cancelled")

@@ -10,7 +10,9 @@ import pytest
 from sqlmodel import col, select
 
 from benchmarks.form_taps import play
+from bot.channels.base import render_choices
 from bot.clock import FakeClock
+from bot.delivery.outbox import decode_choices, encode_choices
 from bot.storage.db import Database
 from bot.storage.models import ReportDraft, ReportSubmission, Subscriber
 from tests.support.reporting import START, bound_chat, reporting_pack
@@ -242,3 +244,21 @@ async def test_a_full_report_takes_fewer_than_25_actions_and_short_messages() ->
     assert max(len(m.text) for m in messages if m not in summaries) <= 600
     headers = [m.text for m in messages if "Phần 1/5 · Hoạt động" in m.text]
     assert len(headers) == 1  # one header per section, not per question
+
+
+async def test_bug6_on_a_numbered_list_only_the_answers_carry_numbers(
+    db: Database, clock: FakeClock
+) -> None:
+    # Zalo shows buttons as a numbered list: the navigation entries are listed without numbers,
+    # so what is numbered is exactly what a typed number picks.
+    chat = await bound_chat(db, clock, reporting_pack(), "kp-1")
+    await chat.type("/baocao")
+    await chat.press_label("Lễ phát động")
+    for answer in ("1", "10", "20"):
+        await chat.type(answer)
+    question = chat.last[-1]
+    listed = render_choices(question)
+    assert "  4. Trường học" in listed
+    assert "5." not in listed
+    assert listed.endswith("(Quay lại)")
+    assert decode_choices(encode_choices(question.choices)) == question.choices

@@ -21,7 +21,7 @@ shown, «giữ nguyên» keeps it) and comes back, «hủy» asks before droppin
 steps back one field (across rows and sections); «bỏ qua» skips an optional field.
 """
 
-from bot.domain.forms.decode import button_data, is_form_button, options
+from bot.domain.forms.decode import button_data, is_form_button, numbered_actions, options
 from bot.domain.forms.quick import (
     QuickFillError,
     QuickLine,
@@ -64,6 +64,7 @@ __all__ = [
     "is_form_button",
     "items",
     "match_kind",
+    "numbered_actions",
     "options",
     "quick_fill",
     "quick_row",

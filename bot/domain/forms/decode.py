@@ -161,13 +161,18 @@ def _allowed_words(form: ReportForm, state: FormState) -> set[str]:
     return allowed | (set(actions) & {"keep", "none", "delete"})
 
 
+def numbered_actions(actions: tuple[str, ...]) -> tuple[str, ...]:
+    """The actions a typed number may pick: answers (choices, fields, yes/no), in order."""
+    return tuple(a for a in actions if a in _ANSWERS or (a[0] in "cf" and a[1:].isdigit()))
+
+
 def _numbered(form: ReportForm, state: FormState, folded: str) -> tuple[str, str] | None:
     """A typed «N» picks the Nth answer choice, never a navigation button (5 at a 4-option
     question is refused, not «Quay lại»)."""
     actions, numbered = options(form, state)
     if not numbered:
         return None
-    answers = [a for a in actions if a in _ANSWERS or (a[0] in "cf" and a[1:].isdigit())]
+    answers = numbered_actions(actions)
     index = int(folded)
     if 1 <= index <= len(answers):
         return _split_action(answers[index - 1])
