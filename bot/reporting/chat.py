@@ -80,19 +80,16 @@ class Reporting:
         word = command if command is not None and command in _FORM_WORDS else "show"
         await self._step(turn, FormInput.word(word), note=turn.text("reports.in_form"))
 
-    async def role_start(self, turn: Turn) -> bool:
-        """A bare /start from a bound official or coordinator: their own greeting (and a button
-        to also subscribe as a resident), never the residents' sign-up."""
+    async def role_start(self, turn: Turn) -> str | None:
+        """The greeting of a bound official or coordinator for a bare /start (their commands);
+        None for a chat with no such role."""
         official = await repo.get_official(turn.session, channel=turn.channel, chat_id=turn.chat_id)
         if official is None:
-            return False
+            return None
         agency = officials.agency_of(self.pack, official.agency_id)
         if official.role == "official" and agency is not None:
-            text = turn.text("reports.start_official", agency=agency.name)
-        else:
-            text = turn.text("reports.start_coordinator", locality=self.pack.campaign.locality)
-        turn.say_text(text, choices=[turn.choice("reports.subscribe_too", "menu:subscribe")])
-        return True
+            return turn.text("reports.start_official", agency=agency.name)
+        return turn.text("reports.start_coordinator", locality=self.pack.campaign.locality)
 
     async def role_help(self, turn: Turn) -> str:
         """The commands of the chat's role for /trogiup ("" if it has none)."""
@@ -175,7 +172,7 @@ class Reporting:
             if not on_time:
                 turn.say("reports.amend_closed", agency=agency.name, due=due)
                 return
-            state = service.amend_state(data)
+            state = service.amend_state(data, turn.randomness)
             notes.append(
                 turn.text(
                     "reports.amend_intro",
@@ -186,7 +183,9 @@ class Reporting:
             )
             reply = prompt(form, state, lang=turn.lang)
         else:
-            state, reply = start(form, draft_id=service.new_draft_id(), lang=turn.lang)
+            state, reply = start(
+                form, draft_id=service.new_draft_id(turn.randomness), lang=turn.lang
+            )
             notes.append(
                 turn.text(
                     "reports.start_intro",
@@ -268,8 +267,8 @@ class Reporting:
                 data=reply.submitted,
                 now=turn.now,
             )
-        except service.AmendClosed:
-            turn.say("reports.amend_closed", agency=agency.name, due=due)
+        except service.AmendClosed as refused:
+            turn.refuse(refused.refusal.with_fields(agency=agency.name))
             return
         await reminders.cancel_pending_reminders(
             turn.session,

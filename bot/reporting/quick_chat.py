@@ -100,7 +100,7 @@ class QuickRows:
                 columns=2,
             )
             return
-        state = service.quick_state(line.quick.section, row)
+        state = service.quick_state(line.quick.section, row, turn.randomness)
         await self._add_quick(
             turn, official, form, deadline.id, state, None, row, line.quick.section, notes
         )
@@ -127,9 +127,11 @@ class QuickRows:
         )
         latest = sent.latest_data()
         section, row = str(data["section"]), dict(data["row"])
-        base = (
-            service.amend_state(latest) if latest is not None else service.quick_state(section, {})
-        )
+        randomness = turn.randomness
+        if latest is not None:
+            base = service.amend_state(latest, randomness)
+        else:
+            base = service.quick_state(section, {}, randomness)
         state = service.add_row(base, section, row)
         await self._add_quick(turn, official, form, deadline.id, state, None, row, section, [])
 
