@@ -10,8 +10,9 @@ step, and saves the row in the same transaction as the reply (Conversation's tur
 Who sees what: every query is keyed by the agency the chat is bound to, read from the database;
 no command takes an agency from the person, so an official of A can never reach B's report.
 
-Buttons: the engine's data (`f|<draft>|<nonce>|<action>`) travels as `rp:<data>` so the router
-sends it here. Conversation turns a typed «2» (or a typed label) into a press of the last
+Buttons: the engine's data (`f|<draft>|<nonce>|<action>`) travels as the typed callback data
+`FormButton` (`rp:f|<draft>|<nonce>|<action>`, bot/reporting/buttons.py) so the router sends it
+here. Conversation turns a typed «2» (or a typed label) into a press of the last
 choices; the form engine has its own, stricter rule (in a number question «2» is the answer),
 so a press that arrives with typed text is handed to the engine as that text.
 """
@@ -19,6 +20,7 @@ so a press that arrives with typed text is handed to the engine as that text.
 from __future__ import annotations
 
 from bot.channels.base import InboundKind
+from bot.chat.callbacks import prefix_of
 from bot.chat.router import Router
 from bot.chat.turn import Turn
 from bot.clock import format_vn_datetime
@@ -29,7 +31,8 @@ from bot.domain.forms import (
 from bot.reporting import drafts, officials, reminders
 from bot.reporting import reports as service
 from bot.reporting import repository as repo
-from bot.reporting.drafts import BUTTON_PREFIX, REPORT_FLOW
+from bot.reporting.buttons import FormButton, QuickButton
+from bot.reporting.drafts import REPORT_FLOW
 from bot.reporting.form_render import (
     FormReply,
     prompt,
@@ -37,11 +40,11 @@ from bot.reporting.form_render import (
     step,
     summary_text,
 )
-from bot.reporting.quick_chat import QUICK_PREFIX, QuickRows
+from bot.reporting.quick_chat import QuickRows
 from bot.storage.models import Official, ReportDraft
 
 # Button data whose message loses its keyboard once pressed (the channel edits it, where it can).
-SPENT_BUTTONS = (f"{BUTTON_PREFIX}:", f"{QUICK_PREFIX}:")
+SPENT_BUTTONS = (f"{FormButton.__prefix__}:", f"{QuickButton.__prefix__}:")
 # Commands that keep their own meaning inside the form (everything else is answered by the form).
 _PASS_COMMANDS = frozenset(
     {"baocao", "report", "baocaocuatoi", "myreport", "nhanh", "quick", "trogiup", "help"}
@@ -66,8 +69,8 @@ class Reporting:
         router.command(("baocao", "report"), self.report)
         router.command(("baocaocuatoi", "myreport"), self.my_report)
         router.command(("nhanh", "quick"), self.quick_rows.quick)
-        router.choice(BUTTON_PREFIX, self.on_button)
-        router.choice(QUICK_PREFIX, self.quick_rows.on_quick_confirm)
+        router.choice(FormButton, self.on_button)
+        router.choice(QuickButton, self.quick_rows.on_quick_confirm)
         router.flow(REPORT_FLOW, self.on_text)
         router.mode(REPORT_FLOW, _claims, self.in_form)
 
@@ -200,9 +203,11 @@ class Reporting:
         drafts.send(turn, notes, reply)
 
     async def on_button(self, turn: Turn) -> None:
-        """A button of the form (`rp:…`)."""
-        data = (turn.inbound.choice_data or "").removeprefix(BUTTON_PREFIX + ":")
+        """A button of the form (`rp:f|<draft>|<nonce>|<action>`)."""
         typed = turn.inbound.text
+        button = FormButton.unpack(turn.inbound.choice_data)
+        # A malformed or foreign press reaches the engine as stale data: «an old message».
+        data = button.engine_data() if button is not None else "stale"
         inp = FormInput.typed(typed) if typed else FormInput.pressed(data)
         await self._step(turn, inp)
 
@@ -348,5 +353,5 @@ def _claims(turn: Turn) -> bool:
         rebinding = command == "start" and bool(inbound.args)
         return not rebinding and command not in _PASS_COMMANDS
     if inbound.kind is InboundKind.CHOICE:
-        return (inbound.choice_data or "").split(":", 1)[0] != BUTTON_PREFIX
+        return prefix_of(inbound.choice_data or "") != FormButton.__prefix__
     return False

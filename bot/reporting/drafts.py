@@ -12,11 +12,11 @@ from bot.domain.campaign import Agency, CampaignPack, ReportForm
 from bot.domain.forms import FormState, draft_expired, state_fits
 from bot.reporting import officials
 from bot.reporting import repository as repo
+from bot.reporting.buttons import FormButton
 from bot.reporting.form_render import FormReply
 from bot.storage.models import Official, ReportDraft
 
 REPORT_FLOW = "report"
-BUTTON_PREFIX = "rp"
 
 
 async def reporter(pack: CampaignPack, turn: Turn) -> tuple[Official, Agency, ReportForm] | None:
@@ -102,4 +102,4 @@ def send(turn: Turn, notes: Sequence[str], reply: FormReply) -> None:
 
 
 def _wrap(choices: Sequence[Choice]) -> list[Choice]:
-    return [replace(c, data=f"{BUTTON_PREFIX}:{c.data}") for c in choices]
+    return [replace(c, data=FormButton.of(c.data).pack()) for c in choices]

@@ -18,12 +18,13 @@ from bot.domain.forms import (
 from bot.domain.numbers import NumberError
 from bot.reporting import drafts
 from bot.reporting import reports as service
+from bot.reporting.buttons import QuickAnswer, QuickButton
 from bot.reporting.form_render import describe_row, prompt, quick_fill_error_text
 from bot.storage.models import Official, ReportDraft
 from messages import t
 
 QUICK_FLOW = "quick"
-QUICK_PREFIX = "rq"
+YES, NO = QuickAnswer.YES, QuickAnswer.NO
 
 
 class QuickRows:
@@ -94,8 +95,8 @@ class QuickRows:
                 version=sent.latest.version,
                 row=understood,
                 choices=[
-                    turn.choice("forms.button.yes", f"{QUICK_PREFIX}:yes:{nonce}"),
-                    turn.choice("forms.button.no", f"{QUICK_PREFIX}:no:{nonce}"),
+                    turn.choice("forms.button.yes", QuickButton(answer=YES, nonce=nonce).pack()),
+                    turn.choice("forms.button.no", QuickButton(answer=NO, nonce=nonce).pack()),
                 ],
                 columns=2,
             )
@@ -107,13 +108,13 @@ class QuickRows:
 
     async def on_quick_confirm(self, turn: Turn) -> None:
         """[Có]/[Không] after «/nhanh» following a sent report: open the amendment, or not."""
-        parts = (turn.inbound.choice_data or "").split(":")
-        if turn.flow != QUICK_FLOW or len(parts) != 3 or parts[2] != turn.state.nonce:
+        button = QuickButton.unpack(turn.inbound.choice_data)
+        if turn.flow != QUICK_FLOW or button is None or button.nonce != turn.state.nonce:
             turn.say("residents.stale_button")
             return
         data = json.loads(turn.state.data or "{}")
         turn.clear_flow()
-        if parts[1] != "yes":
+        if button.answer is not YES:
             turn.say("reports.quick.not_added")
             return
         found = await drafts.reporter(self.pack, turn)

@@ -13,6 +13,7 @@ from benchmarks.form_taps import play
 from bot.channels.base import render_choices
 from bot.clock import FakeClock
 from bot.delivery.outbox import decode_choices, encode_choices
+from bot.reporting.buttons import FormButton, QuickAnswer, QuickButton
 from bot.storage.db import Database
 from bot.storage.models import ReportDraft, ReportSubmission, Subscriber
 from tests.support.reporting import START, bound_chat, reporting_pack
@@ -262,3 +263,14 @@ async def test_bug6_on_a_numbered_list_only_the_answers_carry_numbers(
     assert "5." not in listed
     assert listed.endswith("(Quay lại)")
     assert decode_choices(encode_choices(question.choices)) == question.choices
+
+
+def test_form_buttons_travel_as_typed_callback_data() -> None:
+    button = FormButton.of("f|a1B2c3D4e5F6|12|c3")
+    assert button.pack() == "rp:f|a1B2c3D4e5F6|12|c3"
+    assert FormButton.unpack(button.pack()) == button
+    assert button.engine_data() == "f|a1B2c3D4e5F6|12|c3"
+    assert FormButton.unpack("rp:f|a1|x|c3") is None  # a forged nonce: stale
+    assert QuickButton.unpack(QuickButton(answer=QuickAnswer.YES, nonce="ab12").pack()) == (
+        QuickButton(answer=QuickAnswer.YES, nonce="ab12")
+    )
