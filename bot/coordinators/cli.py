@@ -66,7 +66,8 @@ def export_command(
     deadline: str | None,
     lang: str,
 ) -> int:
-    """Write one file of the summed report to `out`; 2 when the deadline does not exist."""
+    """Write one file of the summed report to `out` (its folder created if need be); 2 when the
+    deadline does not exist or the file cannot be written."""
     pack = load_campaign(settings, campaign)
     try:
         file = asyncio.run(_export(settings, pack, fmt, deadline, lang))
@@ -74,9 +75,18 @@ def export_command(
         if deadline is None:
             message = t("coordinators.export.no_deadline", lang)
         else:
-            message = t("coordinators.export.unknown_deadline", lang, deadline=deadline)
+            known = ", ".join(d.id for d in pack.deadlines)
+            message = t(
+                "coordinators.export.unknown_deadline", lang, deadline=deadline, known=known
+            )
         print(message, file=sys.stderr)
         return 2
-    out.write_bytes(file.content)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(file.content)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        print(t("coordinators.export.cannot_write", lang, path=out, reason=reason), file=sys.stderr)
+        return 2
     print(f"{out}: {len(file.content)} bytes")
     return 0
