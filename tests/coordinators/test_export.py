@@ -250,3 +250,19 @@ async def test_an_unknown_deadline_is_refused(db: Database, pack: CampaignPack) 
     with pytest.raises(NoDeadline):
         await export_report(db, pack, "xlsx", now=NOW, deadline_id="khong-co")
     assert pick_deadline(pack, None, NOW).id == pack.deadlines[0].id
+
+
+async def test_every_sheet_prints_one_page_wide_in_landscape(
+    db: Database, pack: CampaignPack
+) -> None:
+    """Printed as is, a sheet's seven columns spread over several A4 pages, one column each."""
+    file = await export_report(db, pack, "xlsx", now=NOW)
+    wb = load_workbook(io.BytesIO(file.content))
+    for ws in wb:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.page_setup.paperSize == 9, ws.title  # A4 in the OOXML paper codes
+        assert ws.sheet_properties.pageSetUpPr is not None
+        assert ws.sheet_properties.pageSetUpPr.fitToPage is True, ws.title
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0), ws.title
+        assert ws.print_title_rows == "$1:$2", ws.title  # the title and the header on every page
+        assert ws.row_dimensions[2].height == 30, ws.title  # room for a two-line header
