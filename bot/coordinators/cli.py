@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.coordinators.board import board_view
-from bot.coordinators.export.files import ExportFile, ExportFormat, export_report
+from bot.coordinators.export.files import FORMATS, ExportFile, ExportFormat, export_report
 from bot.coordinators.export.summary import NoDeadline
 from bot.domain.campaign import CampaignPack
 from bot.storage.db import Database
@@ -68,6 +68,10 @@ def export_command(
 ) -> int:
     """Write one file of the summed report to `out` (its folder created if need be); 2 when the
     deadline does not exist or the file cannot be written."""
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix in FORMATS and suffix != fmt:
+        print(t("coordinators.export.wrong_suffix", lang, path=out, fmt=fmt), file=sys.stderr)
+        return 2
     pack = load_campaign(settings, campaign)
     try:
         file = asyncio.run(_export(settings, pack, fmt, deadline, lang))

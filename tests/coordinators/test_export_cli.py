@@ -51,3 +51,20 @@ def test_an_unknown_deadline_names_the_deadlines_there_are(
     assert "Không có hạn báo cáo «khong-co»" in err
     assert "ket-qua-thang-hanh-dong" in err
     assert not out.exists()
+
+
+def test_a_file_name_naming_another_format_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--format xlsx --out bao-cao.csv` would put a workbook in a file Excel opens as text."""
+    out = tmp_path / "bao-cao.csv"
+    code = export_command(
+        settings(tmp_path), "ky-lua-2025", fmt="xlsx", out=out, deadline=None, lang="vi"
+    )
+    assert code == 2
+    assert "bao-cao.csv" in capsys.readouterr().err
+    assert not out.exists()
+    other = tmp_path / "bao-cao.XLSX"  # the same format in capitals is fine
+    assert export_command(
+        settings(tmp_path), "ky-lua-2025", fmt="xlsx", out=other, deadline=None, lang="vi"
+    ) == 0
