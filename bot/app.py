@@ -26,7 +26,7 @@ from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
 from bot.chat.conversation import Conversation
 from bot.chat.router import Router
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, SystemRandomness
 from bot.config import Settings
 from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
@@ -87,7 +87,9 @@ def build_loa(
         is_quiet=quiet_predicate(pack),
         concurrency=concurrency,
     )
-    conversation = Conversation(db, router, clock, on_replies=dispatcher.notify)
+    conversation = Conversation(
+        db, router, clock, on_replies=dispatcher.notify, randomness=SystemRandomness()
+    )
     return Loa(
         clock=clock,
         db=db,
@@ -187,3 +189,6 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
         if zalo_client is not None:
             await zalo_client.aclose()
         await db.dispose()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
