@@ -35,7 +35,7 @@ from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.quota import Quota, QuotaBook
 from bot.domain.campaign import CampaignPack
-from bot.reporting.chat import Reporting
+from bot.reporting.chat import SPENT_BUTTONS, Reporting
 from bot.reporting.reminders import activate_reminders
 from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
@@ -91,7 +91,13 @@ def build_loa(
     for channel, cap in (user_caps or {}).items():
         UserCap(channel, cap).register(router)
     reporting = Reporting(pack)
-    Residents(pack, start_payload=reporting.start_payload, forget=[forget_chat]).register(router)
+    Residents(
+        pack,
+        start_payload=reporting.start_payload,
+        forget=[forget_chat],
+        role_start=reporting.role_start,
+        role_help=reporting.role_help,
+    ).register(router)
     reporting.register(router)
     HiddenSenders(pack).register(router)
     dispatcher = Dispatcher(
@@ -200,6 +206,7 @@ class Messengers:
                 clock=clock,
                 proxy=settings.telegram_proxy_url,
                 profile=profile,
+                spent_buttons=SPENT_BUTTONS,
             )
         if self.zalo_client is not None:
             self.zalo = ZaloReceiver(

@@ -127,9 +127,7 @@ def year_bounds(now: datetime) -> tuple[datetime, datetime]:
     return datetime(year, 1, 1, tzinfo=VN_TZ), datetime(year + 1, 1, 1, tzinfo=VN_TZ)
 
 
-def agency_statuses(
-    pack: CampaignPack, sent: dict[str, records.SentReport]
-) -> list[AgencyStatus]:
+def agency_statuses(pack: CampaignPack, sent: dict[str, records.SentReport]) -> list[AgencyStatus]:
     """Every expected agency, plus any other agency of the pack that sent anyway, in order."""
     statuses = []
     expected_ids = {a.id for a in reporting_agencies(pack)}

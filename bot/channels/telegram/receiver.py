@@ -2,7 +2,8 @@
 
 One catch-all handler turns each update into an Inbound and hands it to the core; replies go
 through the outbox and the lean sender, not through PTB. PTB also answers button presses (so the
-client stops spinning) and registers the command menu in both languages.
+client stops spinning), takes the keyboard off a pressed form message (`spent_buttons`), and
+registers the command menu in both languages.
 
 Polling runs in PTB's updater. In webhook mode Loa's own web server (`bot.web`) receives the
 update and awaits `handle_payload`, which raises when handling failed, so the server answers 5xx
@@ -60,8 +61,10 @@ class TelegramReceiver:
         concurrent_updates: int = 16,
         proxy: str | None = None,
         profile: Profile | None = None,
+        spent_buttons: tuple[str, ...] = (),
     ) -> None:
         self._handle = handle
+        self._spent = spent_buttons
         self._clock = clock
         self._profile = profile or {}
         file_url = base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
@@ -89,6 +92,23 @@ class TelegramReceiver:
         inbound = to_inbound(update, now=self._clock.now())
         if inbound is not None:
             await self._handle(inbound)
+            await self._take_keyboard_off(update)
+
+    async def _take_keyboard_off(self, update: Update) -> None:
+        """A pressed button whose data starts with one of `spent_buttons` (a form's): its
+        message loses its keyboard once handled, so old messages show no live-looking buttons.
+        Cosmetic: a failure is logged, never raised."""
+        query = update.callback_query
+        if (
+            query is None
+            or query.message is None
+            or not (query.data or "").startswith(self._spent or ("\0",))
+        ):
+            return
+        try:
+            await query.edit_message_reply_markup(reply_markup=None)
+        except TelegramError:
+            log.info("could not take the keyboard off a pressed message")
 
     async def handle_payload(self, payload: dict[str, Any]) -> None:
         """Handle one update received by webhook; raises when it could not be handled."""
