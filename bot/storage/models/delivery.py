@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, Index, Text, true
+from sqlalchemy import Boolean, Column, Index, Text, false, true
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
@@ -57,6 +57,11 @@ class OutboxMessage(SQLModel, table=True):
     run_id: int | None = Field(default=None, foreign_key="bulk_run.id", index=True)
     dedup_key: str | None = Field(default=None, max_length=160, unique=True)
     last_error: str | None = Field(default=None, max_length=200)
+    # deleted once sent instead of kept (the confirmation that a person's data was deleted)
+    forget_after_send: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
 
 
 class BulkRun(SQLModel, table=True):
