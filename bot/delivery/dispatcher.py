@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Channel, Outbound, SendResult, SendStatus
@@ -94,6 +94,7 @@ class _Job:
     priority: int
     attempts: int
     run_id: int | None
+    forget_after_send: bool = False
 
 
 @dataclass(slots=True)
@@ -377,6 +378,7 @@ class Dispatcher:
                 OUTBOX.c.priority,
                 OUTBOX.c.attempts,
                 OUTBOX.c.run_id,
+                OUTBOX.c.forget_after_send,
             )
         )
         return [_Job(*row) for row in result.all()]
@@ -542,6 +544,10 @@ class Dispatcher:
                 .where(OUTBOX.c.id.in_(chunk))
                 .values(status=SENT, sent_at=now, attempts=OUTBOX.c.attempts + 1, last_error=None)
             )
+        retried = {r["b_id"] for r in retries}
+        forget = [o.job.id for o in batch if o.job.forget_after_send and o.job.id not in retried]
+        if forget:
+            await session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(forget)))
         if retries:
             await session.execute(
                 update(OUTBOX)

@@ -53,6 +53,7 @@ class OutboxItem:
     dedup_key: str | None = None  # unique; an item whose key exists is skipped
     run_id: int | None = None
     not_before: datetime | None = None
+    forget_after_send: bool = False  # deleted once sent (no row naming the chat is kept)
 
 
 def encode_choices(choices: Sequence[Choice]) -> str:
@@ -85,6 +86,7 @@ def _row_values(item: OutboxItem, now: datetime) -> dict[str, Any]:
         "created_at": now,
         "run_id": item.run_id,
         "dedup_key": item.dedup_key,
+        "forget_after_send": item.forget_after_send,
     }
 
 
