@@ -153,6 +153,9 @@ class ResidentialGroups(_Model):
     kind: str = Field(min_length=1)  # e.g. "khối phố"
     names: list[str] = Field(default_factory=list)
     count: int | None = Field(default=None, ge=1, le=500)  # "<Kind> 1..count" if no names
+    # group name → how to reach its focal point for violence reports (seed 004: «every tổ dân
+    # phố has a focal point»); given to a person in danger who picked that group
+    focal_points: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _some(self) -> ResidentialGroups:
@@ -160,6 +163,9 @@ class ResidentialGroups(_Model):
             raise ValueError("give either names or count")
         if len(set(self.names)) != len(self.names):
             raise ValueError("residential group names repeat")
+        unknown = sorted(set(self.focal_points) - set(self.all_names()))
+        if unknown:
+            raise ValueError(f"focal_points names unknown groups: {', '.join(unknown)}")
         return self
 
     def all_names(self) -> list[str]:

@@ -62,7 +62,7 @@ class Reporting:
         router.command(("baocaocuatoi", "myreport"), self.my_report)
         router.command(("nhanh", "quick"), self.quick)
         router.choice(BUTTON_PREFIX, self.on_button)
-        router.flow(REPORT_FLOW, self.on_text)
+        router.flow(REPORT_FLOW, self.on_text, words=False)
 
     # ---- binding ----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Choice
 from bot.domain.campaign import CampaignPack, in_lang
 from bot.domain.text import fold, fold_words
+from bot.services.distress import hotline_line, trusted_addresses
 from bot.services.preferences import apply_delivery_hour, apply_posts_muted
 from bot.services.router import Router
 from bot.services.turn import Handler, Turn
@@ -56,6 +57,8 @@ class Residents:
         router.command(("khauhieu", "slogans"), self.slogans)
         router.command(("trogiup", "help", "tro_giup"), self.help)
         router.command(("huy", "stop"), self.stop)
+        router.word(("giúp", "trợ giúp", "help"), self.help)
+        router.word(("dừng", "stop", "hủy", "dừng nhận tin"), self.stop)
         router.command(("batdau", "resume"), self.resume)
         router.command(("xoadulieu", "deletedata"), self.delete_data)
         router.command(("ngonngu", "language"), self.ask_language)
@@ -276,13 +279,8 @@ class Residents:
                     note=f" ({note})" if note else "",
                 )
             )
-        trusted = ""
-        if self.pack.trusted_addresses:
-            addresses = "\n".join(
-                "• " + ", ".join(p for p in (a.name, a.where, a.contact) if p)
-                for a in self.pack.trusted_addresses
-            )
-            trusted = turn.text("residents.help_trusted", addresses=addresses)
+        addresses = trusted_addresses(self.pack)
+        trusted = turn.text("residents.help_trusted", addresses=addresses) if addresses else ""
         turn.say(
             "residents.help",
             locality=self.pack.campaign.locality,
@@ -402,24 +400,24 @@ class Residents:
         turn.say("residents.stale_button")
 
     async def fallback(self, turn: Turn) -> None:
-        """Free text that matches nothing: a short helpful answer with the menu, never silence."""
-        if turn.subscriber is None:
-            turn.say(
-                "residents.fallback_unsubscribed",
-                choices=[turn.choice("residents.menu_start", "menu:start")],
-            )
-            return
-        turn.say("residents.fallback", choices=self._menu(turn), columns=2)
+        """Free text that matches nothing: a short helpful answer with the menu, never silence;
+        like every fallback it ends with the urgent-help numbers."""
+        await self._fallback(turn, "residents.fallback")
 
     async def non_text(self, turn: Turn) -> None:
         """A sticker, photo or voice message where text was expected."""
+        await self._fallback(turn, "residents.non_text")
+
+    async def _fallback(self, turn: Turn, key: str) -> None:
         if turn.subscriber is None:
-            turn.say(
+            key, choices, columns = (
                 "residents.fallback_unsubscribed",
-                choices=[turn.choice("residents.menu_start", "menu:start")],
+                [turn.choice("residents.menu_start", "menu:start")],
+                1,
             )
-            return
-        turn.say("residents.non_text", choices=self._menu(turn), columns=2)
+        else:
+            choices, columns = self._menu(turn), 2
+        turn.say_text(f"{turn.text(key)}\n\n{hotline_line(turn)}", choices=choices, columns=columns)
 
     # ---- helpers ----------------------------------------------------------------------------
 

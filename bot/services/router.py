@@ -6,10 +6,11 @@ knows no feature.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.channels.base import InboundKind
-from bot.domain.text import fold
+from bot.domain.text import fold, fold_words
 from bot.services.turn import Handler, Turn
 
 
@@ -24,6 +25,11 @@ class Router:
     commands: dict[str, Handler] = field(default_factory=dict)
     choices: dict[str, Handler] = field(default_factory=dict)
     flows: dict[str, Handler] = field(default_factory=dict)
+    words: dict[str, Handler] = field(default_factory=dict)  # bare typed words: «giúp», «stop»
+    flows_without_words: set[str] = field(default_factory=set)
+    # a person in danger: recognised before any other rule (text already dropped by then)
+    is_distress: Callable[[str], bool] = lambda _text: False
+    distress: Handler = _ignore
     unknown_command: Handler = _ignore
     stale_choice: Handler = _ignore
     fallback: Handler = _ignore
@@ -43,14 +49,28 @@ class Router:
             raise ValueError(f"choice prefix {prefix!r} registered twice")
         self.choices[prefix] = handler
 
-    def flow(self, name: str, handler: Handler) -> None:
-        """Register the handler of free text typed while a chat is in flow `name`."""
+    def flow(self, name: str, handler: Handler, *, words: bool = True) -> None:
+        """Register the handler of free text typed while a chat is in flow `name`; with
+        `words=False` a bare word such as «dừng» typed in that flow is the flow's, not a
+        command's."""
         self.flows[name] = handler
+        if not words:
+            self.flows_without_words.add(name)
+
+    def word(self, names: tuple[str, ...], handler: Handler) -> None:
+        """Register a bare word (matched accent-folded, as the whole message) as a command."""
+        for name in names:
+            key = fold_words(name)
+            if key in self.words:
+                raise ValueError(f"word {key!r} registered twice")
+            self.words[key] = handler
 
     async def dispatch(self, turn: Turn) -> None:
         """Run the handler for this turn."""
         inbound = turn.inbound
-        if inbound.kind is InboundKind.COMMAND:
+        if inbound.kind is InboundKind.DISTRESS:
+            await self.distress(turn)
+        elif inbound.kind is InboundKind.COMMAND:
             name = fold(inbound.command or "")
             await self.commands.get(name, self.unknown_command)(turn)
         elif inbound.kind is InboundKind.CHOICE:
@@ -58,7 +78,14 @@ class Router:
             await self.choices.get(prefix, self.stale_choice)(turn)
         elif inbound.kind is InboundKind.OTHER:
             await self.non_text(turn)
+        elif (word := self._word(turn)) is not None:
+            await word(turn)
         elif turn.flow is not None and turn.flow in self.flows:
             await self.flows[turn.flow](turn)
         else:
             await self.fallback(turn)
+
+    def _word(self, turn: Turn) -> Handler | None:
+        if turn.flow in self.flows_without_words or len(turn.inbound.text) > 40:
+            return None
+        return self.words.get(fold_words(turn.inbound.text))
