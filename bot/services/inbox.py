@@ -153,29 +153,53 @@ class Inbox:
         self._busy: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
+        self._queued: list[tuple[list[Inbound], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
         self.parked = 0  # turns parked since start, for tests and status
 
     # -- receiving ------------------------------------------------------------------------------
 
-    async def accept(self, inbound: Inbound) -> bool:
-        """Store one event and commit; True if it was new. Raises `GaveUp` when the database
-        stayed unavailable for the whole retry window (a webhook then answers 5xx)."""
-        return await self.accept_many([inbound]) == 1
+    async def accept(self, inbound: Inbound) -> None:
+        """Store one event and commit. Raises `GaveUp` when the database stayed unavailable for
+        the whole retry window (a webhook then answers 5xx, so the platform re-delivers)."""
+        await self.accept_many([inbound])
 
-    async def accept_many(self, inbounds: Iterable[Inbound]) -> int:
-        """Store events in one transaction and commit; returns how many were new."""
+    async def accept_many(self, inbounds: Iterable[Inbound]) -> None:
+        """Store events and commit before returning.
+
+        Calls that arrive together (parallel webhook posts) share one transaction — a group
+        commit: the first caller writes everything queued by then, the others wait for it.
+        """
         prepared = [self._conversation.prepare(i) for i in inbounds]
         if not prepared:
-            return 0
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued.append((prepared, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_queued())
+        await asyncio.shield(done)
 
-        async def once() -> int:
-            async with self._db.session() as session:
-                return await store(session, prepared, now=self._clock.now())
+    async def _write_queued(self) -> None:
+        while self._queued:
+            await asyncio.sleep(0)  # let callers that arrive in the same tick join this commit
+            batch, self._queued = self._queued, []
+            events = [inbound for inbounds, _ in batch for inbound in inbounds]
 
-        stored = await retrying("inbox store", once, policy=self._retry)
-        if stored:
+            async def once(events: list[Inbound] = events) -> int:
+                async with self._db.session() as session:
+                    return await store(session, events, now=self._clock.now())
+
+            try:
+                await retrying("inbox store", once, policy=self._retry)
+            except Exception as error:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
             self._wake.set()
-        return stored
 
     # -- processing -----------------------------------------------------------------------------
 

@@ -5,8 +5,10 @@
 conditional UPDATE — «take it if it is free, expired, or already mine» — after an INSERT that
 does nothing when the row exists, so two processes racing cannot both win on either database.
 The holder renews it every `heartbeat_s`; a crashed holder stops renewing and its lease expires
-after `ttl_s`, after which a new process takes over. A holder that finds its lease taken (it
-was paused longer than the TTL) must stop at once: `Lease.lost` is set and `run_bot` exits.
+after `ttl_s`, after which a new process takes over — at once when the holder ran on this same
+host and its pid is gone (a `kill -9` or a crash followed by a restart). A holder that finds its
+lease taken (it was paused longer than the TTL) must stop at once: `Lease.lost` is set and
+`run_bot` exits.
 
 Sharing the work later: name leases per share of work (e.g. «inbox:0».. «inbox:3» by a hash of
 the chat, «dispatcher:telegram», «scheduler») and let each process take the free ones; the
@@ -47,6 +49,19 @@ class Holder:
     pid: int
     since: datetime
     expires_at: datetime
+
+
+def _alive(pid: int) -> bool:
+    """True if a process with this pid runs on this host (or may: no permission to tell)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class LeaseHeld(Exception):
@@ -117,6 +132,15 @@ class Lease:
                 row = (
                     await session.execute(select(LEASES).where(LEASES.c.name == self.name))
                 ).one()
+                if row.host == self.host and not _alive(row.pid):
+                    # the holder crashed on this host: take over from exactly that holder
+                    stolen = await session.execute(
+                        update(LEASES)
+                        .where(LEASES.c.name == self.name, LEASES.c.holder == row.holder)
+                        .values(self._values(now, since=now))
+                    )
+                    if getattr(stolen, "rowcount", 0):
+                        return None
                 return Holder(row.host, row.pid, row.since, row.expires_at)
 
         holder = await retrying("lease", once, policy=self._retry)
