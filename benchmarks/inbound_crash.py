@@ -41,7 +41,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from benchmarks.harness import PG_DEFAULT, say
-from bot.fakes.botapi import FakeBotApi
+from fakes.botapi import FakeBotApi
 
 TOKEN = "7000000001:inbound-crash-probe"
 FIRST_CHAT = 500_000_000

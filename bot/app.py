@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
+from bot.campaign.events import activate_campaign, quiet_predicate
 from bot.channels.base import Channel, Outbound
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
@@ -23,25 +24,24 @@ from bot.channels.telegram.webhook import TelegramWebhookServer, webhook_path
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
+from bot.chat.conversation import Conversation
+from bot.chat.inbox import Inbox
+from bot.chat.inbox import forget_chat as forget_inbox
+from bot.chat.router import Router
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
 from bot.logs import asyncio_exception_handler
-from bot.services.campaign_events import activate_campaign, quiet_predicate
-from bot.services.conversation import Conversation
-from bot.services.distress import Distress
-from bot.services.inbox import Inbox
-from bot.services.inbox import forget_chat as forget_inbox
-from bot.services.reminders import activate_reminders
-from bot.services.reporting_chat import Reporting
-from bot.services.residents import Residents
-from bot.services.router import Router
+from bot.reporting.chat import Reporting
+from bot.reporting.reminders import activate_reminders
+from bot.reporting.repository import forget_chat
+from bot.residents.chat import Residents
+from bot.residents.distress import Distress
 from bot.storage.db import Database
 from bot.storage.lease import Lease
 from bot.storage.migrate import upgrade_async
-from bot.storage.repos.reports import forget_chat
 from scheduler import build_scheduler
 from scheduler.jobs import minute_job
 
@@ -157,16 +157,6 @@ async def _serve(
     zalo_token: str | None,
 ) -> None:
     await activate(db, pack, clock)
-    channels: dict[str, Channel] = {}
-    limits: dict[str, ChannelLimits] = {}
-    telegram_sender = zalo_client = None
-    if telegram_token is not None:
-        telegram_sender = TelegramSender(telegram_token, settings.telegram_api_base_url)
-        channels["telegram"], limits["telegram"] = telegram_sender, ChannelLimits()
-    if zalo_token is not None:
-        zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
-        channels["zalo"], limits["zalo"] = ZaloSender(zalo_client), ZALO_LIMITS
-    loa = build_loa(db=db, pack=pack, clock=clock, channels=channels, limits=limits)
     stop = asyncio.Event()
     fatal: list[str] = []
 
@@ -174,75 +164,80 @@ async def _serve(
         fatal.append(line)
         stop.set()
 
-    telegram = (
-        TelegramReceiver(
-            token=telegram_token,
-            base_url=settings.telegram_api_base_url,
-            accept=loa.inbox.accept_many,
-            clock=clock,
-            on_fatal=give_up,
-        )
-        if telegram_token is not None
-        else None
-    )
-    zalo = (
-        ZaloReceiver(zalo_client, loa.inbox.accept, clock, on_fatal=give_up)
-        if zalo_client
-        else None
-    )
-    webhook: TelegramWebhookServer | None = None
-
-    minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
-    scheduler = build_scheduler(sweep=minute, clock=clock)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    watch = asyncio.create_task(_watch_lease(lease, give_up))
-
-    try:
-        if telegram is not None:
-            await telegram.initialize()  # the token is checked here: a bad one stops start-up
-        await loa.inbox.start()
-        await loa.dispatcher.start()
-        scheduler.start()
-        if telegram is not None and settings.telegram_webhook_url:
-            secret = settings.telegram_webhook_secret
-            if secret is None:
-                raise RunStopped("TELEGRAM_WEBHOOK_SECRET: required in webhook mode")
-            webhook = TelegramWebhookServer(telegram, secret.get_secret_value())
-            await webhook.start(
-                listen=settings.telegram_webhook_listen,
-                port=settings.telegram_webhook_port,
-                path=webhook_path(settings.telegram_webhook_url),
+    # clean-up runs in the reverse order: receivers first, then the inbox, the scheduler, the
+    # dispatcher (which records the sends in flight), and last the HTTP clients
+    async with contextlib.AsyncExitStack() as stack:
+        channels: dict[str, Channel] = {}
+        limits: dict[str, ChannelLimits] = {}
+        zalo_client = None
+        if telegram_token is not None:
+            sender = TelegramSender(telegram_token, settings.telegram_api_base_url)
+            stack.push_async_callback(sender.aclose)
+            channels["telegram"], limits["telegram"] = sender, ChannelLimits()
+        if zalo_token is not None:
+            zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
+            stack.push_async_callback(zalo_client.aclose)
+            channels["zalo"], limits["zalo"] = ZaloSender(zalo_client), ZALO_LIMITS
+        loa = build_loa(db=db, pack=pack, clock=clock, channels=channels, limits=limits)
+        telegram = None
+        if telegram_token is not None:
+            telegram = TelegramReceiver(
+                token=telegram_token,
+                base_url=settings.telegram_api_base_url,
+                accept=loa.inbox.accept_many,
+                clock=clock,
+                on_fatal=give_up,
             )
-            await telegram.set_webhook(settings.telegram_webhook_url, secret.get_secret_value())
-            log.info("receiving Telegram updates by webhook")
-        elif telegram is not None:
-            await telegram.start_polling()
-            log.info("receiving Telegram updates by long polling")
-        if zalo is not None:
-            await zalo.start()
-            log.info("receiving Zalo updates by long polling")
-        await stop.wait()
-    finally:
-        log.info("stopping")
-        watch.cancel()
-        if zalo is not None:
-            await zalo.stop()
-        if webhook is not None:
-            await webhook.stop()
+            stack.push_async_callback(telegram.stop)
+            await telegram.initialize()  # the token is checked here: a bad one stops start-up
+        await loa.dispatcher.start()
+        stack.push_async_callback(loa.dispatcher.stop)
+        minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
+        scheduler = build_scheduler(sweep=minute, clock=clock)
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
+        await loa.inbox.start()
+        stack.push_async_callback(loa.inbox.stop)
         if telegram is not None:
-            await telegram.stop()
-        await loa.inbox.stop()
-        scheduler.shutdown(wait=False)
-        await loa.dispatcher.stop()
-        if telegram_sender is not None:
-            await telegram_sender.aclose()
+            await _receive_telegram(settings, telegram, stack)
         if zalo_client is not None:
-            await zalo_client.aclose()
+            zalo = ZaloReceiver(zalo_client, loa.inbox.accept, clock, on_fatal=give_up)
+            await zalo.start()
+            stack.push_async_callback(zalo.stop)
+            log.info("receiving Zalo updates by long polling")
+        watch = asyncio.create_task(_watch_lease(lease, give_up))
+        stack.callback(watch.cancel)
+        await stop.wait()
+        log.info("stopping")
     if fatal:
         raise RunStopped(fatal[0])
+
+
+async def _receive_telegram(
+    settings: Settings, telegram: TelegramReceiver, stack: contextlib.AsyncExitStack
+) -> None:
+    """Start Telegram's webhook server (webhook mode) or the polling loop."""
+    if not settings.telegram_webhook_url:
+        await telegram.start_polling()
+        stack.push_async_callback(telegram.stop)  # stop polling before the inbox stops
+        log.info("receiving Telegram updates by long polling")
+        return
+    secret = settings.telegram_webhook_secret
+    if secret is None:
+        raise RunStopped("TELEGRAM_WEBHOOK_SECRET: required in webhook mode")
+    webhook = TelegramWebhookServer(telegram, secret.get_secret_value())
+    await webhook.start(
+        listen=settings.telegram_webhook_listen,
+        port=settings.telegram_webhook_port,
+        path=webhook_path(settings.telegram_webhook_url),
+    )
+    stack.push_async_callback(webhook.stop)
+    await telegram.set_webhook(settings.telegram_webhook_url, secret.get_secret_value())
+    log.info("receiving Telegram updates by webhook")
 
 
 async def _watch_lease(lease: Lease, give_up: Callable[[str], None]) -> None:

@@ -20,10 +20,10 @@ from bot.channels.telegram.webhook import TelegramWebhookServer, webhook_path
 from bot.clock import FakeClock
 from bot.delivery.limiter import ChannelLimits
 from bot.demo import DemoDriver, Person, Transcript
-from bot.fakes.botapi import FakeBotApi
 from bot.storage.db import Database
 from bot.storage.models import InboxEvent, Subscriber
-from tests.fixtures.pack import small_pack
+from fakes.botapi import FakeBotApi
+from tests.support.pack import small_pack
 
 TOKEN = "7000000001:e2e-token"
 
