@@ -26,6 +26,7 @@ from tests.support.pack import small_pack
 
 START = datetime(2025, 11, 16, 2, 0, tzinfo=UTC)
 _ids = itertools.count(1)
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 QUICK = RetryPolicy(first_s=0.001, max_s=0.01, window_s=0.05)
 
 
@@ -64,11 +65,7 @@ async def rows(db: Database) -> list[Any]:
 
 async def replies(db: Database, chat: str) -> list[str]:
     async with db.session() as session:
-        stmt = (
-            select(OutboxMessage.text)
-            .where(OutboxMessage.chat_id == chat)  # type: ignore[arg-type]
-            .order_by(OutboxMessage.id)  # type: ignore[arg-type]
-        )
+        stmt = select(OUTBOX.c.text).where(OUTBOX.c.chat_id == chat).order_by(OUTBOX.c.id)
         return list((await session.execute(stmt)).scalars().all())
 
 
