@@ -163,9 +163,9 @@ async def test_deleting_my_data_removes_waiting_events(db: Database, loa: Loa) -
         nonce_text = (
             (
                 await session.execute(
-                    select(OutboxMessage.choices)
-                    .where(OutboxMessage.chat_id == "7401")  # type: ignore[arg-type]
-                    .order_by(OutboxMessage.id.desc())  # type: ignore[union-attr]
+                    select(OUTBOX.c.choices)
+                    .where(OUTBOX.c.chat_id == "7401")
+                    .order_by(OUTBOX.c.id.desc())
                 )
             )
             .scalars()
