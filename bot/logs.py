@@ -42,7 +42,7 @@ LIBRARY_LOGGERS = (
     "starlette",
 )
 
-_TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{16,}")
+_TOKEN = re.compile(r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{16,}")
 _SQL = re.compile(r"\[(SQL|parameters|generated in)[^\]]*\]?", re.DOTALL)
 _LONG_NUMBER = re.compile(r"(?<![\w.])-?\d{7,}(?![\w.])")
 _HEX_ID = re.compile(r"\b[0-9a-fA-F]{16,}\b")
@@ -145,5 +145,7 @@ def setup_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.captureWarnings(True)
+    # a failing handler would otherwise print the record's exception to stderr unfiltered
+    logging.raiseExceptions = False
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_thread

@@ -349,6 +349,7 @@ class Inbox:
         except Exception as error:
             await self._park(row_id, key, error)
             return
+        log.debug("inbox: a turn of chat %s done, %d replies", chat_ref(*key), len(replies))
         if replies:
             self._conversation.on_replies()
         if self._after_turn is not None:
