@@ -194,6 +194,7 @@ async def _serve(
             )
             stack.push_async_callback(telegram.stop)
             await telegram.initialize()  # the token is checked here: a bad one stops start-up
+        webhook = await _bind_webhook(settings, telegram, stack) if telegram else None
         await loa.dispatcher.start()
         stack.push_async_callback(loa.dispatcher.stop)
         minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
@@ -203,7 +204,7 @@ async def _serve(
         await loa.inbox.start()
         stack.push_async_callback(loa.inbox.stop)
         if telegram is not None:
-            await _receive_telegram(settings, telegram, stack)
+            await _receive_telegram(settings, telegram, webhook, stack)
         if zalo_client is not None:
             zalo = ZaloReceiver(zalo_client, loa.inbox.accept, clock, on_fatal=give_up)
             await zalo.start()
@@ -217,15 +218,12 @@ async def _serve(
         raise RunStopped(fatal[0])
 
 
-async def _receive_telegram(
+async def _bind_webhook(
     settings: Settings, telegram: TelegramReceiver, stack: contextlib.AsyncExitStack
-) -> None:
-    """Start Telegram's webhook server (webhook mode) or the polling loop."""
+) -> TelegramWebhookServer | None:
+    """In webhook mode, listen before anything else starts (a port in use stops start-up)."""
     if not settings.telegram_webhook_url:
-        await telegram.start_polling()
-        stack.push_async_callback(telegram.stop)  # stop polling before the inbox stops
-        log.info("receiving Telegram updates by long polling")
-        return
+        return None
     secret = settings.telegram_webhook_secret
     if secret is None:
         raise RunStopped("TELEGRAM_WEBHOOK_SECRET: required in webhook mode")
@@ -236,6 +234,23 @@ async def _receive_telegram(
         path=webhook_path(settings.telegram_webhook_url),
     )
     stack.push_async_callback(webhook.stop)
+    return webhook
+
+
+async def _receive_telegram(
+    settings: Settings,
+    telegram: TelegramReceiver,
+    webhook: TelegramWebhookServer | None,
+    stack: contextlib.AsyncExitStack,
+) -> None:
+    """Register the webhook with Telegram (webhook mode) or start the polling loop."""
+    if webhook is None or not settings.telegram_webhook_url:
+        await telegram.start_polling()
+        stack.push_async_callback(telegram.stop)  # stop polling before the inbox stops
+        log.info("receiving Telegram updates by long polling")
+        return
+    secret = settings.telegram_webhook_secret
+    assert secret is not None
     await telegram.set_webhook(settings.telegram_webhook_url, secret.get_secret_value())
     log.info("receiving Telegram updates by webhook")
 

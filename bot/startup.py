@@ -10,9 +10,12 @@ from sqlalchemy import exc as sa_exc
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.logs import scrub
+from bot.storage.db import DatabaseUrlError
 
 
 def _database_line(error: BaseException) -> str | None:
+    if isinstance(error, DatabaseUrlError):
+        return str(error)
     if isinstance(error, sa_exc.ArgumentError | sa_exc.NoSuchModuleError):
         return "DATABASE_URL: malformed (expected sqlite+aiosqlite:///path or postgresql+asyncpg://user@host:port/db)"
     if isinstance(error, OverflowError) or (
