@@ -293,8 +293,8 @@ class Inbox:
                         return
                     for row_id in ids:
                         await self._process(row_id, key)
-        except GaveUp:
-            log.error("inbox: chat %s waits for the database", chat_ref(channel, chat_id))
+        except Exception as error:  # GaveUp, or a fault not worth retrying: the next pass retries
+            log.error("inbox: chat %s waits (%s)", chat_ref(channel, chat_id), type(error).__name__)
         finally:
             self._busy.discard(key)
             self._wake.set()

@@ -23,8 +23,9 @@ import hmac
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 from telegram import Bot as PtbBot
 from telegram import BotCommand, Update
@@ -46,6 +47,10 @@ WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query")
 
 Accept = Callable[[Sequence[Inbound]], Awaitable[object]]
+
+
+class NotAnUpdate(ValueError):
+    """A webhook body that is JSON but not a Telegram update."""
 
 
 def command_menu(lang: str) -> list[BotCommand]:
@@ -145,6 +150,17 @@ class TelegramReceiver:
         self._offset = max(u.update_id for u in updates) + 1
         return len(updates)
 
+    async def accept_raw(self, data: Mapping[str, Any]) -> None:
+        """The webhook callback: parse one update as Telegram posted it and store it; returns
+        once it is committed. Raises `NotAnUpdate` (answer 400) or the storage error (5xx)."""
+        try:
+            update = Update.de_json(dict(data), self.bot)
+        except (ValueError, TypeError, KeyError, TelegramError):
+            update = None
+        if update is None:
+            raise NotAnUpdate("not a Telegram update")
+        await self._store([update])
+
     async def handle_webhook(self, body: bytes, secret_header: str | None, secret: str) -> int:
         """One webhook POST → the HTTP status to answer: 403 wrong secret, 400 not an update,
         500 not stored (Telegram retries), 200 stored and committed."""
@@ -154,13 +170,14 @@ class TelegramReceiver:
             return 403
         try:
             data = json.loads(body)
-            update = Update.de_json(data, self.bot) if isinstance(data, dict) else None
-        except (ValueError, TypeError, KeyError, TelegramError):
-            update = None
-        if update is None:
+        except ValueError:
+            return 400
+        if not isinstance(data, dict):
             return 400
         try:
-            await self._store([update])
+            await self.accept_raw(data)
+        except NotAnUpdate:
+            return 400
         except Exception as error:
             log.error("telegram webhook: update not stored (%s)", type(error).__name__)
             return 500

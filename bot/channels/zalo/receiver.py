@@ -104,19 +104,28 @@ class ZaloReceiver:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return 400
-        if isinstance(payload, dict) and isinstance(payload.get("result"), dict):
-            payload = payload["result"]
         if not isinstance(payload, dict):
             return 400
-        inbound = to_inbound(payload, now=self._clock.now())
-        if inbound is None:
-            return 200  # an event Loa ignores on purpose
         try:
-            await self._handle(inbound)
+            await self.accept_raw(payload)
+        except ValueError:
+            return 400
         except Exception as exc:
             log.error("error while handling a Zalo update: %s", type(exc).__name__)
             return 500
         return 200
+
+    async def accept_raw(self, payload: Mapping[str, Any]) -> None:
+        """The webhook callback: one update as Zalo posted it (bare or wrapped in «result»),
+        handed to `handle` (in `loa run`: stored and committed) before this returns. Raises
+        ValueError for a body that is not an update; an event Loa ignores is accepted."""
+        result = payload.get("result")
+        update = result if isinstance(result, Mapping) else payload
+        if not isinstance(update, Mapping):
+            raise ValueError("not a Zalo update")
+        inbound = to_inbound(update, now=self._clock.now())
+        if inbound is not None:
+            await self._handle(inbound)
 
     async def _poll_forever(self) -> None:
         pause = self._backoff_s
