@@ -97,7 +97,7 @@ class TelegramReceiver:
         self.errors = 0  # polling errors seen, for tests and status
 
     @property
-    def running(self) -> bool:
+    def polling(self) -> bool:
         """True while the polling loop runs."""
         return self._loop is not None and not self._loop.done()
 
@@ -150,7 +150,7 @@ class TelegramReceiver:
         self._offset = max(u.update_id for u in updates) + 1
         return len(updates)
 
-    async def accept_raw(self, data: Mapping[str, Any]) -> None:
+    async def handle_payload(self, data: Mapping[str, Any]) -> None:
         """The webhook callback: parse one update as Telegram posted it and store it; returns
         once it is committed. Raises `NotAnUpdate` (answer 400) or the storage error (5xx)."""
         try:
@@ -175,7 +175,7 @@ class TelegramReceiver:
         if not isinstance(data, dict):
             return 400
         try:
-            await self.accept_raw(data)
+            await self.handle_payload(data)
         except NotAnUpdate:
             return 400
         except Exception as error:

@@ -107,7 +107,7 @@ class ZaloReceiver:
         if not isinstance(payload, dict):
             return 400
         try:
-            await self.accept_raw(payload)
+            await self.handle_payload(payload)
         except ValueError:
             return 400
         except Exception as exc:
@@ -115,7 +115,7 @@ class ZaloReceiver:
             return 500
         return 200
 
-    async def accept_raw(self, payload: Mapping[str, Any]) -> None:
+    async def handle_payload(self, payload: Mapping[str, Any]) -> None:
         """The webhook callback: one update as Zalo posted it (bare or wrapped in «result»),
         handed to `handle` (in `loa run`: stored and committed) before this returns. Raises
         ValueError for a body that is not an update; an event Loa ignores is accepted."""
