@@ -112,6 +112,9 @@ class Probe:
         self.webhook = webhook
         self.hook_url = env.get("TELEGRAM_WEBHOOK_URL", "")
         self.sent: dict[str, list[str]] = defaultdict(list)  # chat → its commands, in order
+        # every command tried, in order; in webhook mode a post cut off by the kill may have
+        # been stored (and answered) without its 200 reaching the sender
+        self.tried: dict[str, list[str]] = defaultdict(list)
         self.child: asyncio.subprocess.Process | None = None
         self._drain: asyncio.Task[None] | None = None
         self._seq = 0
@@ -180,6 +183,7 @@ class Probe:
         update = self.server.message_update(chat, command)
         word = {"type": "bot_command", "offset": 0, "length": len(command)}
         update["message"]["entities"] = [word]
+        self.tried[str(chat)].append(command)
         if not self.webhook:
             self.server.push_raw(update)
             self.sent[str(chat)].append(command)
@@ -243,7 +247,7 @@ def count(probe: Probe, kills: int) -> Figures:
                     figures.duplicated += 1
                     figures.duplicate_replies += answers[command] - 1
         first_seen = list(dict.fromkeys(got.get(chat, [])))
-        if first_seen != [c for c in commands if c in answers]:
+        if first_seen != [c for c in probe.tried[chat] if c in answers]:
             figures.out_of_order += 1
     return figures
 
