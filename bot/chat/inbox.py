@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
 BATCH = 200
+STORE_CHUNK = 500
 
 
 def encode(inbound: Inbound) -> str:
@@ -102,9 +103,16 @@ async def store(session: AsyncSession, inbounds: Sequence[Inbound], *, now: date
         }
         for i in inbounds
     ]
-    stmt = insert(INBOX).values(rows).on_conflict_do_nothing(index_elements=["channel", "event_id"])
-    result = await session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    stored = 0
+    for start in range(0, len(rows), STORE_CHUNK):  # SQLite caps a statement's parameters
+        stmt = (
+            insert(INBOX)
+            .values(rows[start : start + STORE_CHUNK])
+            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+        )
+        result = await session.execute(stmt)
+        stored += int(getattr(result, "rowcount", 0) or 0)
+    return stored
 
 
 async def forget_chat(session: AsyncSession, *, channel: str, chat_id: str) -> int:
