@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
 from bot.app import build_loa
-from bot.channels.console.channel import ConsoleChannel
 from bot.clock import FakeClock
-from bot.delivery.limiter import ChannelLimits
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
 from tests.support.chat import ChatDriver
+from tests.support.delivery import Runner, ScriptedChannel
 from tests.support.pack import small_pack
 
 START = datetime(2025, 11, 16, 2, 0, tzinfo=UTC)
@@ -27,16 +25,8 @@ async def rows_naming(db: Database, chat_id: str) -> int:
 
 
 async def test_the_deletion_confirmation_is_deleted_once_sent(db: Database) -> None:
-    console = ConsoleChannel(io.StringIO())
-    console.name = "telegram"  # the chat driver speaks as a Telegram chat
     clock = FakeClock(START)
-    loa = build_loa(
-        db=db,
-        pack=small_pack(),
-        clock=clock,
-        channels={"telegram": console},
-        limits={"telegram": ChannelLimits(per_second=1000.0, per_chat_per_second=1000.0)},
-    )
+    loa = build_loa(db=db, pack=small_pack(), clock=clock, channels={})
     chat = ChatDriver(loa.conversation, clock, chat_id="9301")
     await chat.type("/start")
     await chat.press_label("Tiếng Việt")
@@ -44,7 +34,7 @@ async def test_the_deletion_confirmation_is_deleted_once_sent(db: Database) -> N
     await chat.type("/xoadulieu")
     await chat.press_label("Xóa dữ liệu")
     assert await rows_naming(db, "9301") == 1  # the confirmation, waiting to be sent
-    while await loa.dispatcher.drain_once():
-        pass
-    assert "Đã xóa toàn bộ dữ liệu" in console.sent[-1].text
+    channel = ScriptedChannel()
+    await Runner(db, channel, clock).run(sends=1)
+    assert "Đã xóa toàn bộ dữ liệu" in channel.sent[-1].text
     assert await rows_naming(db, "9301") == 0
