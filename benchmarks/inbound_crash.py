@@ -263,6 +263,8 @@ def _env(tmp: Path, database_url: str, server_url: str, webhook: bool) -> dict[s
         "LOA_LOG_LEVEL": "INFO",
         "PTB_TIMEDELTA": "1",
     }
+    if os.environ.get("PYTHONPATH"):  # to probe another checkout's bot
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     if webhook:
         port = _free_port()
         env.update(
