@@ -259,7 +259,7 @@ def _env(tmp: Path, database_url: str, server_url: str, webhook: bool) -> dict[s
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": f"{server_url}/bot",
         "DATABASE_URL": database_url,
-        "LOA_CAMPAIGN": "ky-lua-2025",
+        "LOA_CAMPAIGN": "ky-lua-2026",
         "LOA_LOG_LEVEL": "INFO",
         "PTB_TIMEDELTA": "1",
     }

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
+from bot.adoption.profile import profile_texts
 from bot.campaign.events import activate_campaign, quiet_predicate
 from bot.channels.base import Channel, Outbound
 from bot.channels.telegram.receiver import TelegramReceiver
@@ -29,7 +30,7 @@ from bot.chat.conversation import Conversation
 from bot.chat.inbox import Inbox
 from bot.chat.inbox import forget_chat as forget_inbox
 from bot.chat.router import Router
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, SystemRandomness
 from bot.config import Settings
 from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
@@ -103,7 +104,9 @@ def build_loa(
         is_quiet=quiet_predicate(pack),
         concurrency=concurrency,
     )
-    conversation = Conversation(db, router, clock, on_replies=dispatcher.notify)
+    conversation = Conversation(
+        db, router, clock, on_replies=dispatcher.notify, randomness=SystemRandomness()
+    )
     inbox = Inbox(db, conversation, clock, after_turn=after_turn)
     return Loa(
         clock=clock,
@@ -206,6 +209,7 @@ async def _serve(
                 accept=loa.inbox.accept_many,
                 clock=clock,
                 on_fatal=give_up,
+                profile=profile_texts(pack),
             )
             stack.push_async_callback(telegram.stop)
             await telegram.initialize()  # the token is checked here: a bad one stops start-up
@@ -230,6 +234,9 @@ async def _serve(
         stack.callback(watch.cancel)
         await stop.wait()
         log.info("stopping")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(sig)
     if fatal:
         raise RunStopped(fatal[0])
 

@@ -32,7 +32,7 @@ def env_for(tmp: Path, server_url: str) -> dict[str, str]:
         "TELEGRAM_BOT_USERNAME": "loa_test_bot",
         "TELEGRAM_API_BASE_URL": f"{server_url}/bot",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'session.db'}",
-        "LOA_CAMPAIGN": "ky-lua-2025",
+        "LOA_CAMPAIGN": "ky-lua-2026",
         "LOA_LOG_LEVEL": "DEBUG",
         "PTB_TIMEDELTA": "1",
     }

@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import select
 
+from bot.adoption.poster import poster_links
+from bot.adoption.profile import profile_texts
 from bot.app import Loa, build_loa
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
@@ -23,6 +25,7 @@ from bot.demo import DemoDriver, Person, Transcript
 from bot.storage.db import Database
 from bot.storage.models import InboxEvent, Subscriber
 from fakes.botapi import FakeBotApi
+from tests.support.chat import find_subscriber
 from tests.support.pack import small_pack
 
 TOKEN = "7000000001:e2e-token"
@@ -54,7 +57,11 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
             after_turn=driver.turned,
         )
         receiver = TelegramReceiver(
-            token=TOKEN, base_url=base_url, accept=loa.inbox.accept_many, clock=clock
+            token=TOKEN,
+            base_url=base_url,
+            accept=loa.inbox.accept_many,
+            clock=clock,
+            profile=profile_texts(loa.pack),
         )
         await loa.inbox.start()
         await loa.dispatcher.start()
@@ -70,9 +77,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 async def subscriber(loa: Loa, chat_id: int) -> Subscriber | None:
-    async with loa.db.session() as session:
-        stmt = select(Subscriber).where(col(Subscriber.chat_id) == str(chat_id))
-        return (await session.execute(stmt)).scalars().first()
+    return await find_subscriber(loa.db, chat_id)
 
 
 async def test_commands_are_registered_in_both_languages(harness: Harness) -> None:
@@ -82,6 +87,34 @@ async def test_commands_are_registered_in_both_languages(harness: Harness) -> No
     assert "xoadulieu" in by_lang["en"]
     descriptions = {c["command"]: c["description"] for c in commands[next(iter(commands))]}
     assert descriptions["khauhieu"] == "Khẩu hiệu của tháng hành động"
+
+
+async def test_profile_texts_come_from_the_pack_in_both_languages(harness: Harness) -> None:
+    texts = harness.server.descriptions
+    assert set(texts) == {
+        (kind, lang) for kind in ("description", "short_description") for lang in ("", "vi", "en")
+    }
+    assert texts[("description", "")] == texts[("description", "vi")]
+    assert "phường Thử Nghiệm" in texts[("description", "vi")]
+    assert "kỷ nguyên số" in texts[("description", "vi")]
+    assert texts[("description", "en")].startswith("Loa is the assistant")
+    assert all(len(text) <= 120 for (kind, _), text in texts.items() if kind.startswith("short"))
+
+
+async def test_a_posters_deep_link_subscribes_to_its_group(harness: Harness) -> None:
+    """What a resident's phone does after scanning the QR code of «Khối phố 4»."""
+    link = poster_links(harness.loa.pack, 4, bot_username=harness.server.bot_username)[0]
+    payload = link.url.split("?start=", 1)[1]
+    assert link.url == f"https://t.me/{harness.server.bot_username}?start=g4"
+    mai = Person("Mai", 2010)
+    await harness.driver.say(mai, f"/start {payload}")
+    await harness.driver.press(mai, "Tiếng Việt")
+    row = await subscriber(harness.loa, 2010)
+    assert row is not None
+    assert (row.status, row.lang, row.group_code) == ("active", "vi", "Khối phố 4")
+    texts = harness.server.texts_to(2010)
+    assert any("Bạn thuộc Khối phố 4" in x for x in texts)
+    assert not any("Bạn sống ở khối phố nào?" in x for x in texts)
 
 
 async def test_a_resident_does_everything_on_telegram(harness: Harness) -> None:
@@ -116,7 +149,7 @@ async def test_bad_input_over_telegram(harness: Harness) -> None:
     await d.say(minh, "/start")
     await d.sticker(minh)
     harness.server.push_photo(2002)
-    await d._show_replies(minh, len(harness.server.sent_to(2002, "sendMessage")))
+    await d.show_replies(minh, len(harness.server.sent_to(2002, "sendMessage")))
     await d.say(minh, "x" * 5000)
     await d.say(minh, "/lenhkhongco")
     texts = harness.server.texts_to(2002)
@@ -133,7 +166,7 @@ async def test_the_same_update_delivered_twice_is_answered_once(harness: Harness
     update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
     harness.server.push_raw(update)
     harness.server.push_raw(dict(update))
-    await harness.driver._show_replies(hoa, 0)
+    await harness.driver.show_replies(hoa, 0)
     await harness.driver.say(hoa, "/trogiup")  # a later update: proves the duplicate was consumed
     sent = harness.server.texts_to(2003)
     assert sum("Xin chào! Mình là Loa" in x for x in sent) == 1

@@ -47,6 +47,8 @@ WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query")
 
 Accept = Callable[[Sequence[Inbound]], Awaitable[object]]
+# language code ("" = default) → (description, short description), shown before a person starts
+Profile = Mapping[str, tuple[str, str]]
 
 
 class NotAnUpdate(ValueError):
@@ -77,8 +79,10 @@ class TelegramReceiver:
         on_fatal: Callable[[str], None] = lambda _line: None,
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
+        profile: Profile | None = None,
     ) -> None:
         self._accept = accept
+        self._profile = profile or {}
         self._clock = clock
         self._on_fatal = on_fatal
         self._backoff_s = backoff_s
@@ -102,15 +106,27 @@ class TelegramReceiver:
         return self._loop is not None and not self._loop.done()
 
     async def initialize(self) -> None:
-        """Check the token (getMe) and register the command menu."""
+        """Check the token (getMe), register the command menu and the profile texts."""
         await self.bot.initialize()
         await self.register_commands()
+        await self.register_profile()
 
     async def register_commands(self) -> None:
         """Register the command menu: Vietnamese by default and for `vi`, English for `en`."""
         await self.bot.set_my_commands(command_menu("vi"))
         for lang in LANGUAGES:
             await self.bot.set_my_commands(command_menu(lang), language_code=lang)
+
+    async def register_profile(self) -> None:
+        """Set the bot's description and short description (what a person sees before Start),
+        per language; a refusal is logged and does not stop the bot."""
+        for lang, (description, short) in self._profile.items():
+            code = lang or None
+            try:
+                await self.bot.set_my_description(description=description, language_code=code)
+                await self.bot.set_my_short_description(short_description=short, language_code=code)
+            except TelegramError as exc:
+                log.warning("could not set the bot's profile texts: %s", type(exc).__name__)
 
     async def start_polling(self, *, poll_seconds: int = 10) -> None:
         """Initialise, remove any webhook, and start the polling loop (returns at once)."""

@@ -1,7 +1,7 @@
 """inbox, lease, outbox forget_after_send
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: inbox_lease_0001
+Revises: outbox_topic_0001
 Create Date: 2026-11-29
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import bot.storage.types
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "inbox_lease_0001"
+down_revision: str | None = "outbox_topic_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
