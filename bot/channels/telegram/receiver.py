@@ -96,6 +96,7 @@ class TelegramReceiver:
             get_updates_request=HTTPXRequest(connection_pool_size=1, read_timeout=40, proxy=proxy),
         )
         self._offset: int | None = None
+        self._initialized = False
         self._loop: asyncio.Task[None] | None = None
         self._answers: set[asyncio.Task[None]] = set()
         self.errors = 0  # polling errors seen, for tests and status
@@ -106,10 +107,13 @@ class TelegramReceiver:
         return self._loop is not None and not self._loop.done()
 
     async def initialize(self) -> None:
-        """Check the token (getMe), register the command menu and the profile texts."""
+        """Check the token (getMe), register the command menu and the profile texts (once)."""
+        if self._initialized:
+            return
         await self.bot.initialize()
         await self.register_commands()
         await self.register_profile()
+        self._initialized = True
 
     async def register_commands(self) -> None:
         """Register the command menu: Vietnamese by default and for `vi`, English for `en`."""
