@@ -36,7 +36,7 @@ from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
 from bot.logs import asyncio_exception_handler
-from bot.reporting.chat import Reporting
+from bot.reporting.chat import SPENT_BUTTONS, Reporting
 from bot.reporting.reminders import activate_reminders
 from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
@@ -92,7 +92,11 @@ def build_loa(
     reporting = Reporting(pack)
     Distress(pack).register(router)
     Residents(
-        pack, start_payload=reporting.start_payload, forget=[forget_chat, forget_inbox]
+        pack,
+        start_payload=reporting.start_payload,
+        forget=[forget_chat, forget_inbox],
+        role_start=reporting.role_start,
+        role_help=reporting.role_help,
     ).register(router)
     reporting.register(router)
     dispatcher = Dispatcher(
@@ -210,6 +214,7 @@ async def _serve(
                 clock=clock,
                 on_fatal=give_up,
                 profile=profile_texts(pack),
+                spent_buttons=SPENT_BUTTONS,
             )
             stack.push_async_callback(telegram.stop)
             await telegram.initialize()  # the token is checked here: a bad one stops start-up

@@ -14,6 +14,8 @@ from bot.chat.callbacks import CallbackData, prefix_of
 from bot.chat.turn import Handler, Turn
 from bot.domain.text import fold, fold_words
 
+Claims = Callable[[Turn], bool]  # True: this update belongs to the mode's handler
+
 
 async def _ignore(turn: Turn) -> None:
     return None
@@ -35,6 +37,7 @@ class Router:
     stale_choice: Handler = _ignore
     fallback: Handler = _ignore
     non_text: Handler = _ignore
+    modes: dict[str, tuple[Claims, Handler]] = field(default_factory=dict)
 
     def command(self, names: tuple[str, ...], handler: Handler) -> None:
         """Register a command under its names (Vietnamese first, aliases after)."""
@@ -52,6 +55,11 @@ class Router:
         if prefix in self.choices:
             raise ValueError(f"choice prefix {prefix!r} registered twice")
         self.choices[prefix] = handler
+
+    def mode(self, flow: str, claims: Claims, handler: Handler) -> None:
+        """Make flow `flow` a mode: while a chat is in it, every update `claims` says is not for
+        the usual handlers (a photo, another feature's command or button) goes to `handler`."""
+        self.modes[flow] = (claims, handler)
 
     def flow(self, name: str, handler: Handler, *, words: bool = True) -> None:
         """Register the handler of free text typed while a chat is in flow `name`; with
@@ -72,8 +80,11 @@ class Router:
     async def dispatch(self, turn: Turn) -> None:
         """Run the handler for this turn."""
         inbound = turn.inbound
+        mode = self.modes.get(turn.flow or "")
         if inbound.kind is InboundKind.DISTRESS:
-            await self.distress(turn)
+            await self.distress(turn)  # before anything else, a form's mode included
+        elif mode is not None and mode[0](turn):
+            await mode[1](turn)
         elif inbound.kind is InboundKind.COMMAND:
             name = fold(inbound.command or "")
             await self.commands.get(name, self.unknown_command)(turn)

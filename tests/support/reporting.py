@@ -60,7 +60,12 @@ def make_conversation(db: Database, clock: FakeClock, pack: CampaignPack) -> Con
     router = Router()
     reporting = Reporting(pack)
     Distress(pack).register(router)
-    Residents(pack, start_payload=reporting.start_payload).register(router)
+    Residents(
+        pack,
+        start_payload=reporting.start_payload,
+        role_start=reporting.role_start,
+        role_help=reporting.role_help,
+    ).register(router)
     reporting.register(router)
     return Conversation(db, router, clock)
 

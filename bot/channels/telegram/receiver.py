@@ -12,7 +12,9 @@ Webhook: `handle_webhook(body, secret)` checks the secret-token header in consta
 the update (400 when it is not one), stores it through `accept` and returns 200 only after the
 commit — 500 when it could not be stored, so Telegram delivers it again.
 
-Button presses are answered (so the client stops its spinner) after the press is stored.
+Button presses are answered (so the client stops its spinner) after the press is stored, and a
+pressed form message (data starting with one of `spent_buttons`) loses its keyboard, so old
+messages show no live-looking buttons.
 """
 
 from __future__ import annotations
@@ -80,8 +82,10 @@ class TelegramReceiver:
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
         profile: Profile | None = None,
+        spent_buttons: tuple[str, ...] = (),
     ) -> None:
         self._accept = accept
+        self._spent = spent_buttons
         self._profile = profile or {}
         self._clock = clock
         self._on_fatal = on_fatal
@@ -215,11 +219,20 @@ class TelegramReceiver:
                 task.add_done_callback(self._answers.discard)
 
     async def _answer(self, update: Update) -> None:
-        assert update.callback_query is not None
+        query = update.callback_query
+        assert query is not None
         try:
-            await update.callback_query.answer()
+            await query.answer()
         except TelegramError:
             log.warning("could not answer a button press")
+        if query.message is None or not self._spent:
+            return
+        if not (query.data or "").startswith(self._spent):
+            return
+        try:  # cosmetic: a failure is logged, never raised
+            await query.edit_message_reply_markup(reply_markup=None)
+        except TelegramError:
+            log.info("could not take the keyboard off a pressed message")
 
     async def _poll_forever(self, poll_seconds: int) -> None:
         pause = self._backoff_s
