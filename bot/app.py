@@ -1,8 +1,9 @@
 """The composition root: the only place that builds and wires engine, services, channels, scheduler.
 
 `build_loa` assembles the core for any set of channels (Telegram, console, the demo's); `run_bot`
-is `loa run`: migrations, campaign activation, dispatcher, scheduler, the web server (webhooks and
-/healthz), and each channel's polling or webhook, until SIGINT/SIGTERM.
+is `loa run`: migrations, the database lease (one owner), campaign activation, the inbox worker,
+dispatcher, scheduler, the one web server (webhooks and /healthz), and each channel's polling or
+webhook, until SIGINT/SIGTERM, a lost lease, or a receiver that cannot go on (a rejected token).
 """
 
 from __future__ import annotations
@@ -12,22 +13,24 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from bot.adoption.profile import profile_texts
 from bot.campaign.events import activate_campaign, quiet_predicate
-from bot.channels.base import Channel
-from bot.channels.telegram.receiver import InboundHandler, Profile, TelegramReceiver
+from bot.channels.base import Channel, Outbound
+from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.receiver import WEBHOOK_SECRET_HEADER as ZALO_SECRET_HEADER
 from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
 from bot.chat.conversation import Conversation
+from bot.chat.inbox import Inbox
+from bot.chat.inbox import forget_chat as forget_inbox
 from bot.chat.router import Router
 from bot.clock import Clock, SystemClock, SystemRandomness
 from bot.config import Settings, SettingsError
@@ -35,15 +38,18 @@ from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.quota import Quota, QuotaBook
 from bot.domain.campaign import CampaignPack
+from bot.logs import asyncio_exception_handler
 from bot.reporting.chat import SPENT_BUTTONS, Reporting
 from bot.reporting.reminders import activate_reminders
 from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
+from bot.residents.distress import Distress
 from bot.residents.hidden import HiddenSenders
 from bot.residents.repository import on_chat_blocked, on_chat_migrated
 from bot.storage.db import Database
+from bot.storage.lease import Lease
 from bot.storage.migrate import upgrade_async
-from bot.web.health import Activity, Health, Probe, database_probe, flag_probe
+from bot.web.health import Activity, Health, database_probe, flag_probe
 from bot.web.server import Webhook, WebServer, build_app
 from bot.zalo_plan.limits import UserCap, quota_notice, zalo_quotas
 from scheduler import build_scheduler
@@ -70,8 +76,13 @@ class Loa:
     pack: CampaignPack
     router: Router
     conversation: Conversation
+    inbox: Inbox
     dispatcher: Dispatcher
     channels: Mapping[str, Channel]
+
+
+class RunStopped(Exception):
+    """`loa run` stopped for a reason the operator must fix; the message is one line."""
 
 
 def build_loa(
@@ -82,19 +93,22 @@ def build_loa(
     channels: Mapping[str, Channel],
     limits: Mapping[str, ChannelLimits] | None = None,
     concurrency: int = 64,
+    after_turn: Callable[[list[Outbound]], Awaitable[None]] | None = None,
     quotas: Mapping[str, Quota] | None = None,
     user_caps: Mapping[str, int] | None = None,
 ) -> Loa:
-    """Wire the services for `pack` over `db`, sending through `channels`; `quotas` and
-    `user_caps` are the plan limits of channels that have them (the Zalo Bot)."""
+    """Wire the services for `pack` over `db`, sending through `channels`; `after_turn` is told
+    of every turn the inbox ran (the demo's transcript); `quotas` and `user_caps` are the plan
+    limits of channels that have them (the Zalo Bot)."""
     router = Router()
     for channel, cap in (user_caps or {}).items():
         UserCap(channel, cap).register(router)
     reporting = Reporting(pack)
+    Distress(pack).register(router)
     Residents(
         pack,
         start_payload=reporting.start_payload,
-        forget=[forget_chat],
+        forget=[forget_chat, forget_inbox],
         role_start=reporting.role_start,
         role_help=reporting.role_help,
     ).register(router)
@@ -113,12 +127,14 @@ def build_loa(
     conversation = Conversation(
         db, router, clock, on_replies=dispatcher.notify, randomness=SystemRandomness()
     )
+    inbox = Inbox(db, conversation, clock, after_turn=after_turn)
     return Loa(
         clock=clock,
         db=db,
         pack=pack,
         router=router,
         conversation=conversation,
+        inbox=inbox,
         dispatcher=dispatcher,
         channels=channels,
     )
@@ -135,6 +151,11 @@ def freeze_startup_heap() -> None:
 async def prepare_database(db: Database, pack: CampaignPack, clock: Clock) -> None:
     """Apply migrations and materialise the campaign's events (all idempotent)."""
     await upgrade_async(db.url)
+    await activate(db, pack, clock)
+
+
+async def activate(db: Database, pack: CampaignPack, clock: Clock) -> None:
+    """Materialise the campaign's events and reminders (idempotent)."""
     result = await activate_campaign(db, pack, now=clock.now())
     log.info("campaign %s active: %s", pack.campaign.id, result)
     reminders = await activate_reminders(db, pack, now=clock.now())
@@ -160,130 +181,6 @@ def webhooks(settings: Settings, channels: Collection[str]) -> list[Webhook]:
     return routes
 
 
-@dataclass
-class Messengers:
-    """The platforms' senders and receivers of one `loa run`, and what they do together."""
-
-    channels: dict[str, Channel] = field(default_factory=dict)
-    limits: dict[str, ChannelLimits] = field(default_factory=dict)
-    telegram_sender: TelegramSender | None = None
-    zalo_client: ZaloClient | None = None
-    telegram: TelegramReceiver | None = None
-    zalo: ZaloReceiver | None = None
-
-    @classmethod
-    def senders(cls, settings: Settings, activity: Activity) -> Messengers:
-        """The senders of every configured platform (Telegram through its proxy, if any)."""
-        telegram_token, zalo_token = settings.bot_tokens()
-        parts = cls()
-        if telegram_token is not None:
-            parts.telegram_sender = TelegramSender(
-                telegram_token, settings.telegram_api_base_url, proxy=settings.telegram_proxy_url
-            )
-            parts.channels["telegram"] = activity.track_sends(parts.telegram_sender)
-            parts.limits["telegram"] = ChannelLimits()
-        if zalo_token is not None:
-            parts.zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
-            parts.channels["zalo"] = activity.track_sends(ZaloSender(parts.zalo_client))
-            parts.limits["zalo"] = ZALO_LIMITS
-        return parts
-
-    def add_receivers(
-        self,
-        settings: Settings,
-        handle: InboundHandler,
-        activity: Activity,
-        clock: Clock,
-        profile: Profile | None = None,
-    ) -> None:
-        """The receivers, handing every update to `handle`."""
-        telegram_token = settings.telegram_token()
-        if telegram_token is not None:
-            self.telegram = TelegramReceiver(
-                token=telegram_token,
-                base_url=settings.telegram_api_base_url,
-                handle=activity.track_receives("telegram", handle),
-                clock=clock,
-                proxy=settings.telegram_proxy_url,
-                profile=profile,
-                spent_buttons=SPENT_BUTTONS,
-            )
-        if self.zalo_client is not None:
-            self.zalo = ZaloReceiver(
-                self.zalo_client,
-                activity.track_receives("zalo", handle),
-                clock,
-                webhook_secret=settings.webhook_secret("zalo"),
-            )
-
-    async def on_update(self, channel: str, payload: dict[str, Any]) -> None:
-        """A webhook's update: handled by its channel's receiver (raises when it failed)."""
-        if channel == "telegram" and self.telegram is not None:
-            await self.telegram.handle_payload(payload)
-        elif channel == "zalo" and self.zalo is not None:
-            await self.zalo.handle_payload(payload)
-        else:
-            raise LookupError("no receiver for this channel")
-
-    def polling_probes(self, hooked: Collection[str]) -> dict[str, Probe]:
-        """A health probe for each receiver that polls (webhooks are the web server's)."""
-        probes: dict[str, Probe] = {}
-        telegram, zalo = self.telegram, self.zalo
-        if telegram is not None and "telegram" not in hooked:
-            probes["telegram_polling"] = flag_probe(lambda: telegram.polling)
-        if zalo is not None and "zalo" not in hooked:
-            probes["zalo_polling"] = flag_probe(lambda: zalo.running)
-        return probes
-
-    async def start_receiving(self, settings: Settings) -> None:
-        """Set each platform's webhook, or poll (removing a webhook left from an earlier run)."""
-        if self.telegram is not None and settings.telegram_webhook_url:
-            await self.telegram.start_webhook(
-                url=settings.telegram_webhook_url,
-                secret_token=settings.webhook_secret("telegram") or "",
-            )
-            log.info("receiving Telegram updates by webhook")
-        elif self.telegram is not None:
-            await self.telegram.start_polling()
-            log.info("receiving Telegram updates by long polling")
-        if self.zalo is not None and settings.zalo_webhook_url:
-            await self.zalo.register_webhook(settings.zalo_webhook_url)
-            log.info("receiving Zalo updates by webhook")
-        elif self.zalo is not None:
-            await self.zalo.start()
-            log.info("receiving Zalo updates by long polling")
-
-    async def stop_receiving(self) -> None:
-        """Stop the receivers."""
-        if self.zalo is not None:
-            await self.zalo.stop()
-        if self.telegram is not None:
-            await self.telegram.stop()
-
-    async def close(self) -> None:
-        """Close the senders' connections."""
-        if self.telegram_sender is not None:
-            await self.telegram_sender.aclose()
-        if self.zalo_client is not None:
-            await self.zalo_client.aclose()
-
-
-def _stop_on_signals() -> asyncio.Event:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
-def _forget_signals() -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.remove_signal_handler(sig)
-
-
 async def run_bot(
     settings: Settings,
     pack: CampaignPack,
@@ -291,59 +188,167 @@ async def run_bot(
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """`loa run`: serve Telegram and/or Zalo until a stop signal (or `stop` is set); a restart
-    resumes where it was."""
-    clock = clock or SystemClock()
-    configured = settings.configured_channels()
-    settings.bot_tokens()  # refuses a missing or malformed token before anything starts
-    routes = webhooks(settings, configured)
-    db = Database(settings.database_url)
-    await prepare_database(db, pack, clock)
+    """`loa run`: serve Telegram and/or Zalo until a stop signal; a restart resumes where it was.
 
-    activity = Activity(clock)
-    parts = Messengers.senders(settings, activity)
-    zalo = "zalo" in parts.channels
-    loa = build_loa(
-        db=db,
-        pack=pack,
-        clock=clock,
-        channels=parts.channels,
-        limits=parts.limits,
-        quotas=zalo_quotas(settings) if zalo else {},
-        user_caps={"zalo": settings.zalo_user_cap} if zalo else {},
-    )
-    parts.add_receivers(settings, loa.conversation.handle, activity, clock, profile_texts(pack))
-    minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
-    scheduler = build_scheduler(sweep=minute, clock=clock)
-    probes = {
-        "database": database_probe(db),
-        "scheduler": flag_probe(lambda: bool(scheduler.running)),
-        "dispatcher": flag_probe(lambda: loa.dispatcher.alive),
-        **parts.polling_probes({route.channel for route in routes}),
-    }
-    health = Health(probes, activity, list(parts.channels))
-    web = WebServer(
-        build_app(routes, parts.on_update, health),
-        listen=settings.loa_web_listen,
-        port=settings.loa_web_port,
-    )
-    own_signals = stop is None
-    stop = stop or _stop_on_signals()
-    freeze_startup_heap()
+    Raises `LeaseHeld` when another process owns the database, `RunStopped` when a receiver
+    cannot go on (a rejected token) or the lease was lost.
+    """
+    clock = clock or SystemClock()
+    asyncio.get_running_loop().set_exception_handler(asyncio_exception_handler)
+    settings.bot_tokens()  # refuses a missing or malformed token before anything starts
+    webhooks(settings, settings.configured_channels())  # refuses a webhook without its secret
+    db = Database(settings.database_url)
+    lease = Lease(db, clock)
     try:
-        await loa.dispatcher.start()
-        scheduler.start()
-        await web.start()
-        await parts.start_receiving(settings)
-        await stop.wait()
+        await upgrade_async(db.url)
+        await lease.acquire()
+        lease.keep()
+        try:
+            await _serve(settings, pack, clock, db, lease, stop)
+        finally:
+            await lease.release()
     finally:
-        log.info("stopping")
-        await web.stop()
-        await parts.stop_receiving()
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        await loa.dispatcher.stop()
-        await parts.close()
         await db.dispose()
-        if own_signals:
-            _forget_signals()
+
+
+async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
+    settings: Settings,
+    pack: CampaignPack,
+    clock: Clock,
+    db: Database,
+    lease: Lease,
+    stop: asyncio.Event | None,
+) -> None:
+    await activate(db, pack, clock)
+    own_signals = stop is None
+    stop = stop or asyncio.Event()
+    fatal: list[str] = []
+
+    def give_up(line: str) -> None:
+        fatal.append(line)
+        stop.set()
+
+    loop = asyncio.get_running_loop()
+    if own_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+    telegram_token, zalo_token = settings.bot_tokens()
+    routes = webhooks(settings, settings.configured_channels())
+    activity = Activity(clock)
+    # clean-up runs in the reverse order: receivers first, then the inbox, the scheduler, the
+    # dispatcher (which records the sends in flight), the web server, and last the HTTP clients
+    async with contextlib.AsyncExitStack() as stack:
+        channels: dict[str, Channel] = {}
+        limits: dict[str, ChannelLimits] = {}
+        zalo_client = None
+        if telegram_token is not None:
+            sender = TelegramSender(
+                telegram_token, settings.telegram_api_base_url, proxy=settings.telegram_proxy_url
+            )
+            stack.push_async_callback(sender.aclose)
+            channels["telegram"] = activity.track_sends(sender)
+            limits["telegram"] = ChannelLimits()
+        if zalo_token is not None:
+            zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
+            stack.push_async_callback(zalo_client.aclose)
+            channels["zalo"], limits["zalo"] = (
+                activity.track_sends(ZaloSender(zalo_client)),
+                ZALO_LIMITS,
+            )
+        loa = build_loa(
+            db=db,
+            pack=pack,
+            clock=clock,
+            channels=channels,
+            limits=limits,
+            quotas=zalo_quotas(settings) if zalo_client else {},
+            user_caps={"zalo": settings.zalo_user_cap} if zalo_client else {},
+        )
+        telegram = zalo = None
+        if telegram_token is not None:
+            telegram = TelegramReceiver(
+                token=telegram_token,
+                base_url=settings.telegram_api_base_url,
+                accept=activity.track_receives("telegram", loa.inbox.accept_many),
+                clock=clock,
+                proxy=settings.telegram_proxy_url,
+                on_fatal=give_up,
+                profile=profile_texts(pack),
+                spent_buttons=SPENT_BUTTONS,
+            )
+            stack.push_async_callback(telegram.stop)
+            await telegram.initialize()  # the token is checked here: a bad one stops start-up
+        if zalo_client is not None:
+            zalo = ZaloReceiver(
+                zalo_client,
+                activity.track_receives("zalo", loa.inbox.accept),
+                clock,
+                webhook_secret=settings.webhook_secret("zalo"),
+                on_fatal=give_up,
+            )
+
+        async def on_update(channel: str, payload: dict[str, Any]) -> None:
+            if channel == "telegram" and telegram is not None:
+                await telegram.handle_payload(payload)
+            elif channel == "zalo" and zalo is not None:
+                await zalo.handle_payload(payload)
+            else:
+                raise LookupError("no receiver for this channel")
+
+        minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
+        scheduler = build_scheduler(sweep=minute, clock=clock)
+        hooked = {route.channel for route in routes}
+        probes = {
+            "database": database_probe(db),
+            "scheduler": flag_probe(lambda: bool(scheduler.running)),
+            "dispatcher": flag_probe(lambda: loa.dispatcher.alive),
+        }
+        if telegram is not None and "telegram" not in hooked:
+            probes["telegram_polling"] = flag_probe(lambda: telegram.polling)
+        if zalo is not None and "zalo" not in hooked:
+            probes["zalo_polling"] = flag_probe(lambda: zalo.running)
+        web = WebServer(
+            build_app(routes, on_update, Health(probes, activity, list(channels))),
+            listen=settings.loa_web_listen,
+            port=settings.loa_web_port,
+        )
+        await web.start()  # listen before anything else starts (a port in use stops start-up)
+        stack.push_async_callback(web.stop)
+        freeze_startup_heap()
+        await loa.dispatcher.start()
+        stack.push_async_callback(loa.dispatcher.stop)
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
+        await loa.inbox.start()
+        stack.push_async_callback(loa.inbox.stop)
+        if telegram is not None and settings.telegram_webhook_url:
+            secret = settings.webhook_secret("telegram")
+            await telegram.set_webhook(settings.telegram_webhook_url, secret)
+            log.info("receiving Telegram updates by webhook")
+        elif telegram is not None:
+            await telegram.start_polling()
+            stack.push_async_callback(telegram.stop)  # stop polling before the inbox stops
+            log.info("receiving Telegram updates by long polling")
+        if zalo is not None and settings.zalo_webhook_url:
+            await zalo.register_webhook(settings.zalo_webhook_url)
+            log.info("receiving Zalo updates by webhook")
+        elif zalo is not None:
+            await zalo.start()  # removes a webhook left from an earlier run first
+            stack.push_async_callback(zalo.stop)
+            log.info("receiving Zalo updates by long polling")
+        watch = asyncio.create_task(_watch_lease(lease, give_up))
+        stack.callback(watch.cancel)
+        await stop.wait()
+        log.info("stopping")
+    if own_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+    if fatal:
+        raise RunStopped(fatal[0])
+
+
+async def _watch_lease(lease: Lease, give_up: Callable[[str], None]) -> None:
+    await lease.lost.wait()
+    give_up("the database lease was lost to another process; stopped to avoid sending twice")

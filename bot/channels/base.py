@@ -20,6 +20,7 @@ class InboundKind(StrEnum):
     CHOICE = "choice"  # a button press, carrying Choice.data
     OTHER = "other"  # sticker, photo, voice … where text was expected
     HIDDEN = "hidden"  # the platform withheld the content (Zalo's protected-group senders)
+    DISTRESS = "distress"  # text that signals danger; the text itself is dropped at once
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ local http proxy and a socks5 one; a proxy that refuses or never answers leaves 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -47,15 +48,15 @@ async def test_receiver_polls_through_the_proxy(kind: str) -> None:
     seen: list[Inbound] = []
     arrived = asyncio.Event()
 
-    async def handle(inbound: Inbound) -> None:
-        seen.append(inbound)
+    async def accept(batch: Sequence[Inbound]) -> None:
+        seen.extend(batch)
         arrived.set()
 
     async with FakeBotApi() as server, PROXIES[kind]() as proxy:
         receiver = TelegramReceiver(
             token=TOKEN,
             base_url=f"{server.url}/bot",
-            handle=handle,
+            accept=accept,
             clock=FakeClock(START),
             proxy=proxy.url,
         )
