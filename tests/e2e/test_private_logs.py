@@ -35,6 +35,7 @@ def env_for(tmp: Path, server_url: str) -> dict[str, str]:
         "LOA_CAMPAIGN": "ky-lua-2026",
         "LOA_LOG_LEVEL": "DEBUG",
         "PTB_TIMEDELTA": "1",
+        "LOA_WEB_PORT": "0",  # the web server on any free port: 8080 may be taken here
     }
 
 
