@@ -10,6 +10,7 @@ from bot.storage.models.reports import (
     ReportSubmission,
 )
 from bot.storage.models.residents import ChatState, ProcessedUpdate, Subscriber
+from bot.storage.models.zalo_oa import OaToken
 
 __all__ = [
     "BulkRun",
@@ -17,6 +18,7 @@ __all__ = [
     "ChatState",
     "InviteAttempt",
     "InviteCode",
+    "OaToken",
     "Official",
     "OutboxMessage",
     "ProcessedUpdate",

@@ -16,13 +16,14 @@ SENT = "sent"
 FAILED = "failed"
 BLOCKED = "blocked"
 CANCELLED = "cancelled"
-FINAL_STATUSES = (SENT, FAILED, BLOCKED, CANCELLED)
+SKIPPED = "skipped"  # refused by the platform (outside a Zalo OA window); reason in last_error
+FINAL_STATUSES = (SENT, FAILED, BLOCKED, CANCELLED, SKIPPED)
 
 
 class OutboxMessage(SQLModel, table=True):
     """One message to send. Every send in Loa is a row here first.
 
-    status: pending → sending → sent | failed | blocked | cancelled.
+    status: pending → sending → sent | failed | blocked | cancelled | skipped.
     priority: 0 = reply to a person typing, 1 = direct (reminders), 2 = bulk (posts, broadcasts).
     dedup_key: set for generated messages (e.g. "post:<campaign>:<day>:<subscriber>") so that a
     sweep run twice inserts nothing twice.
@@ -72,5 +73,6 @@ class BulkRun(SQLModel, table=True):
     sent: int = Field(default=0)
     failed: int = Field(default=0)
     blocked: int = Field(default=0)
+    skipped: int = Field(default=0)  # refused by the platform's rules (outside a window)
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
