@@ -21,13 +21,19 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
+from bot.channels.zalo_oa.client import OaClient
+from bot.channels.zalo_oa.sender import OaSender
+from bot.channels.zalo_oa.tokens import TokenManager, TokenVault
+from bot.channels.zalo_oa.webhook import OaWebhook
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, ZaloOaSettings
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
+from bot.services.alerts import alert_coordinators
 from bot.services.campaign_events import activate_campaign, quiet_predicate
 from bot.services.conversation import Conversation
+from bot.services.followers import Followers
 from bot.services.reminders import activate_reminders
 from bot.services.reporting_chat import Reporting
 from bot.services.residents import Residents
@@ -42,6 +48,48 @@ log = logging.getLogger(__name__)
 
 # Zalo publishes no Bot API send limits: stay well under anything plausible; 429s slow it further.
 ZALO_LIMITS = ChannelLimits(per_second=20.0, per_chat_per_second=1.0)
+
+
+@dataclass
+class OaParts:
+    """The Zalo OA channel's pieces: the client to close, the sender, the webhook to serve."""
+
+    client: OaClient
+    tokens: TokenManager
+    sender: OaSender
+    limits: ChannelLimits
+
+
+def build_oa(oa: ZaloOaSettings, db: Database, clock: Clock) -> OaParts:
+    """The OA sender over a sealed token store; a failed refresh alerts the coordinators."""
+    client = OaClient(
+        app_id=oa.app_id,
+        app_secret=oa.app_secret,
+        oauth_base_url=oa.oauth_base_url,
+        api_base_url=oa.api_base_url,
+    )
+    tokens = TokenManager(
+        client,
+        TokenVault(db, oa.oa_id, oa.token_key),
+        clock,
+        alert=lambda _reason: alert_coordinators(db, clock, "zalo_oa.token_alert"),
+    )
+    # Packages allow 100 (Growth) to 2,000 (Comprehensive) requests a minute; the API doc says
+    # 4,000 per app. Pace for the lowest package; -32 slows the lane further.
+    limits = ChannelLimits(per_second=oa.rate_per_minute / 60.0, per_chat_per_second=1.0)
+    return OaParts(client, tokens, OaSender(client, tokens, buttons=oa.buttons), limits)
+
+
+def oa_webhook(oa: ZaloOaSettings, loa: Loa) -> OaWebhook:
+    """The OA webhook handler feeding the core."""
+    return OaWebhook(
+        app_id=oa.app_id, secret=oa.webhook_secret, handle=loa.conversation.handle, clock=loa.clock
+    )
+
+
+def windowed_channels(channels: Mapping[str, Channel]) -> list[str]:
+    """Channels that reach a person only within a window after their last message."""
+    return [name for name, channel in channels.items() if channel.capabilities.window]
 
 
 @dataclass
@@ -69,7 +117,9 @@ def build_loa(
     """Wire the services for `pack` over `db`, sending through `channels`."""
     router = Router()
     reporting = Reporting(pack)
-    Residents(pack, start_payload=reporting.start_payload, forget=[forget_chat]).register(router)
+    residents = Residents(pack, start_payload=reporting.start_payload, forget=[forget_chat])
+    residents.register(router)
+    Followers(pack, residents).register(router)  # after Residents: it wraps the text fallback
     reporting.register(router)
     dispatcher = Dispatcher(
         db,

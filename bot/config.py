@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     zalo_oa_token_key: SecretStr = Field(default=SecretStr(""))
     zalo_oa_redirect_uri: str = ""
     zalo_oa_buttons: bool = True
+    zalo_oa_rate_per_minute: int = Field(default=100, ge=1, le=4000)
     zalo_oa_oauth_base_url: str = "https://oauth.zaloapp.com"
     zalo_oa_api_base_url: str = "https://openapi.zalo.me"
     database_url: str = DEFAULT_DB
@@ -132,6 +133,7 @@ class Settings(BaseSettings):
             token_key=key,
             redirect_uri=self.zalo_oa_redirect_uri,
             buttons=self.zalo_oa_buttons,
+            rate_per_minute=self.zalo_oa_rate_per_minute,
             oauth_base_url=self.zalo_oa_oauth_base_url,
             api_base_url=self.zalo_oa_api_base_url,
         )
@@ -167,6 +169,7 @@ class ZaloOaSettings:
     token_key: str = field(repr=False)
     redirect_uri: str
     buttons: bool
+    rate_per_minute: int
     oauth_base_url: str
     api_base_url: str
 

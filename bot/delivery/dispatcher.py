@@ -35,6 +35,7 @@ from bot.channels.base import Channel, Outbound, SendResult, SendStatus
 from bot.clock import Clock
 from bot.delivery.limiter import ChannelLimiter, ChannelLimits
 from bot.delivery.outbox import Priority, decode_choices, finish_runs
+from bot.delivery.window import last_interactions, outside_reason
 from bot.storage.db import Database
 from bot.storage.models.delivery import (
     BLOCKED,
@@ -43,6 +44,7 @@ from bot.storage.models.delivery import (
     PENDING,
     SENDING,
     SENT,
+    SKIPPED,
     BulkRun,
     OutboxMessage,
 )
@@ -327,8 +329,47 @@ class Dispatcher:
             if deficit > 0 and low_water and not self._is_quiet(now):
                 top = int(Priority.BULK)
                 jobs.extend(await self._claim(session, lane, now, max_priority=top, limit=deficit))
+            window = lane.channel.capabilities.window
+            if window is not None and jobs:
+                jobs = await self._skip_outside_window(session, lane, jobs, window, now)
         for job in jobs:
             lane.push(job)
+
+    async def _skip_outside_window(
+        self,
+        session: AsyncSession,
+        lane: _Lane,
+        jobs: list[_Job],
+        window: timedelta,
+        now: datetime,
+    ) -> list[_Job]:
+        """Rows the platform would refuse (the person's last interaction is older than the
+        window, or there is none) are final at once: `skipped`, with the reason, counted in
+        their run. Replies answer an interaction that just happened and are never held back."""
+        bulk = [job.chat_id for job in jobs if job.priority > int(Priority.REPLY)]
+        last = await last_interactions(session, lane.name, bulk)
+        kept: list[_Job] = []
+        skipped: list[dict[str, Any]] = []
+        per_run: Counter[int] = Counter()
+        for job in jobs:
+            if job.priority == int(Priority.REPLY) or job.chat_id not in last:
+                kept.append(job)  # no subscriber row (an official …): the platform decides
+                continue
+            reason = outside_reason(last[job.chat_id], window, now)
+            if reason is None:
+                kept.append(job)
+                continue
+            skipped.append(self._final(job, SKIPPED, reason))
+            if job.run_id is not None:
+                per_run[job.run_id] += 1
+        if skipped:
+            await self._write_finals(session, skipped)
+            for run_id, count in per_run.items():
+                await session.execute(
+                    update(RUNS).where(RUNS.c.id == run_id).values(skipped=RUNS.c.skipped + count)
+                )
+            log.info("outbox %s: %d rows skipped (outside the window)", lane.name, len(skipped))
+        return kept
 
     async def _claim(
         self, session: AsyncSession, lane: _Lane, now: datetime, *, max_priority: int, limit: int
@@ -527,6 +568,10 @@ class Dispatcher:
                         "b_error": (result.error or "retry")[:200],
                     }
                 )
+            elif status is SendStatus.SKIPPED:
+                finals.append(self._final(job, SKIPPED, result.error or "skipped"))
+                if job.run_id is not None:
+                    run_counts[(job.run_id, "skipped")] += 1
             elif status is SendStatus.BLOCKED:
                 finals.append(self._final(job, BLOCKED, result.error or "blocked"))
                 blocked_chats.add((job.channel, job.chat_id))
@@ -556,17 +601,7 @@ class Dispatcher:
                 retries,
             )
         if finals:
-            await session.execute(
-                update(OUTBOX)
-                .where(OUTBOX.c.id == bindparam("b_id"))
-                .values(
-                    status=bindparam("b_status"),
-                    attempts=OUTBOX.c.attempts + 1,
-                    last_error=bindparam("b_error"),
-                    claimed_at=None,
-                ),
-                finals,
-            )
+            await self._write_finals(session, finals)
         for channel, chat_id in blocked_chats:
             for run_id in await self._block_chat(session, channel, chat_id, now):
                 run_counts[(run_id, "blocked")] += 1
@@ -574,6 +609,20 @@ class Dispatcher:
             await session.execute(
                 update(RUNS).where(RUNS.c.id == run_id).values({column: RUNS.c[column] + count})
             )
+
+    @staticmethod
+    async def _write_finals(session: AsyncSession, finals: Sequence[dict[str, Any]]) -> None:
+        await session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                attempts=OUTBOX.c.attempts + 1,
+                last_error=bindparam("b_error"),
+                claimed_at=None,
+            ),
+            finals,
+        )
 
     @staticmethod
     def _final(job: _Job, status: str, error: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, exists, literal, select, update
@@ -45,8 +45,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from bot.clock import VN_TZ, format_vn_date
-from bot.delivery.outbox import Priority, start_run
+from bot.delivery.outbox import Priority, encode_choices, start_run
 from bot.domain.campaign import CampaignPack, in_lang
+from bot.services.followers import renew_choice
 from bot.storage.db import Database
 from bot.storage.models.delivery import PENDING as OUTBOX_PENDING
 from bot.storage.models.delivery import BulkRun, OutboxMessage
@@ -62,6 +63,10 @@ PENDING = "pending"
 DONE = "done"
 MISSED = "missed"
 CANCELLED = "cancelled"
+# On a channel with a messaging window (Zalo OA: 7 days from the person's last message), the
+# post of someone silent for this long says how to keep receiving, once, before they drop out.
+WINDOW_WARNING_AFTER = timedelta(days=6)
+WINDOW_LENGTH = timedelta(days=7)
 
 # (pack, day, lang) -> the full text of that day's post in that language.
 PostRenderer = Callable[[CampaignPack, int, str], str]
@@ -302,6 +307,7 @@ async def _fan_out(
     now: datetime,
     channels: Sequence[str] | None,
     lang_text: PostRenderer,
+    windowed: Sequence[str] = (),
 ) -> int:
     """INSERT INTO outbox … SELECT … FROM subscriber: one row per due subscriber, in SQL."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
@@ -316,11 +322,13 @@ async def _fan_out(
         ("en", col(Subscriber.lang) == "en"),
         ("vi", col(Subscriber.lang) != "en"),
     ):
+        text = lang_text(pack, day, lang)
+        text_expr, choices_expr = _windowed_columns(text, lang, now, windowed)
         source = select(
             col(Subscriber.channel),
             col(Subscriber.chat_id),
-            literal(lang_text(pack, day, lang)),
-            literal("[]"),
+            text_expr,
+            choices_expr,
             literal(1),
             literal(int(Priority.BULK)),
             literal(OUTBOX_PENDING),
@@ -356,6 +364,27 @@ async def _fan_out(
     return inserted
 
 
+def _windowed_columns(
+    text: str, lang: str, now: datetime, windowed: Sequence[str]
+) -> tuple[ColumnElement[str], ColumnElement[str]]:
+    """The post's text and choices: on windowed channels with the one-tap renewal, and with a
+    last friendly note for whoever is in the last day of their window."""
+    if not windowed:
+        return literal(text), literal("[]")
+    on_windowed = col(Subscriber.channel).in_(list(windowed))
+    seen = col(Subscriber.last_interaction_at)
+    ending = and_(
+        on_windowed,
+        seen <= literal(now - WINDOW_WARNING_AFTER, UTCDateTime()),
+        seen >= literal(now - WINDOW_LENGTH, UTCDateTime()),
+    )
+    note = text + "\n\n" + t("zalo_oa.window_ending", lang)
+    text_expr = case((ending, literal(note)), else_=literal(text))
+    renew = encode_choices([renew_choice(lang)])
+    choices_expr = case((on_windowed, literal(renew)), else_=literal("[]"))
+    return text_expr, choices_expr
+
+
 async def sweep_due(
     db: Database,
     pack: CampaignPack,
@@ -363,12 +392,14 @@ async def sweep_due(
     now: datetime,
     lang_text: PostRenderer | None = None,
     channels: Sequence[str] | None = None,
+    windowed: Sequence[str] = (),
 ) -> SweepResult:
     """Close past days' events, then fan today's post out to every subscriber whose hour has come.
 
     Idempotent: safe to run every minute, twice in a row, after a restart or a clock jump.
     `lang_text(pack, day, lang)` renders a post (default `render_post`); `channels` limits the
-    audience to some channels (default: every channel).
+    audience to some channels (default: every channel); `windowed` names the channels whose
+    messages reach a person only within a window after their last message (Zalo OA).
     """
     render = lang_text or render_post
     campaign_id = pack.campaign.id
@@ -420,7 +451,7 @@ async def sweep_due(
             event.run_id = await start_run(session, kind=DAILY_POST, label=label, now=now)
             event.updated_at = now
         run_id = event.run_id
-        enqueued = await _fan_out(session, pack, day, run_id, now, channels, render)
+        enqueued = await _fan_out(session, pack, day, run_id, now, channels, render, windowed)
         if enqueued:
             # Reopen the run: the dispatcher's finish_runs may have closed it after the first wave.
             await session.execute(

@@ -140,6 +140,9 @@ class Conversation:
                     state.last_choices = encode_choices(turn.replies[-1].choices)
                     state.last_numbered = turn.replies[-1].numbered
                 state.updated_at = now
+                if inbound.interaction and turn.subscriber is not None:
+                    # what opens a Zalo OA's 7-day window again; kept for every channel
+                    turn.subscriber.last_interaction_at = now
             items = [OutboxItem(message=r, priority=Priority.REPLY) for r in turn.replies]
             await enqueue(session, items, now=now)
             return turn.replies

@@ -107,6 +107,15 @@ class Residents:
         else:
             turn.say("residents.ready")
 
+    async def subscribe_in(self, turn: Turn, lang: str) -> None:
+        """Subscribe in `lang` (an offer accepted), then ask the residential group."""
+        sub, _ = await repo.subscribe(
+            turn.session, channel=turn.channel, chat_id=turn.chat_id, lang=lang, now=turn.now
+        )
+        turn.subscriber = sub
+        turn.set_flow(ONBOARDING, "lang")
+        self._set_language(turn, lang)
+
     async def ask_language(self, turn: Turn) -> None:
         """/ngonngu: choose the language again."""
         if turn.subscriber is None:

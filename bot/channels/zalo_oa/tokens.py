@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 REFRESH_MARGIN = timedelta(hours=1)  # refresh an access token this long before it expires
 RETRY_PAUSE = timedelta(minutes=5)  # after a failed refresh, wait this long before trying again
 
-Alert = Callable[[str], Awaitable[None]]
+Alert = Callable[[str], Awaitable[object]]
 
 
 class TokenUnavailable(Exception):
