@@ -63,7 +63,8 @@ def main(argv: list[str]) -> int:
         return 2
     ensure_venv()
     if argv[0] == "demo":
-        return run(["loa", "demo", *argv[1:]])
+        # `python -m bot` in the checkout: the fake servers (top-level `fakes/`) are not installed.
+        return run(["python", "-m", "bot", "demo", *argv[1:]])
     for step in (["ruff", "check", "."], ["mypy"]):
         code = run(step)
         if code:

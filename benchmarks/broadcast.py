@@ -42,13 +42,13 @@ from benchmarks.harness import (
 )
 from bot.channels.base import Inbound, InboundKind, SendStatus
 from bot.channels.telegram.sender import TelegramSender
+from bot.chat.conversation import Conversation
+from bot.chat.router import Router
 from bot.clock import SystemClock
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
-from bot.fakes.botapi import is_blocked_by_ratio
-from bot.services.conversation import Conversation
-from bot.services.residents import Residents
-from bot.services.router import Router
+from bot.residents.chat import Residents
+from fakes.botapi import is_blocked_by_ratio
 from messages.packs import load_pack
 
 FORBIDDEN_RATIO = 0.02

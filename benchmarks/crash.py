@@ -37,9 +37,9 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.clock import SystemClock
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
-from bot.fakes.botapi import is_blocked_by_ratio
 from bot.storage.db import Database
 from bot.storage.models.delivery import OutboxMessage
+from fakes.botapi import is_blocked_by_ratio
 
 FORBIDDEN_RATIO = 0.02
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]

@@ -1,6 +1,6 @@
 """How many sendMessage requests a second the fake Bot API server answers.
 
-Starts ``python -m bot.fakes.botapi --port 0`` in its own process and drives it over keep-alive
+Starts ``python -m fakes.botapi --port 0`` in its own process and drives it over keep-alive
 connections, first with a pooled httpx.AsyncClient (what our sender uses), then with a bare
 asyncio client that costs almost nothing, to show the server's own ceiling. It also reads the
 server process's CPU time, so "requests per server CPU second" says what one core can serve.
@@ -81,7 +81,7 @@ async def _raw_run(host: str, port: int, seconds: float, concurrency: int) -> in
 
 async def _main(seconds: float, concurrency: int) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.fakes.botapi", "--port", "0", stdout=asyncio.subprocess.PIPE
+        sys.executable, "-m", "fakes.botapi", "--port", "0", stdout=asyncio.subprocess.PIPE
     )
     try:
         assert process.stdout is not None

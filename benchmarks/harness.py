@@ -1,6 +1,6 @@
 """Shared pieces of the delivery benchmarks: the fake server process, a database, seeding, timing.
 
-The fake Bot API runs in its own process (`python -m bot.fakes.botapi`), so it takes one core and
+The fake Bot API runs in its own process (`python -m fakes.botapi`), so it takes one core and
 the bot process under test the other, as in production where Telegram is someone else's machine.
 """
 
@@ -86,8 +86,8 @@ class FakeServer:
 async def fake_server(
     *, rate_limit: float | None, forbidden_ratio: float
 ) -> AsyncIterator[FakeServer]:
-    """Start `python -m bot.fakes.botapi` and wait for its READY line."""
-    args = [sys.executable, "-m", "bot.fakes.botapi", "--port", "0"]
+    """Start `python -m fakes.botapi` and wait for its READY line."""
+    args = [sys.executable, "-m", "fakes.botapi", "--port", "0"]
     if rate_limit:
         args += ["--rate-limit", str(rate_limit)]
     if forbidden_ratio:

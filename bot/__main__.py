@@ -61,15 +61,22 @@ def cmd_run(_: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run the offline demo and print its transcript."""
-    from bot.demo import run_demo
+    """Run the offline demo and print its transcript (the fake servers come with the checkout)."""
+    try:
+        from bot.demo import run_demo
+    except ModuleNotFoundError as exc:
+        if exc.name != "fakes" and not (exc.name or "").startswith("fakes."):
+            raise
+        from messages import t
 
+        print(t("demo.needs_checkout"))
+        return 1
     return asyncio.run(run_demo(days=args.days))
 
 
 def cmd_chat(_: argparse.Namespace) -> int:
     """Talk to the bot in the terminal."""
-    from bot.chat import run_chat
+    from bot.console_chat import run_chat
 
     settings = _settings()
     pack = _pack(settings)
@@ -141,7 +148,7 @@ def cmd_campaign_check(args: argparse.Namespace) -> int:
 def cmd_invite(args: argparse.Namespace) -> int:
     """Print a one-time invite code and deep link."""
     from bot.clock import SystemClock
-    from bot.services.officials import InviteError, invite_command
+    from bot.reporting.officials import InviteError, invite_command
     from bot.storage.db import Database
     from bot.storage.migrate import upgrade_async
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 
+from bot.campaign.events import activate_campaign, quiet_predicate
 from bot.channels.base import Channel
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
@@ -25,22 +26,21 @@ from bot.channels.zalo_oa.client import OaClient
 from bot.channels.zalo_oa.sender import OaSender
 from bot.channels.zalo_oa.tokens import TokenManager, TokenVault
 from bot.channels.zalo_oa.webhook import OaWebhook
+from bot.chat.conversation import Conversation
+from bot.chat.router import Router
 from bot.clock import Clock, SystemClock
 from bot.config import Settings, ZaloOaSettings
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
-from bot.services.alerts import alert_coordinators
-from bot.services.campaign_events import activate_campaign, quiet_predicate
-from bot.services.conversation import Conversation
-from bot.services.followers import Followers
-from bot.services.reminders import activate_reminders
-from bot.services.reporting_chat import Reporting
-from bot.services.residents import Residents
-from bot.services.router import Router
+from bot.reporting.alerts import alert_coordinators
+from bot.reporting.chat import Reporting
+from bot.reporting.reminders import activate_reminders
+from bot.reporting.repository import forget_chat
+from bot.residents.chat import Residents
+from bot.residents.followers import Followers
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
-from bot.storage.repos.reports import forget_chat
 from scheduler import build_scheduler
 from scheduler.jobs import minute_job
 

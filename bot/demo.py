@@ -17,18 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Loa, build_loa, prepare_database
+from bot.campaign.events import sweep_due
 from bot.channels.base import Inbound, Outbound
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
 from bot.clock import VN_TZ, FakeClock, SystemClock
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
-from bot.fakes.botapi import FakeBotApi
-from bot.fakes.calls import SentCall
-from bot.services.campaign_events import sweep_due
-from bot.services.officials import create_invite
-from bot.services.reminders import sweep_reminders
+from bot.reporting.officials import create_invite
+from bot.reporting.reminders import sweep_reminders
 from bot.storage.db import Database
+from fakes.botapi import FakeBotApi
+from fakes.calls import SentCall
 from messages import t
 from messages.packs import load_pack
 

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from bot.campaign.events import SweepResult, sweep_due
 from bot.clock import Clock
 from bot.domain.campaign import CampaignPack
-from bot.services.campaign_events import SweepResult, sweep_due
-from bot.services.officials import ATTEMPT_RETENTION
-from bot.services.reminders import sweep_reminders
-from bot.services.reports import expire_drafts
+from bot.reporting.officials import ATTEMPT_RETENTION
+from bot.reporting.reminders import sweep_reminders
+from bot.reporting.reports import expire_drafts
+from bot.reporting.repository import forget_attempts_before
 from bot.storage.db import Database
-from bot.storage.repos.housekeeping import forget_processed_updates, purge_finished_messages
-from bot.storage.repos.reports import forget_attempts_before
+from bot.storage.housekeeping import forget_processed_updates, purge_finished_messages
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from bot.storage.db import Database
 # suite turns into an error).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-pytest_plugins = ["tests.fakes.network_guard", "tests.fakes.fixtures"]
+pytest_plugins = ["tests.support.network_guard", "tests.support.fake_servers"]
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 DB_KINDS = ["sqlite", "postgresql"]

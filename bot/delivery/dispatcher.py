@@ -530,7 +530,7 @@ class Dispatcher:
         for _ in batch:
             self._slots.release()
 
-    async def _write(self, session: AsyncSession, batch: Sequence[_Outcome]) -> None:
+    async def _write(self, session: AsyncSession, batch: Sequence[_Outcome]) -> None:  # noqa: C901
         now = self._clock.now()
         run_counts: Counter[tuple[int, str]] = Counter()
         sent_ids: list[int] = []

@@ -671,7 +671,7 @@ def _yes_no(d: _Draft | FormState, nonce: int, lang: str) -> tuple[Choice, ...]:
     )
 
 
-def _question(
+def _question(  # noqa: C901
     form: ReportForm, state: FormState, lang: str
 ) -> tuple[str, tuple[Choice, ...], bool]:
     """The current question: text, choices, and whether numbered replies pick choices."""
@@ -811,7 +811,7 @@ def state_fits(form: ReportForm, state: FormState) -> bool:
 # ---- the step ----------------------------------------------------------------------------------
 
 
-def _decode(
+def _decode(  # noqa: C901
     form: ReportForm, state: FormState, inp: FormInput, lang: str
 ) -> tuple[str, str] | Literal["stale"]:
     """The input as (action, argument); action «value» carries the typed text."""
@@ -866,7 +866,7 @@ def _decode(
 _Handler = Callable[[ReportForm, _Draft, str, str, str], None]
 
 
-def _on_filling(form: ReportForm, d: _Draft, action: str, arg: str, lang: str) -> None:
+def _on_filling(form: ReportForm, d: _Draft, action: str, arg: str, lang: str) -> None:  # noqa: C901
     section = form.sections[d.section]
     fld = section.fields[d.field]
     if d.pending is not None:

@@ -193,7 +193,8 @@ def _tokens(folded: str) -> list[tuple[str, str]]:
     return out
 
 
-def _parse(text: str, *, cap: int, money: bool) -> int:
+def _amount_tokens(text: str, *, money: bool) -> list[tuple[str, str]]:
+    """The number and unit tokens of `text`, or the NumberError that explains why it is none."""
     cleaned = _ascii_digits(normalize_text(text))
     if not cleaned:
         raise NumberError(ERR_EMPTY)
@@ -206,8 +207,17 @@ def _parse(text: str, *, cap: int, money: bool) -> int:
     if not has_digit:
         words = {t for k, t in tokens if k == "word"}
         raise NumberError(ERR_WORDS if words & _NUMBER_WORDS else ERR_NOT_A_NUMBER)
+    tokens = _strip_surroundings(tokens, money=money)
+    if not tokens or any(
+        k not in {"num", "word"} or (k == "word" and t not in _UNITS and t != _HUNDRED)
+        for k, t in tokens
+    ):
+        raise NumberError(ERR_NOT_A_NUMBER)
+    return tokens
 
-    # Strip what may surround the amount: a currency mark (money) or a noun (count).
+
+def _strip_surroundings(tokens: list[tuple[str, str]], *, money: bool) -> list[tuple[str, str]]:
+    """Strip what may surround the amount: a currency mark (money) or a noun (count)."""
     if money:
         if tokens and (tokens[0][1] in _CURRENCY):
             tokens = tokens[1:]
@@ -216,12 +226,44 @@ def _parse(text: str, *, cap: int, money: bool) -> int:
     else:
         while tokens and tokens[-1][0] == "word" and tokens[-1][1] in _COUNT_NOUNS:
             tokens = tokens[:-1]
-    if not tokens or any(
-        k not in {"num", "word"} or (k == "word" and t not in _UNITS and t != _HUNDRED)
-        for k, t in tokens
-    ):
-        raise NumberError(ERR_NOT_A_NUMBER)
+    return tokens
 
+
+def _add_unit(
+    total: Decimal, current: Decimal | None, unit: int, last_unit: int | None, previous_kind: str
+) -> Decimal:
+    """The total after a unit word («nghìn», «triệu» …) that follows `current` (or nothing)."""
+    if current is None:
+        # «5 nghìn tỷ»: a larger unit right after a smaller one multiplies the whole.
+        if previous_kind == "word" and last_unit is not None and unit > last_unit:
+            return total * unit
+        raise NumberError(ERR_NOT_A_NUMBER)
+    if last_unit is not None and unit >= last_unit:
+        raise NumberError(ERR_NOT_A_NUMBER)
+    return total + current * unit
+
+
+def _add_rest(
+    total: Decimal,
+    current: Decimal | None,
+    current_raw: str,
+    last_unit: int | None,
+    previous_kind: str,
+) -> Decimal:
+    """The total after the digits typed after the last unit word, if any."""
+    if current is None:
+        return total
+    if last_unit is None:
+        return total + current
+    if current_raw.isdigit() and len(current_raw) <= 3 and previous_kind == "num":
+        # «1tr5», «1 triệu 500»: the digits continue the last unit as decimals.
+        decimals: Decimal = Decimal(current_raw) / (10 ** len(current_raw)) * last_unit
+        return total + decimals
+    raise NumberError(ERR_NOT_A_NUMBER)
+
+
+def _combine(tokens: list[tuple[str, str]]) -> Decimal:
+    """The value of numerals, «trăm» and unit words read left to right."""
     has_unit = any(k == "word" for k, _ in tokens)
     total = Decimal(0)
     current: Decimal | None = None
@@ -239,28 +281,15 @@ def _parse(text: str, *, cap: int, money: bool) -> int:
             current *= 100
         else:
             unit = _UNITS[tok]
-            if current is None:
-                # «5 nghìn tỷ»: a larger unit right after a smaller one multiplies the whole.
-                if previous_kind == "word" and last_unit is not None and unit > last_unit:
-                    total *= unit
-                    last_unit = unit
-                else:
-                    raise NumberError(ERR_NOT_A_NUMBER)
-            else:
-                if last_unit is not None and unit >= last_unit:
-                    raise NumberError(ERR_NOT_A_NUMBER)
-                total += current * unit
-                current = None
-                last_unit = unit
+            total = _add_unit(total, current, unit, last_unit, previous_kind)
+            current = None
+            last_unit = unit
         previous_kind = kind if kind == "num" else "word"
-    if current is not None:
-        if last_unit is None:
-            total += current
-        elif current_raw.isdigit() and len(current_raw) <= 3 and previous_kind == "num":
-            # «1tr5», «1 triệu 500»: the digits continue the last unit as decimals.
-            total += Decimal(current_raw) / (10 ** len(current_raw)) * last_unit
-        else:
-            raise NumberError(ERR_NOT_A_NUMBER)
+    return _add_rest(total, current, current_raw, last_unit, previous_kind)
+
+
+def _parse(text: str, *, cap: int, money: bool) -> int:
+    total = _combine(_amount_tokens(text, money=money))
     if total != total.to_integral_value():
         raise NumberError(ERR_FRACTION)
     value = int(total)

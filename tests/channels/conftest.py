@@ -11,8 +11,8 @@ from bot.channels.zalo_oa.client import OaClient
 from bot.channels.zalo_oa.login import new_pkce
 from bot.channels.zalo_oa.tokens import TokenManager, TokenVault, new_key
 from bot.clock import FakeClock
-from bot.fakes.zalo_oa import FakeZaloOa
 from bot.storage.db import Database
+from fakes.zalo_oa import FakeZaloOa
 
 OA_START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.channels.base import Choice, Outbound, SendStatus
 from bot.channels.telegram.sender import TelegramSender, build_keyboard, classify_response
-from bot.fakes.botapi import FakeBotApi
+from fakes.botapi import FakeBotApi
 
 TOKEN = "7000000001:test-token"
 

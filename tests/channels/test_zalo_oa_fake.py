@@ -10,7 +10,7 @@ import pytest
 from bot.channels.zalo_oa.client import OaApiError, OaAuthError, OaClient
 from bot.channels.zalo_oa.login import new_pkce, permission_url, read_code
 from bot.clock import FakeClock
-from bot.fakes.zalo_oa import ACCESS_TTL_S, FakeZaloOa
+from fakes.zalo_oa import ACCESS_TTL_S, FakeZaloOa
 
 TEXT = {"text": "Xin chào"}
 

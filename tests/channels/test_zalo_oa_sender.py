@@ -11,7 +11,7 @@ from bot.channels.base import Choice, Outbound, SendStatus
 from bot.channels.zalo_oa.client import OaClient
 from bot.channels.zalo_oa.sender import OaSender
 from bot.channels.zalo_oa.tokens import TokenManager
-from bot.fakes.zalo_oa import FakeZaloOa
+from fakes.zalo_oa import FakeZaloOa
 
 USER = "2468458835296117922"
 

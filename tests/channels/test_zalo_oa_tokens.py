@@ -19,9 +19,9 @@ from bot.channels.zalo_oa.tokens import (
     new_key,
 )
 from bot.clock import FakeClock
-from bot.fakes.zalo_oa import FakeZaloOa
 from bot.storage.db import Database
 from bot.storage.models import OaToken
+from fakes.zalo_oa import FakeZaloOa
 
 
 async def test_the_pair_is_sealed_at_rest_and_survives_a_restart(

@@ -13,8 +13,8 @@ from bot.channels.zalo_oa.events import parse_event
 from bot.channels.zalo_oa.signature import expected_mac, verify_signature
 from bot.channels.zalo_oa.webhook import OaWebhook
 from bot.clock import FakeClock
-from bot.fakes.http_server import HttpServer, Request, Response
-from bot.fakes.zalo_oa import FakeZaloOa
+from fakes.http_server import HttpServer, Request, Response
+from fakes.zalo_oa import FakeZaloOa
 
 
 class Inbox:

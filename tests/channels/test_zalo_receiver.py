@@ -22,7 +22,7 @@ from bot.channels.zalo.client import (
 )
 from bot.channels.zalo.receiver import WEBHOOK_SECRET_HEADER, ZaloReceiver
 from bot.clock import FakeClock
-from bot.fakes.botapi import FakeBotApi
+from fakes.botapi import FakeBotApi
 
 TOKEN = "7000000001:zalo-recv-token"
 SECRET = "hook-secret-123"

@@ -9,7 +9,7 @@ import pytest
 from bot.channels.base import Choice, Outbound, SendStatus, render_choices
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.sender import MAX_TEXT, ZaloSender, render_chunks
-from bot.fakes.botapi import FakeBotApi
+from fakes.botapi import FakeBotApi
 
 TOKEN = "7000000001:zalo-test-token"
 CHOICES = (Choice("Tiếng Việt", "lang:vi"), Choice("English", "lang:en"))

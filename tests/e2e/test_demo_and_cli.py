@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,28 @@ def test_db_upgrade_invite_and_status(tmp_path: Path) -> None:
     assert coordinator.returncode == 0, coordinator.stderr
     status = loa("status", env=env, cwd=tmp_path)
     assert status.returncode == 0, status.stderr
+
+
+def test_the_fakes_are_left_out_of_an_install() -> None:
+    # setuptools' `packages.find` matches each dotted package name against `include` (fnmatch).
+    with (ROOT / "pyproject.toml").open("rb") as fh:
+        include = tomllib.load(fh)["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in ROOT.glob("*/**/__init__.py")
+        if ".venv" not in init.parts
+    }
+    installed = {name for name in packages if any(fnmatch(name, p) for p in include)}
+    assert {"bot", "bot.reporting", "messages", "scheduler"} <= installed
+    assert "fakes" in packages
+    assert not [name for name in installed if name.split(".")[0] in {"fakes", "tests"}]
+
+
+def test_demo_outside_the_checkout_says_it_needs_the_checkout(tmp_path: Path) -> None:
+    # Run from elsewhere, `bot` is importable (installed) but the top-level `fakes` is not.
+    result = loa("demo", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.strip().splitlines() == [
+        "loa demo cần mã nguồn đầy đủ (các máy chủ giả nằm trong thư mục fakes/): hãy chạy "
+        "«python3 dev.py demo» trong bản sao của kho mã."
+    ]

@@ -19,10 +19,10 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.clock import FakeClock
 from bot.delivery.limiter import ChannelLimits
 from bot.demo import DemoDriver, Person, Transcript
-from bot.fakes.botapi import FakeBotApi
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
-from tests.fixtures.pack import small_pack
+from fakes.botapi import FakeBotApi
+from tests.support.pack import small_pack
 
 TOKEN = "7000000001:e2e-token"
 

@@ -20,10 +20,10 @@ from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender, render_chunks
 from bot.clock import FakeClock
 from bot.delivery.limiter import ChannelLimits
-from bot.fakes.botapi import FakeBotApi
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
-from tests.fixtures.pack import small_pack
+from fakes.botapi import FakeBotApi
+from tests.support.pack import small_pack
 
 TOKEN = "7000000002:zalo-e2e-token"
 

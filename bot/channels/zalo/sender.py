@@ -1,7 +1,7 @@
 """The Zalo sender: text only, at most 2,000 characters a message, choices as typed replies.
 
 Zalo's Bot API has no buttons, so a numbered message ends with «1. …» lines (a typed «2» picks the
-second choice, see `bot.services.conversation`); where a typed number is an answer (numbered is
+second choice, see `bot.chat.conversation`); where a typed number is an answer (numbered is
 False) the labels are shown as a short line, «(Quay lại)», and typing the label picks it.
 """
 

@@ -9,6 +9,12 @@ from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
 
+DAILY_POST = "daily_post"
+PENDING = "pending"
+DONE = "done"
+MISSED = "missed"
+CANCELLED = "cancelled"
+
 
 class CampaignEvent(SQLModel, table=True):
     """One thing the scheduler must do once, materialised when a campaign is activated.

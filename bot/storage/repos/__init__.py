@@ -1,1 +1,0 @@
-"""Repositories: keyword-only async functions over a session, returning rows or values."""

@@ -1,0 +1,390 @@
+"""The dispatcher against an in-process scripted channel, with a FakeClock, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import Capabilities, Choice, Outbound, SendResult, SendStatus
+from bot.clock import FakeClock
+from bot.delivery.dispatcher import Dispatcher, RetryPolicy
+from bot.delivery.limiter import ChannelLimits
+from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
+from bot.residents.repository import cancel_pending_bulk
+from bot.storage.db import Database
+from bot.storage.models.delivery import BulkRun, OutboxMessage
+from bot.storage.models.residents import Subscriber
+
+START = datetime(2025, 11, 20, 1, 0, tzinfo=UTC)
+OUT = OutboxMessage.__table__  # type: ignore[attr-defined]
+SUBS = Subscriber.__table__  # type: ignore[attr-defined]
+RUNS = BulkRun.__table__  # type: ignore[attr-defined]
+FAST = ChannelLimits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
+
+
+class ScriptedChannel:
+    """Records every send; answers from a per-chat script, OK when the script is empty."""
+
+    name = "telegram"
+    capabilities = Capabilities(max_text=4096, buttons=True)
+
+    def __init__(self) -> None:
+        self.sent: list[Outbound] = []
+        self.script: dict[str, deque[SendResult]] = defaultdict(deque)
+
+    async def send(self, message: Outbound) -> SendResult:
+        self.sent.append(message)
+        queue = self.script[message.chat_id]
+        return queue.popleft() if queue else SendResult(SendStatus.OK)
+
+    def chats(self) -> list[str]:
+        return [m.chat_id for m in self.sent]
+
+
+def _dispatcher(
+    db: Database, channel: ScriptedChannel, clock: FakeClock, **kwargs: Any
+) -> Dispatcher:
+    return Dispatcher(
+        db,
+        {"telegram": channel},
+        clock,
+        limits={"telegram": FAST},
+        rng=random.Random(7),
+        **kwargs,
+    )
+
+
+async def _enqueue(
+    db: Database, clock: FakeClock, chats: list[str], priority: Priority, run_id: int | None = None
+) -> None:
+    items = [
+        OutboxItem(Outbound("telegram", c, f"msg {c}"), priority, run_id=run_id) for c in chats
+    ]
+    async with db.session() as session:
+        await enqueue(session, items, now=clock.now())
+
+
+async def _statuses(db: Database) -> dict[str, str]:
+    async with db.session() as session:
+        rows = (await session.execute(select(OUT.c.chat_id, OUT.c.status))).all()
+    return {chat: status for chat, status in rows}
+
+
+async def test_replies_go_before_bulk_and_bulk_in_id_order(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    await _enqueue(db, clock, ["b1", "b2"], Priority.BULK)
+    await _enqueue(db, clock, ["d1"], Priority.DIRECT)
+    await _enqueue(db, clock, ["r1"], Priority.REPLY)
+    dispatcher = _dispatcher(db, channel, clock, concurrency=1)
+    assert await dispatcher.drain_once() == 4
+    assert channel.chats() == ["r1", "d1", "b1", "b2"]
+    assert set((await _statuses(db)).values()) == {"sent"}
+    assert await dispatcher.drain_once() == 0
+
+
+async def test_rows_not_yet_due_wait(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    item = OutboxItem(
+        Outbound("telegram", "later", "x"), Priority.DIRECT, not_before=START + timedelta(hours=1)
+    )
+    async with db.session() as session:
+        await enqueue(session, [item], now=clock.now())
+    dispatcher = _dispatcher(db, channel, clock)
+    assert await dispatcher.drain_once() == 0
+    clock.advance(timedelta(hours=1))
+    assert await dispatcher.drain_once() == 1
+
+
+async def test_429_retries_after_retry_after(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    channel.script["c1"].append(SendResult(SendStatus.RETRY, retry_after=0.01, error="429"))
+    await _enqueue(db, clock, ["c1"], Priority.BULK)
+    dispatcher = _dispatcher(db, channel, clock)
+    assert await dispatcher.drain_once() == 1
+    assert (await _statuses(db))["c1"] == "pending"
+    assert await dispatcher.drain_once() == 0  # next_attempt_at is 10 ms on the fake clock
+    clock.advance(timedelta(milliseconds=10))
+    assert await dispatcher.drain_once() == 1
+    assert (await _statuses(db))["c1"] == "sent"
+    assert channel.chats() == ["c1", "c1"]
+
+
+async def test_5xx_backs_off_then_succeeds(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    for _ in range(2):
+        channel.script["c1"].append(SendResult(SendStatus.RETRY, error="502 server error"))
+    await _enqueue(db, clock, ["c1"], Priority.BULK)
+    dispatcher = _dispatcher(db, channel, clock, retry=RetryPolicy(base_s=2.0))
+    await dispatcher.drain_once()
+    async with db.session() as session:
+        row = (await session.execute(select(OutboxMessage))).scalar_one()
+    # first backoff: between base/2 and base seconds
+    assert START + timedelta(seconds=1) <= row.next_attempt_at <= START + timedelta(seconds=2)
+    assert (row.attempts, row.last_error) == (1, "502 server error")
+    clock.advance(timedelta(seconds=2))
+    await dispatcher.drain_once()
+    clock.advance(timedelta(seconds=1))
+    assert await dispatcher.drain_once() == 0  # second backoff is 2-4 s
+    clock.advance(timedelta(seconds=3))
+    assert await dispatcher.drain_once() == 1
+    assert (await _statuses(db))["c1"] == "sent"
+    assert len(channel.sent) == 3
+
+
+async def test_gives_up_after_max_attempts(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    for _ in range(5):
+        channel.script["c1"].append(SendResult(SendStatus.RETRY, error="500 server error"))
+    await _enqueue(db, clock, ["c1"], Priority.BULK)
+    dispatcher = _dispatcher(db, channel, clock, retry=RetryPolicy(max_attempts=3))
+    for _ in range(3):
+        await dispatcher.drain_once()
+        clock.advance(timedelta(minutes=30))
+    assert (await _statuses(db))["c1"] == "failed"
+    assert len(channel.sent) == 3
+
+
+async def test_403_blocks_subscriber_and_cancels_their_bulk_rows(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    async with db.session() as session:
+        session.add(
+            Subscriber(channel="telegram", chat_id="gone", created_at=START, updated_at=START)
+        )
+        run_id = await start_run(session, kind="broadcast", label="b", now=START)
+    channel.script["gone"].append(SendResult(SendStatus.BLOCKED, error="403 forbidden"))
+    await _enqueue(db, clock, ["gone", "ok"], Priority.BULK, run_id)
+    dispatcher = _dispatcher(db, channel, clock, concurrency=1)
+    await dispatcher.drain_once()
+    later = OutboxItem(Outbound("telegram", "gone", "tomorrow"), Priority.BULK, run_id=run_id)
+    async with db.session() as session:
+        await enqueue(session, [later], now=clock.now())
+        # the next bulk row for that chat is cancelled by the next 403's sweep or never claimed
+        await session.execute(update(SUBS).where(SUBS.c.chat_id == "gone").values(status="active"))
+    channel.script["gone"].append(SendResult(SendStatus.BLOCKED, error="403 forbidden"))
+    await dispatcher.drain_once()
+    async with db.session() as session:
+        subscriber = (await session.execute(select(Subscriber))).scalar_one()
+        statuses = sorted((await session.execute(select(OUT.c.chat_id, OUT.c.status))).all())
+        run = await session.get(BulkRun, run_id)
+    assert subscriber.status == "blocked"
+    assert statuses == [("gone", "blocked"), ("gone", "blocked"), ("ok", "sent")]
+    assert run is not None
+    assert (run.queued, run.sent, run.blocked, run.status) == (3, 1, 2, "done")
+
+
+async def test_403_cancels_pending_bulk_but_not_replies(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    channel.script["gone"].append(SendResult(SendStatus.BLOCKED, error="403 forbidden"))
+    await _enqueue(db, clock, ["gone"], Priority.BULK)
+    # these two are not due yet when the 403 arrives
+    items = [
+        OutboxItem(Outbound("telegram", "gone", t), p, not_before=START + timedelta(minutes=5))
+        for t, p in (("bulk", Priority.BULK), ("reply", Priority.REPLY))
+    ]
+    async with db.session() as session:
+        await enqueue(session, items, now=clock.now())
+    dispatcher = _dispatcher(db, channel, clock)
+    await dispatcher.drain_once()
+    async with db.session() as session:
+        rows = (await session.execute(select(OUT.c.text, OUT.c.status))).all()
+    assert sorted(rows) == [("bulk", "cancelled"), ("msg gone", "blocked"), ("reply", "pending")]
+
+
+async def test_migrated_chat_follows_new_id(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    async with db.session() as session:
+        session.add(
+            Subscriber(channel="telegram", chat_id="-1", created_at=START, updated_at=START)
+        )
+    channel.script["-1"].append(SendResult(SendStatus.MIGRATED, new_chat_id="-1009"))
+    await _enqueue(db, clock, ["-1"], Priority.BULK)
+    dispatcher = _dispatcher(db, channel, clock)
+    await dispatcher.drain_once()
+    await dispatcher.drain_once()
+    async with db.session() as session:
+        subscriber = (await session.execute(select(Subscriber))).scalar_one()
+    assert subscriber.chat_id == "-1009"
+    assert channel.chats() == ["-1", "-1009"]
+    assert await _statuses(db) == {"-1009": "sent"}
+
+
+async def test_quiet_hours_hold_bulk_but_not_replies(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    quiet = {"on": True}
+    await _enqueue(db, clock, ["b"], Priority.BULK)
+    await _enqueue(db, clock, ["d"], Priority.DIRECT)
+    await _enqueue(db, clock, ["r"], Priority.REPLY)
+    dispatcher = _dispatcher(db, channel, clock, is_quiet=lambda _now: quiet["on"])
+    await dispatcher.drain_once()
+    assert channel.chats() == ["r"]
+    quiet["on"] = False
+    await dispatcher.drain_once()
+    assert channel.chats() == ["r", "d", "b"]
+
+
+async def test_crash_recovery_resends_only_rows_in_flight(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    await _enqueue(db, clock, ["a", "b", "c", "d"], Priority.BULK)
+    async with db.session() as session:
+        # a previous process: "a" was sent and recorded, "b" was in flight at the kill
+        await session.execute(update(OUT).where(OUT.c.chat_id == "a").values(status="sent"))
+        await session.execute(
+            update(OUT).where(OUT.c.chat_id == "b").values(status="sending", claimed_at=START)
+        )
+    dispatcher = _dispatcher(db, channel, clock)
+    assert await dispatcher.drain_once() == 3
+    assert sorted(channel.chats()) == ["b", "c", "d"]
+    assert set((await _statuses(db)).values()) == {"sent"}
+
+
+async def test_per_chat_spacing_defers_second_message_to_same_chat(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    await _enqueue(db, clock, ["same", "same", "other"], Priority.BULK)
+    limits = ChannelLimits(per_second=10_000, per_chat_per_second=0.001)
+    dispatcher = Dispatcher(db, {"telegram": channel}, clock, limits={"telegram": limits})
+    assert await dispatcher.drain_once() == 2
+    assert sorted(channel.chats()) == ["other", "same"]
+    statuses = sorted(await _statuses_all(db))
+    assert statuses == ["pending", "sent", "sent"]
+
+
+async def _statuses_all(db: Database) -> list[str]:
+    async with db.session() as session:
+        return list((await session.execute(select(OUT.c.status))).scalars())
+
+
+async def test_dispatcher_runs_in_background_and_stops_cleanly(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    async with db.session() as session:
+        run_id = await start_run(session, kind="broadcast", label="bg", now=START)
+    await _enqueue(db, clock, [str(i) for i in range(50)], Priority.BULK, run_id)
+    dispatcher = _dispatcher(db, channel, clock)
+    await dispatcher.start()
+    await _enqueue(db, clock, ["reply"], Priority.REPLY)
+    dispatcher.notify()
+    for _ in range(200):
+        if len(channel.sent) >= 51:
+            break
+        await _sleep_a_tick()
+    await dispatcher.stop()
+    assert len(channel.sent) == 51
+    async with db.session() as session:
+        run = await session.get(BulkRun, run_id)
+    assert run is not None
+    assert (run.sent, run.status) == (50, "done")
+
+
+async def _sleep_a_tick() -> None:
+    await asyncio.sleep(0.02)
+
+
+class FlakyDatabase(Database):
+    """A database that refuses every session while `down` is set (locked or unreachable)."""
+
+    down = False
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        if self.down:
+            raise OSError("database unreachable")
+        async with super().session() as session:
+            yield session
+
+
+class OutageChannel(ScriptedChannel):
+    """Takes the database down when the first message goes out."""
+
+    def __init__(self, db: FlakyDatabase) -> None:
+        super().__init__()
+        self.db = db
+
+    async def send(self, message: Outbound) -> SendResult:
+        if not self.sent:
+            self.db.down = True
+        return await super().send(message)
+
+
+async def test_database_outage_delays_but_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    db = FlakyDatabase(f"sqlite+aiosqlite:///{tmp_path / 'flaky.db'}")
+    await db.create_all()
+    clock = FakeClock(START)
+    try:
+        await _enqueue(db, clock, [str(i) for i in range(20)], Priority.BULK)
+        channel = OutageChannel(db)
+        dispatcher = _dispatcher(db, channel, clock, concurrency=4)
+        await dispatcher.start()
+        for _ in range(100):  # the outage starts with the first send
+            if db.down:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)
+        sent_during_outage = len(channel.sent)
+        db.down = False
+        for _ in range(300):
+            if set((await _statuses(db)).values()) == {"sent"}:
+                break
+            await asyncio.sleep(0.02)
+        await dispatcher.stop()
+        assert sent_during_outage <= 4  # sending stops once every slot awaits its record
+        assert sorted(channel.chats(), key=int) == [str(i) for i in range(20)]
+        assert set((await _statuses(db)).values()) == {"sent"}
+    finally:
+        await db.dispose()
+
+
+async def test_a_message_keeps_its_choices_layout_and_numbering_through_the_outbox(
+    db: Database,
+) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    message = Outbound(
+        "telegram",
+        "n1",
+        "Số cuộc/đoàn: nhập một số.",
+        choices=(Choice("Quay lại", "rp:back"), Choice("Bỏ qua", "rp:skip")),
+        columns=2,
+        numbered=False,
+    )
+    async with db.session() as session:
+        await enqueue(session, [OutboxItem(message, Priority.REPLY)], now=clock.now())
+    assert await _dispatcher(db, channel, clock).drain_once() == 1
+    assert channel.sent == [message]
+
+
+async def test_replies_to_one_chat_keep_their_order_through_a_retry(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    channel.script["p1"].append(SendResult(SendStatus.RETRY, error="HTTP 500"))
+    await _enqueue(db, clock, ["p1"], Priority.REPLY)
+    async with db.session() as session:
+        second = OutboxItem(Outbound("telegram", "p1", "second"), Priority.REPLY)
+        await enqueue(session, [second], now=clock.now())
+    await _enqueue(db, clock, ["p2"], Priority.REPLY)
+    no_spacing = ChannelLimits(per_second=1e9, per_chat_per_second=1e9, per_group_per_minute=1e9)
+    dispatcher = Dispatcher(db, {"telegram": channel}, clock, limits={"telegram": no_spacing})
+    await dispatcher.drain_once()  # the first reply fails; the second must not overtake it
+    assert [m.text for m in channel.sent] == ["msg p1", "msg p2"]
+    for _ in range(3):
+        clock.advance(timedelta(minutes=5))
+        await dispatcher.drain_once()
+    assert [m.text for m in channel.sent if m.chat_id == "p1"] == ["msg p1", "msg p1", "second"]
+
+
+async def test_a_run_closes_when_a_row_was_cancelled_outside_the_dispatcher(db: Database) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    async with db.session() as session:
+        run_id = await start_run(session, kind="daily_post", label="ngày 2", now=clock.now())
+    await _enqueue(db, clock, ["c1", "c2", "c3"], Priority.BULK, run_id=run_id)
+    async with db.session() as session:  # c3 sends /huy before the run reaches it
+        await cancel_pending_bulk(session, channel="telegram", chat_id="c3")
+    await _dispatcher(db, channel, clock).drain_once()
+    async with db.session() as session:
+        run = (await session.execute(select(RUNS.c.status, RUNS.c.sent, RUNS.c.blocked))).one()
+    assert tuple(run) == ("done", 2, 1)
