@@ -83,7 +83,11 @@ def build_oa(oa: ZaloOaSettings, db: Database, clock: Clock) -> OaParts:
 def oa_webhook(oa: ZaloOaSettings, loa: Loa) -> OaWebhook:
     """The OA webhook handler feeding the core."""
     return OaWebhook(
-        app_id=oa.app_id, secret=oa.webhook_secret, handle=loa.conversation.handle, clock=loa.clock
+        app_id=oa.app_id,
+        secret=oa.webhook_secret,
+        handle=loa.conversation.handle,
+        clock=loa.clock,
+        concurrency=1 if loa.db.is_sqlite else 8,
     )
 
 

@@ -14,6 +14,7 @@ Test-side controls: `authorize` (an OA admin grants the app → a code), `expire
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import itertools
@@ -133,13 +134,18 @@ class FakeZaloOa:
         self._ids = itertools.count(0x5A1000)
         self._http = HttpServer(self._handle, port=port)
         self._client: httpx.AsyncClient | None = None
+        self._deliveries = asyncio.Semaphore(8)
 
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
         """Bind 127.0.0.1 and serve."""
         await self._http.start()
-        self._client = httpx.AsyncClient(timeout=10.0, trust_env=False)
+        # Zalo's delivery concurrency is unpublished: 8 deliveries at a time here. Waiters queue
+        # on a semaphore, not in httpx's pool (whose queue slows down sharply when long).
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0), limits=httpx.Limits(max_connections=8), trust_env=False
+        )
 
     async def stop(self) -> None:
         """Stop serving."""
@@ -237,7 +243,8 @@ class FakeZaloOa:
         headers = {"Content-Type": "application/json"}
         if signature is not None:
             headers["X-ZEvent-Signature"] = signature
-        response = await self._client.post(self.webhook_url, content=body, headers=headers)
+        async with self._deliveries:
+            response = await self._client.post(self.webhook_url, content=body, headers=headers)
         return response.status_code
 
     def _stamp(self) -> str:

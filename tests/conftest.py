@@ -18,7 +18,11 @@ from bot.storage.db import Database
 # suite turns into an error).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-pytest_plugins = ["tests.support.network_guard", "tests.support.fake_servers"]
+pytest_plugins = [
+    "tests.support.network_guard",
+    "tests.support.fake_servers",
+    "tests.support.zalo_oa",
+]
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 DB_KINDS = ["sqlite", "postgresql"]

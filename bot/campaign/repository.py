@@ -137,7 +137,7 @@ def _post_columns(
     ending = and_(
         on_windowed,
         seen <= literal(now - windowed.warn_after, UTCDateTime()),
-        seen >= literal(now - windowed.window, UTCDateTime()),
+        seen > literal(now - windowed.window, UTCDateTime()),
     )
     text_expr = case((ending, literal(windowed.ending_texts[lang])), else_=literal(text))
     choices_expr = case((on_windowed, literal(windowed.choices[lang])), else_=literal("[]"))

@@ -96,6 +96,7 @@ class OaSender:
         self._client = client
         self._tokens = tokens
         self.buttons = buttons
+        self._paused_by: int | None = None  # the error that paused sending, logged once
 
     def render(self, message: Outbound) -> list[dict[str, Any]]:
         """The message bodies to send for `message`, in order."""
@@ -140,11 +141,13 @@ class OaSender:
             return SendResult(SendStatus.RETRY, retry_after=300.0, error="no usable OA token")
         except OaApiError as exc:
             result = classify(exc.code)
-            if exc.code in STOP_ERRORS or exc.code == -211:
-                log.error("zalo oa: sending paused: error %s", exc.code)
+            if (exc.code in STOP_ERRORS or exc.code == -211) and self._paused_by != exc.code:
+                self._paused_by = exc.code
+                log.error("zalo oa: sending paused for an hour: error %s", exc.code)
             return result
         except OaNetworkError as exc:
             return SendResult(SendStatus.RETRY, error=f"network {exc.code}")
         except OaError as exc:
             return SendResult(SendStatus.RETRY, error=f"{type(exc).__name__} {exc.code}")
+        self._paused_by = None
         return SendResult(SendStatus.OK)
