@@ -9,6 +9,8 @@ loa zalo-oa key              print a new ZALO_OA_TOKEN_KEY
 loa db upgrade               apply database migrations
 loa campaign list            the shipped campaign packs
 loa campaign check PATH      every problem of a pack, with file and line
+loa board [--campaign PACK]  who has reported, and the plan's measurable targets
+loa export --format F --out FILE [--campaign PACK] [--deadline ID]   the summed report
 """
 
 from __future__ import annotations
@@ -203,6 +205,27 @@ def cmd_invite(args: argparse.Namespace) -> int:
     return asyncio.run(invite())
 
 
+def cmd_board(args: argparse.Namespace) -> int:
+    """Print the coordinator's board."""
+    from bot.coordinators.cli import board_command
+
+    return board_command(_settings(), args.campaign, args.lang)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write one file of the summed report."""
+    from bot.coordinators.cli import export_command
+
+    return export_command(
+        _settings(),
+        args.campaign,
+        fmt=args.format,
+        out=Path(args.out),
+        deadline=args.deadline,
+        lang=args.lang,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `loa`."""
     parser = argparse.ArgumentParser(prog="loa", description="Loa – the ward's campaign bot.")
@@ -235,6 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
     agency.set_defaults(func=cmd_invite)
     coordinator = invite.add_parser("coordinator", help="bind a coordinator")
     coordinator.set_defaults(func=cmd_invite, name=None)
+    board = sub.add_parser("board", help="who has reported; the plan's measurable targets")
+    board.add_argument("--campaign", help="a pack name or file (default: LOA_CAMPAIGN)")
+    board.add_argument("--lang", choices=["vi", "en"], default="vi")
+    board.set_defaults(func=cmd_board)
+    export = sub.add_parser("export", help="the summed report as xlsx, docx, csv or png")
+    export.add_argument("--campaign", help="a pack name or file (default: LOA_CAMPAIGN)")
+    export.add_argument("--format", choices=["xlsx", "docx", "csv", "png"], required=True)
+    export.add_argument("--out", required=True, help="the file to write")
+    export.add_argument("--deadline", help="a deadline id of the pack (default: the current one)")
+    export.add_argument("--lang", choices=["vi", "en"], default="vi")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

@@ -3,6 +3,8 @@ interaction. Which claimed rows fall outside, judged from `subscriber.last_inter
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,11 +12,45 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery import repository
+from bot.delivery.outbox import Priority
+from bot.delivery.repository import Job
 from bot.storage.models.delivery import SKIPPED, OutboxMessage
 from bot.storage.models.residents import Subscriber
 
 SUBSCRIBERS = Subscriber.__table__  # type: ignore[attr-defined]
 IN_CHUNK = 400
+
+log = logging.getLogger(__name__)
+
+
+async def skip_outside_window(
+    session: AsyncSession, jobs: list[Job], *, channel: str, window: timedelta, now: datetime
+) -> list[Job]:
+    """Claimed rows the platform would refuse (the person's last interaction is older than the
+    window, or there is none) become final at once: `skipped`, with the reason, counted in their
+    run. Returns the rows to send. Replies answer an interaction that just happened and always
+    go; rows to chats without a subscriber row (officials) are left to the platform to judge."""
+    bulk = [job.chat_id for job in jobs if job.priority > int(Priority.REPLY)]
+    last = await last_interactions(session, channel, bulk)
+    kept: list[Job] = []
+    finals: list[dict[str, object]] = []
+    per_run: Counter[tuple[int, str]] = Counter()
+    for job in jobs:
+        reason = None
+        if job.priority > int(Priority.REPLY) and job.chat_id in last:
+            reason = outside_reason(last[job.chat_id], window, now)
+        if reason is None:
+            kept.append(job)
+            continue
+        finals.append({"b_id": job.id, "b_status": SKIPPED, "b_error": reason})
+        if job.run_id is not None:
+            per_run[(job.run_id, "skipped")] += 1
+    if finals:
+        await repository.mark_final(session, finals)
+        await repository.add_run_counts(session, per_run)
+        log.info("outbox %s: %d rows skipped (outside the window)", channel, len(finals))
+    return kept
 
 
 async def last_interactions(

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from bot.clock import VN_TZ
-from bot.domain.text import ZALO_MAX_TEXT
+from bot.domain.text import ZALO_MAX_TEXT, fold
 
 AgencyType = Literal[
     "office",  # ward/commune office or department (phòng, văn phòng)
@@ -172,12 +172,23 @@ class ResidentialGroups(_Model):
 
 
 class Agency(_Model):
-    """An agency that owes a report (or coordinates)."""
+    """An agency that owes a report (or coordinates).
+
+    `reports` defaults to True, except for the campaign's focal office (the agency named
+    `campaign.focal_agency`, optionally followed by «phường»/«xã»), which receives the reports:
+    it owes one only if its entry says `reports = true`.
+    """
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,47}$")
     name: str = Field(min_length=1)
     type: AgencyType
     reports: bool = True
+
+
+def _names_focal(name: str, focal: str) -> bool:
+    """True for «Phòng Văn hóa - Xã hội» and «… phường» when the focal office is the first."""
+    folded = fold(name)
+    return folded == focal or folded.startswith(focal + " ")
 
 
 class Deadline(_Model):
@@ -210,8 +221,16 @@ class Deadline(_Model):
         return datetime.combine(self.due, time(0, 0), tzinfo=VN_TZ)
 
 
+TargetMeasure = Literal["posts", "groups_reached"]
+
+
 class Target(_Model):
-    """A numeric target the plan sets (seed 004), for the coordinator's view."""
+    """A numeric target the plan sets (seed 004), for the coordinator's view.
+
+    `measure` names what Loa counts from its own records to show progress: `posts` (daily posts
+    delivered in the period), `groups_reached` (% of residential groups with a subscriber who
+    received a post in the period). Targets without one are listed, not measured.
+    """
 
     id: str = Field(min_length=1)
     text: str = Field(min_length=1)
@@ -219,6 +238,7 @@ class Target(_Model):
     value: float = Field(ge=0)
     unit: str = ""
     period: Literal["quarter", "year", "month", "campaign"] = "year"
+    measure: TargetMeasure | None = None
 
 
 # ---- the report form ---------------------------------------------------------------------------
@@ -440,9 +460,19 @@ class CampaignPack(_Model):
 
     @field_validator("agencies")
     @classmethod
-    def _unique_agencies(cls, value: list[Agency]) -> list[Agency]:
+    def _unique_agencies(cls, value: list[Agency], info: ValidationInfo) -> list[Agency]:
         _raise_issues(_repeated_ids([a.id for a in value], "agency id"))
-        return value
+        campaign = info.data.get("campaign")
+        if not isinstance(campaign, CampaignInfo):
+            return value
+        # The focal office receives the reports: it owes none unless its entry says so.
+        focal = fold(campaign.focal_agency)
+        return [
+            a.model_copy(update={"reports": False})
+            if _names_focal(a.name, focal) and "reports" not in a.model_fields_set
+            else a
+            for a in value
+        ]
 
     @field_validator("slogan_groups")
     @classmethod

@@ -10,8 +10,9 @@ unique (`<campaign>:reminder:<deadline>:<offset>`), so activating twice creates 
 - a reminder goes to every official of each reporting agency with no submission for that
   deadline, read at sweep time (an agency that has sent is never reminded); offset ≥ 2 reads
   «còn N ngày», 1 «hôm nay là ngày cuối», 0 «đã quá hạn»;
-- the escalation goes to every coordinator, listing the missing agencies by name in Vietnamese
-  order, split into parts that fit a Zalo message (2,000 characters);
+- the escalation goes to every coordinator, listing the missing agencies grouped by type as on
+  the board (numbered ones as «Khối phố: 45/47 chưa gửi — trừ 3, 12», others one per line, in
+  Vietnamese order), split into parts that fit a Zalo message (2,000 characters);
 - **quiet hours**: nothing is enqueued; due events wait until they end;
 - a reminder is only sent on its own Vietnam calendar day: one whose day passed (the bot was
   down) is closed as `missed` rather than sent with a wrong «còn N ngày»; an escalation is sent
@@ -36,10 +37,11 @@ from bot.campaign.events import ActivationResult, WantedEvents, sync_events
 from bot.channels.base import Outbound
 from bot.clock import VN_TZ
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
-from bot.domain.campaign import CampaignPack, Deadline
+from bot.domain.campaign import Agency, CampaignPack, Deadline
 from bot.domain.text import ZALO_MAX_TEXT
 from bot.reporting import reports
 from bot.reporting import repository as repo
+from bot.reporting.gaps import gap_lines, group_gaps
 from bot.storage.db import Database
 from bot.storage.models import CampaignEvent, OutboxMessage
 from bot.storage.models import delivery as outbox_status
@@ -225,18 +227,23 @@ async def _remind(
 
 
 def escalation_parts(
-    pack: CampaignPack, deadline: Deadline, names: list[str], lang: str
+    pack: CampaignPack, deadline: Deadline, missing: list[Agency], lang: str
 ) -> list[str]:
-    """The escalation text in parts of at most 2,000 characters, whole lines only."""
+    """The escalation text in parts of at most 2,000 characters, whole lines only.
+
+    The missing agencies are grouped by type as on the coordinator's board («Khối phố: 45/47
+    chưa gửi — trừ 3, 12»), so 47 khối phố take one line instead of 47.
+    """
     title = reports.deadline_title(deadline, lang)
     due = reports.format_due(deadline)
-    total = len(reports.reporting_agencies(pack))
-    if not names:
+    expected = reports.reporting_agencies(pack)
+    total = len(expected)
+    if not missing:
         return [t("reports.escalation.none", lang, deadline=title, due=due, total=total)]
     head = t(
-        "reports.escalation.head", lang, deadline=title, due=due, missing=len(names), total=total
+        "reports.escalation.head", lang, deadline=title, due=due, missing=len(missing), total=total
     )
-    lines = [t("reports.escalation.line", lang, name=name) for name in names]
+    lines = gap_lines(group_gaps(expected, {a.id for a in missing}, lang), lang)
     # Room for the «(continued, 2/3)» header of later parts.
     room = ZALO_MAX_TEXT - 40
     chunks: list[list[str]] = [[head]]
@@ -264,7 +271,7 @@ async def _escalate(
     if not recipients:
         log.warning("no coordinator is bound: the escalation of a deadline reaches nobody")
         return 0, None
-    names = [a.name for a in await reports.missing_agencies(session, pack, deadline)]
+    missing = await reports.missing_agencies(session, pack, deadline)
     label = t(
         "reports.escalation.run_label",
         "vi",
@@ -274,7 +281,8 @@ async def _escalate(
     run_id = await start_run(session, kind=ESCALATION, label=label, now=now)
     items = []
     for coordinator in recipients:
-        for number, text in enumerate(escalation_parts(pack, deadline, names, coordinator.lang), 1):
+        parts = escalation_parts(pack, deadline, missing, coordinator.lang)
+        for number, text in enumerate(parts, 1):
             items.append(
                 OutboxItem(
                     message=Outbound(

@@ -31,7 +31,8 @@ async def test_demo_prints_the_whole_story(capsys: pytest.CaptureFixture[str]) -
         "Mã mời này không dùng được",
         "Số không được âm.",
         "Đã nhận báo cáo của «Trạm y tế phường»",
-        "53/54 đơn vị chưa gửi",
+        "52/53 đơn vị chưa gửi",  # the focal office owes no report
+        "• Khối phố: 47/47 chưa gửi",
     ):
         assert expected in out, expected
 
@@ -117,3 +118,25 @@ def test_demo_outside_the_checkout_says_it_needs_the_checkout(tmp_path: Path) ->
         "loa demo cần mã nguồn đầy đủ (các máy chủ giả nằm trong thư mục fakes/): hãy chạy "
         "«python3 dev.py demo» trong bản sao của kho mã."
     ]
+
+
+def test_board_and_export_on_an_empty_database(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    board = loa("board", "--campaign", "ky-lua-2025", env=env, cwd=tmp_path)
+    assert board.returncode == 0, board.stderr
+    assert "Phải gửi 53 · đã gửi 0 (đúng hạn 0, muộn 0) · chưa gửi 53" in board.stdout
+    assert "• Khối phố: 47/47 chưa gửi" in board.stdout
+    out = tmp_path / "bao-cao.xlsx"
+    export = loa(
+        "export", "--campaign", "ky-lua-2025", "--format", "xlsx", "--out", str(out),
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert export.returncode == 0, export.stderr
+    assert out.read_bytes().startswith(b"PK")  # a zip container, as every .xlsx
+    unknown = loa(
+        "export", "--format", "png", "--out", str(tmp_path / "x.png"), "--deadline", "khong-co",
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert unknown.returncode == 2
+    assert "Không có hạn báo cáo «khong-co»" in unknown.stderr
+    assert not (tmp_path / "x.png").exists()

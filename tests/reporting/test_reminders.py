@@ -8,14 +8,15 @@ from sqlmodel import col, select
 
 from bot.clock import VN_TZ, FakeClock
 from bot.delivery.outbox import Priority
-from bot.domain.campaign import CampaignPack
-from bot.domain.text import ZALO_MAX_TEXT, vi_sort_key
+from bot.domain.campaign import Agency, CampaignPack
+from bot.domain.text import ZALO_MAX_TEXT
 from bot.reporting.officials import create_invite
 from bot.reporting.reminders import (
     activate_reminders,
     escalation_parts,
     sweep_reminders,
 )
+from bot.reporting.reports import name_order
 from bot.storage.db import Database
 from bot.storage.models import BulkRun, CampaignEvent, OutboxMessage
 from messages.packs import load_pack
@@ -131,9 +132,7 @@ async def test_a_simulated_fortnight_reminds_only_the_missing(db: Database) -> N
     assert lines[1:] == [
         "• Công an phường",
         "• Hội Liên hiệp Phụ nữ phường",
-        "• Khối phố 1",
-        "• Khối phố 2",
-        "• Khối phố 3",
+        "• Khối phố: 3/3 chưa gửi",
     ]
     # never to an agency that had sent
     every = [chat for rows in sent_by_day.values() for chat, _ in rows]
@@ -201,24 +200,30 @@ async def test_escalation_reaches_coordinators_even_when_everyone_sent(db: Datab
 
 def test_long_escalations_split_on_lines_in_vietnamese_order() -> None:
     pack = reporting_pack(groups=47)
+    names = [f"Ban công tác Mặt trận khu dân cư số {n} của phường Thử Nghiệm" for n in range(60)]
+    names += ["Đội dân phòng", "Ấp Bắc", "Ủy ban MTTQ", "Ăn uống"]
+    others = [Agency(id=f"o-{i}", name=name, type="other") for i, name in enumerate(names)]
+    data = pack.model_dump()
+    data["agencies"] += [a.model_dump() for a in others]
+    pack = CampaignPack.model_validate(data)
     deadline = pack.deadlines[0]
-    names = sorted(
-        [f"Ban công tác Mặt trận khu dân cư số {n} của phường Thử Nghiệm" for n in range(60)]
-        + ["Đội dân phòng", "Ấp Bắc", "Ủy ban MTTQ", "Ăn uống"],
-        key=vi_sort_key,
-    )
-    parts = escalation_parts(pack, deadline, names, "vi")
+    missing = [a for a in pack.agencies if a.reports and a.id != "kp-3"]
+    parts = escalation_parts(pack, deadline, missing, "vi")
     assert len(parts) > 1
     assert all(len(part) <= ZALO_MAX_TEXT for part in parts)
     assert parts[1].startswith(f"(tiếp theo, 2/{len(parts)})")
-    listed = [
-        line.removeprefix("• ") for part in parts for line in part.splitlines() if line[:2] == "• "
-    ]
-    assert listed == names
-    # Vietnamese order: Ă after A-words, Đ after D, Ấp under Â, Ủy under U
+    lines = [line for part in parts for line in part.splitlines()]
+    assert "• Khối phố: 46/47 chưa gửi — trừ 3" in lines
+    assert "• Đơn vị khác: 64/64 chưa gửi:" in lines
+    listed = [line.removeprefix("   – ") for line in lines if line.startswith("   – ")]
+    # every irregular name on its own line, none lost across parts, in Vietnamese order
+    assert listed == sorted(names, key=name_order)
     firsts = [n.split()[0] for n in listed]
     assert firsts.index("Ăn") < firsts.index("Ấp") < firsts.index("Ban") < firsts.index("Đội")
     assert firsts[-1] == "Ủy"
+    assert [n for n in listed if n.startswith("Ban")][:3] == [
+        f"Ban công tác Mặt trận khu dân cư số {n} của phường Thử Nghiệm" for n in (0, 1, 2)
+    ]
 
 
 async def test_a_report_cancels_reminders_not_yet_sent(db: Database) -> None:
@@ -248,11 +253,14 @@ async def test_ky_lua_escalation_lists_every_missing_agency_in_order(db: Databas
     assert result.escalations >= 1
     parts = [row.text for row in await direct_rows(db) if row.chat_id == "coord-1"]
     assert all(len(part) <= ZALO_MAX_TEXT for part in parts)
-    listed = [line[2:] for part in parts for line in part.splitlines() if line.startswith("• ")]
-    reporting = [a.name for a in pack.agencies if a.reports]
-    assert len(listed) == len(reporting) - 1
+    lines = [line for part in parts for line in part.splitlines()]
+    # the focal office receives the reports: it is not expected (53, not 54), and 47 khối phố
+    # take one line, not 47
+    assert lines[0].endswith(": 52/53 đơn vị chưa gửi:")
+    assert "• Khối phố: 47/47 chưa gửi" in lines
+    listed = [line[2:] for line in lines[1:]]
     assert "Trạm y tế phường" not in listed
-    groups = [name for name in listed if name.startswith("Khối phố ")]
-    assert groups == [f"Khối phố {n}" for n in range(1, 48)]
+    assert "Phòng Văn hóa - Xã hội" not in listed
+    assert len(parts) == 1
     assert listed.index("Công an phường") < listed.index("Hội Liên hiệp Phụ nữ phường")
     assert listed[-1].startswith("Ủy ban")

@@ -3,13 +3,16 @@ manager, and `OaHarness`, the whole core behind the real webhook path."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
 
 from bot.app import Loa, build_loa
 from bot.campaign.events import activate_campaign, sweep_due
@@ -18,11 +21,12 @@ from bot.channels.zalo_oa.login import new_pkce
 from bot.channels.zalo_oa.sender import OaSender
 from bot.channels.zalo_oa.tokens import TokenManager, TokenVault, new_key
 from bot.channels.zalo_oa.webhook import OaWebhook
-from bot.clock import FakeClock
-from bot.delivery.dispatcher import Dispatcher
+from bot.clock import FakeClock, FakeTicker
+from bot.delivery.dispatcher import POLL_S
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
 from bot.storage.db import Database
+from bot.storage.models import OutboxMessage
 from fakes.calls import SentCall
 from fakes.http_server import HttpServer, Request, Response
 from fakes.zalo_oa import FakeZaloOa
@@ -97,25 +101,47 @@ def rendered(call: SentCall) -> str:
 @dataclass
 class OaHarness:
     """The core wired to the fake OA: events through the signed webhook over HTTP, replies
-    through the outbox, the dispatcher drained on demand (`monotonic` moves with `advance`)."""
+    through the outbox, the real dispatcher loops on a FakeTicker (pauses pass in virtual time;
+    rows due later wait for `advance` of the wall clock)."""
 
     fake: FakeZaloOa
     loa: Loa
-    dispatcher: Dispatcher
     webhook: OaWebhook
     clock: FakeClock
-    mono: list[float] = field(default_factory=lambda: [1000.0])
+    ticker: FakeTicker
 
     def seen(self, user: str) -> list[str]:
         """Everything the person received so far."""
         return [rendered(call) for call in self.fake.sent_to(user)]
 
     async def drain(self) -> int:
-        """Send what is due (passes until one sends nothing: a chat's replies go one by one)."""
-        total = 0
-        while sent := await self.dispatcher.drain_once():
-            total += sent
-        return total
+        """Let the dispatcher send what is due: until no due row is pending or in flight after
+        two more claim passes; returns how many messages the fake OA accepted meanwhile."""
+        before = len(self.fake.sent.calls)
+        async with asyncio.timeout(120):
+            while True:
+                self.loa.dispatcher.notify()
+                await self.ticker.until_waits(POLL_S, self.ticker.waits(POLL_S) + 2)
+                if not await self._busy():
+                    return len(self.fake.sent.calls) - before
+
+    async def _busy(self) -> bool:
+        now = self.clock.now()
+        async with self.loa.db.session() as session:
+            row = await session.execute(
+                select(col(OutboxMessage.id))
+                .where(
+                    or_(
+                        col(OutboxMessage.status) == "sending",
+                        and_(
+                            col(OutboxMessage.status) == "pending",
+                            col(OutboxMessage.next_attempt_at) <= now,
+                        ),
+                    )
+                )
+                .limit(1)
+            )
+            return row.first() is not None
 
     async def _answer(self, user: str, status: int) -> list[str]:
         assert status == 200
@@ -136,9 +162,8 @@ class OaHarness:
         return await self._answer(user, await self.fake.user_sticker(user))
 
     def advance(self, delta: timedelta) -> None:
-        """Move the wall clock and the dispatcher's monotonic clock together."""
+        """Move the wall clock (the fake OA and the core share it)."""
         self.clock.advance(delta)
-        self.mono[0] += delta.total_seconds()
 
     async def daily_post(self) -> int:
         """Run the campaign sweep now (OA posts carry the renewal) and send; rows queued."""
@@ -169,9 +194,15 @@ async def oa_harness(
         await logged_in(fake, client, vault)
         sender = OaSender(client, TokenManager(client, vault, clock))
         limits = {"zalo_oa": ChannelLimits(per_second=math.inf, per_chat_per_second=math.inf)}
-        loa = build_loa(db=db, pack=pack, clock=clock, channels={"zalo_oa": sender}, limits=limits)
-        mono = [1000.0]
-        dispatcher = Dispatcher(db, loa.channels, clock, limits=limits, monotonic=lambda: mono[0])
+        ticker = FakeTicker()
+        loa = build_loa(
+            db=db,
+            pack=pack,
+            clock=clock,
+            channels={"zalo_oa": sender},
+            limits=limits,
+            ticker=ticker,
+        )
         webhook = OaWebhook(
             app_id=fake.app_id, secret=fake.oa_secret, handle=loa.conversation.handle, clock=clock
         )
@@ -183,8 +214,10 @@ async def oa_harness(
         server = HttpServer(route)
         await server.start()
         fake.webhook_url = f"http://127.0.0.1:{server.port}/webhooks/zalo-oa"
+        await loa.dispatcher.start()
         try:
-            yield OaHarness(fake, loa, dispatcher, webhook, clock, mono)
+            yield OaHarness(fake, loa, webhook, clock, ticker)
         finally:
+            await loa.dispatcher.stop()
             await server.stop()
             await client.aclose()

@@ -1,0 +1,82 @@
+"""`loa board` and `loa export`: the coordinator's tools on the office PC (the same services as
+the chat commands)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.coordinators.board import board_view
+from bot.coordinators.export.files import ExportFile, ExportFormat, export_report
+from bot.coordinators.export.summary import NoDeadline
+from bot.domain.campaign import CampaignPack
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade_async
+from messages import t
+from messages.packs import PackError, load_pack
+
+
+def load_campaign(settings: Settings, campaign: str | None) -> CampaignPack:
+    """The pack named by `--campaign`, else `LOA_CAMPAIGN`; exits with its problems."""
+    name = campaign or settings.loa_campaign
+    try:
+        return load_pack(name)
+    except PackError as exc:
+        lines = "\n".join(f"  {p}" for p in exc.problems)
+        raise SystemExit(f"loa: campaign {name!r} cannot be used:\n{lines}") from None
+
+
+async def _board_text(settings: Settings, pack: CampaignPack, lang: str) -> str:
+    db = Database(settings.database_url)
+    try:
+        await upgrade_async(settings.database_url)
+        return (await board_view(db, pack, SystemClock(), lang)).text
+    finally:
+        await db.dispose()
+
+
+def board_command(settings: Settings, campaign: str | None, lang: str) -> int:
+    """Print the board of the campaign."""
+    pack = load_campaign(settings, campaign)
+    print(asyncio.run(_board_text(settings, pack, lang)))
+    return 0
+
+
+async def _export(
+    settings: Settings, pack: CampaignPack, fmt: ExportFormat, deadline: str | None, lang: str
+) -> ExportFile:
+    db = Database(settings.database_url)
+    try:
+        await upgrade_async(settings.database_url)
+        now = SystemClock().now()
+        return await export_report(db, pack, fmt, now=now, deadline_id=deadline, lang=lang)
+    finally:
+        await db.dispose()
+
+
+def export_command(
+    settings: Settings,
+    campaign: str | None,
+    *,
+    fmt: ExportFormat,
+    out: Path,
+    deadline: str | None,
+    lang: str,
+) -> int:
+    """Write one file of the summed report to `out`; 2 when the deadline does not exist."""
+    pack = load_campaign(settings, campaign)
+    try:
+        file = asyncio.run(_export(settings, pack, fmt, deadline, lang))
+    except NoDeadline:
+        if deadline is None:
+            message = t("coordinators.export.no_deadline", lang)
+        else:
+            message = t("coordinators.export.unknown_deadline", lang, deadline=deadline)
+        print(message, file=sys.stderr)
+        return 2
+    out.write_bytes(file.content)
+    print(f"{out}: {len(file.content)} bytes")
+    return 0
