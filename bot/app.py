@@ -187,6 +187,10 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
     if zalo_token is not None:
         zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
         channels["zalo"], limits["zalo"] = ZaloSender(zalo_client), ZALO_LIMITS
+    oa_settings = settings.zalo_oa()
+    oa = build_oa(oa_settings, db, clock) if oa_settings is not None else None
+    if oa is not None:
+        channels["zalo_oa"], limits["zalo_oa"] = oa.sender, oa.limits
     loa = build_loa(db=db, pack=pack, clock=clock, channels=channels, limits=limits)
     telegram = (
         TelegramReceiver(
@@ -200,7 +204,14 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
     )
     zalo = ZaloReceiver(zalo_client, loa.conversation.handle, clock) if zalo_client else None
 
-    minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
+    minute = partial(
+        minute_job,
+        db=db,
+        pack=pack,
+        clock=clock,
+        notify=loa.dispatcher.notify,
+        windowed=windowed_channels(channels),
+    )
     scheduler = build_scheduler(sweep=minute, clock=clock)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -236,8 +247,7 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
             await telegram.stop()
         scheduler.shutdown(wait=False)
         await loa.dispatcher.stop()
-        if telegram_sender is not None:
-            await telegram_sender.aclose()
-        if zalo_client is not None:
-            await zalo_client.aclose()
+        for client in (telegram_sender, zalo_client, oa.client if oa else None):
+            if client is not None:
+                await client.aclose()
         await db.dispose()

@@ -141,10 +141,10 @@ class Settings(BaseSettings):
     def bot_tokens(self) -> tuple[str | None, str | None]:
         """(Telegram, Zalo) tokens; at least one must be set to run the bot."""
         tokens = self.telegram_token(), self.zalo_token()
-        if not any(tokens):
+        if not any(tokens) and not self.zalo_oa_id:
             raise SettingsError(
                 "TELEGRAM_BOT_TOKEN: missing (set it in the environment or .env; "
-                "or ZALO_BOT_TOKEN for Zalo)"
+                "or ZALO_BOT_TOKEN for Zalo, or ZALO_OA_ID for a Zalo Official Account)"
             )
         return tokens
 
