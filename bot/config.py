@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     zalo_oa_oauth_base_url: str = "https://oauth.zaloapp.com"
     zalo_oa_api_base_url: str = "https://openapi.zalo.me"
     database_url: str = DEFAULT_DB
-    loa_campaign: str = "ky-lua-2025"
+    loa_campaign: str = "ky-lua-2026"
     loa_log_level: str = "INFO"
 
     @field_validator(
@@ -103,10 +103,12 @@ class Settings(BaseSettings):
         return _token("ZALO_BOT_TOKEN", self.zalo_bot_token)
 
     def zalo_oa(self) -> ZaloOaSettings | None:
-        """The OA channel's settings, or None when ZALO_OA_ID is empty; refuses a partial set."""
-        if not self.zalo_oa_id:
+        """The OA channel's settings, or None when ZALO_OA_APP_ID is empty (ZALO_OA_ID alone only
+        prints the OA's QR code on posters); refuses a partial set."""
+        if not self.zalo_oa_app_id:
             return None
         values = {
+            "ZALO_OA_ID": self.zalo_oa_id,
             "ZALO_OA_APP_ID": self.zalo_oa_app_id,
             "ZALO_OA_APP_SECRET": self.zalo_oa_app_secret.get_secret_value(),
             "ZALO_OA_WEBHOOK_SECRET": self.zalo_oa_webhook_secret.get_secret_value(),
@@ -114,7 +116,7 @@ class Settings(BaseSettings):
         }
         for name, value in values.items():
             if not value.strip():
-                raise SettingsError(f"{name}: missing (needed when ZALO_OA_ID is set)")
+                raise SettingsError(f"{name}: missing (needed when ZALO_OA_APP_ID is set)")
         key = values["ZALO_OA_TOKEN_KEY"].strip()
         try:
             padded = base64.urlsafe_b64decode(key.encode("ascii"))
@@ -141,10 +143,10 @@ class Settings(BaseSettings):
     def bot_tokens(self) -> tuple[str | None, str | None]:
         """(Telegram, Zalo) tokens; at least one must be set to run the bot."""
         tokens = self.telegram_token(), self.zalo_token()
-        if not any(tokens) and not self.zalo_oa_id:
+        if not any(tokens) and not self.zalo_oa_app_id:
             raise SettingsError(
                 "TELEGRAM_BOT_TOKEN: missing (set it in the environment or .env; "
-                "or ZALO_BOT_TOKEN for Zalo, or ZALO_OA_ID for a Zalo Official Account)"
+                "or ZALO_BOT_TOKEN for Zalo, or ZALO_OA_APP_ID for a Zalo Official Account)"
             )
         return tokens
 
