@@ -15,6 +15,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.clock import FakeClock
+from bot.coordinators.board import board_view
 from bot.delivery.window import window_counts
 from bot.storage.db import Database
 from bot.storage.models import BulkRun, OutboxMessage, Subscriber
@@ -136,6 +137,11 @@ async def test_the_day_6_post_says_how_to_keep_receiving_and_day_8_is_skipped_an
     assert counts.in_window == 0
     assert counts.out_of_window == 1
     assert counts.skipped == {"outside the 7-day window": 1}
+    board = await board_view(h.loa.db, h.loa.pack, h.clock, "vi")
+    assert (
+        "• Zalo OA: 0 người trong 7 ngày nhận được tin, 1 đã quá 7 ngày, 0 đã bỏ quan tâm; "
+        "1 tin không gửi theo quy định của Zalo"
+    ) in board.text
 
     await h.say(LAN, "xin chào")  # writing again opens the window again
     h.advance(timedelta(days=1))

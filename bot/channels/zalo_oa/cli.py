@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from bot.channels.zalo_oa.client import OaClient
-from bot.channels.zalo_oa.events import CHANNEL
+from bot.channels.zalo_oa.events import CHANNEL, WINDOW
 from bot.channels.zalo_oa.login import login
-from bot.channels.zalo_oa.sender import WINDOW
 from bot.channels.zalo_oa.tokens import TokenVault, new_key
 from bot.clock import Clock
 from bot.config import ZaloOaSettings

@@ -11,12 +11,14 @@ Account". A follow becomes the command ``follow`` (an offer to subscribe), an un
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.base import Inbound, InboundKind, parse_command
 
 CHANNEL = "zalo_oa"
+# Consultation messages reach a person only within 7 days of their last interaction (README).
+WINDOW = timedelta(days=7)
 TEXT_EVENTS = frozenset({"user_send_text", "user_send_link"})
 # Things a person sent that Loa cannot read: answered with «I only read text».
 OTHER_EVENTS = frozenset(

@@ -22,13 +22,12 @@ Zalo's error codes (HTTP 200, negative `error`) → what the dispatcher does:
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from bot.channels.base import Capabilities, Outbound, SendResult, SendStatus
 from bot.channels.zalo.sender import render_chunks
 from bot.channels.zalo_oa.client import OaApiError, OaClient, OaError, OaNetworkError
-from bot.channels.zalo_oa.events import CHANNEL
+from bot.channels.zalo_oa.events import CHANNEL, WINDOW
 from bot.channels.zalo_oa.tokens import TokenManager, TokenUnavailable
 from bot.domain.text import ZALO_MAX_TEXT, split_text
 
@@ -36,7 +35,6 @@ log = logging.getLogger(__name__)
 
 MAX_BUTTONS = 4  # the SDK allows 5 but says 4 in its error text: 4 is safe either way
 MAX_TITLE = 100
-WINDOW = timedelta(days=7)
 TOKEN_ERRORS = frozenset({-216, -220})
 SKIP_REASONS = {
     -230: "outside the 7-day window",
