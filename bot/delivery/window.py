@@ -106,10 +106,13 @@ async def window_counts(
 ) -> WindowCounts:
     """Active residents inside / outside the window, those who left (blocked), skipped rows."""
     subs = SUBSCRIBERS.c
+    # one labelled expression, grouped by its label: PostgreSQL would not match two copies of
+    # the comparison (each with its own bound parameter)
+    recent = (subs.last_interaction_at >= now - window).label("recent")
     rows = await session.execute(
-        select(subs.status, subs.last_interaction_at >= now - window, func.count())
+        select(subs.status, recent, func.count())
         .where(subs.channel == channel)
-        .group_by(subs.status, subs.last_interaction_at >= now - window)
+        .group_by(subs.status, recent)
     )
     inside = outside = gone = 0
     for status, recent, count in rows.all():
