@@ -259,7 +259,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
                 now=_clock(args).now(),
             )
         except InviteError as exc:
-            print(f"loa: {exc}", file=sys.stderr)
+            print(f"loa: {exc.refusal.render('vi')}", file=sys.stderr)
             return 2
         finally:
             await db.dispose()

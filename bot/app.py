@@ -30,7 +30,7 @@ from bot.channels.zalo_oa.tokens import TokenManager, TokenVault
 from bot.channels.zalo_oa.webhook import OaWebhook
 from bot.chat.conversation import Conversation
 from bot.chat.router import Router
-from bot.clock import Clock, SystemClock, Ticker
+from bot.clock import Clock, SystemClock, SystemRandomness, Ticker
 from bot.config import Settings, ZaloOaSettings
 from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
@@ -85,6 +85,22 @@ def build_oa(oa: ZaloOaSettings, db: Database, clock: Clock) -> OaParts:
     # 4,000 per app. Pace for the lowest package; -32 slows the lane further.
     limits = ChannelLimits(per_second=oa.rate_per_minute / 60.0, per_chat_per_second=1.0)
     return OaParts(client, tokens, OaSender(client, tokens, buttons=oa.buttons), limits)
+
+
+def add_oa_channel(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    channels: dict[str, Channel],
+    limits: dict[str, ChannelLimits],
+) -> OaParts | None:
+    """The OA channel when its settings are there (added to `channels` and `limits`)."""
+    oa_settings = settings.zalo_oa()
+    if oa_settings is None:
+        return None
+    oa = build_oa(oa_settings, db, clock)
+    channels["zalo_oa"], limits["zalo_oa"] = oa.sender, oa.limits
+    return oa
 
 
 def oa_webhook(oa: ZaloOaSettings, loa: Loa) -> OaWebhook:
@@ -143,7 +159,9 @@ def build_loa(
         concurrency=concurrency,
         ticker=ticker,
     )
-    conversation = Conversation(db, router, clock, on_replies=dispatcher.notify)
+    conversation = Conversation(
+        db, router, clock, on_replies=dispatcher.notify, randomness=SystemRandomness()
+    )
     return Loa(
         clock=clock,
         db=db,
@@ -188,10 +206,7 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
     if zalo_token is not None:
         zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
         channels["zalo"], limits["zalo"] = ZaloSender(zalo_client), ZALO_LIMITS
-    oa_settings = settings.zalo_oa()
-    oa = build_oa(oa_settings, db, clock) if oa_settings is not None else None
-    if oa is not None:
-        channels["zalo_oa"], limits["zalo_oa"] = oa.sender, oa.limits
+    oa = add_oa_channel(settings, db, clock, channels, limits)
     loa = build_loa(db=db, pack=pack, clock=clock, channels=channels, limits=limits)
     telegram = (
         TelegramReceiver(
@@ -253,3 +268,6 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
             if client is not None:
                 await client.aclose()
         await db.dispose()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)

@@ -85,7 +85,12 @@ class _Plan:
 
     def final(self, job: Job, status: str, error: str) -> None:
         self.finals.append({"b_id": job.id, "b_status": status, "b_error": error[:200]})
-        self.count(job, {BLOCKED: "blocked", SKIPPED: "skipped"}.get(status, "failed"))
+        column = "failed"
+        if status == BLOCKED:
+            column = "blocked"
+        elif status == SKIPPED:
+            column = "skipped"
+        self.count(job, column)
 
 
 class OutcomeWriter:

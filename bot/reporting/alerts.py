@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.channels.base import Outbound
 from bot.clock import Clock
+from bot.delivery import keys
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
 from bot.reporting.repository import coordinators
 from bot.storage.db import Database
@@ -27,14 +28,13 @@ async def alert_coordinators(db: Database, clock: Clock, key: str) -> int:
         if not recipients:
             log.warning("alert %s: no coordinator is bound, nobody is told", key)
             return 0
-        hour = now.strftime("%Y%m%d%H")
         items = [
             OutboxItem(
                 message=Outbound(
                     channel=person.channel, chat_id=person.chat_id, text=t(key, person.lang)
                 ),
                 priority=Priority.DIRECT,
-                dedup_key=f"alert:{key}:{person.id}:{hour}",
+                dedup_key=keys.alert_key(key, person.id, now),
             )
             for person in recipients
         ]
