@@ -36,7 +36,7 @@ from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
 from bot.reporting.alerts import alert_coordinators
-from bot.reporting.chat import Reporting
+from bot.reporting.chat import SPENT_BUTTONS, Reporting
 from bot.reporting.reminders import activate_reminders
 from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
@@ -145,7 +145,13 @@ def build_loa(
     """Wire the services for `pack` over `db`, sending through `channels`."""
     router = Router()
     reporting = Reporting(pack)
-    residents = Residents(pack, start_payload=reporting.start_payload, forget=[forget_chat])
+    residents = Residents(
+        pack,
+        start_payload=reporting.start_payload,
+        forget=[forget_chat],
+        role_start=reporting.role_start,
+        role_help=reporting.role_help,
+    )
     residents.register(router)
     Followers(pack, residents).register(router)  # after Residents: it wraps the text fallback
     reporting.register(router)
@@ -215,6 +221,7 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
             handle=loa.conversation.handle,
             clock=clock,
             profile=profile_texts(pack),
+            spent_buttons=SPENT_BUTTONS,
         )
         if telegram_token is not None
         else None

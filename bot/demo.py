@@ -25,6 +25,7 @@ from bot.clock import VN_TZ, FakeClock, SystemClock
 from bot.delivery.limiter import ChannelLimits
 from bot.demo_oa import play_oa
 from bot.domain.campaign import CampaignPack
+from bot.reporting.chat import SPENT_BUTTONS
 from bot.reporting.officials import create_invite
 from bot.reporting.reminders import sweep_reminders
 from bot.storage.db import Database
@@ -151,6 +152,13 @@ class DemoDriver:
         before = len(self._sent(who))
         self.transcript.person(who, t("demo.sticker", "vi"))
         self.server.push_sticker(who.chat_id, first_name=who.name)
+        await self.show_replies(who, before)
+
+    async def photo(self, who: Person) -> None:
+        """The person sends a photo (of their event, say)."""
+        before = len(self._sent(who))
+        self.transcript.person(who, t("demo.photo", "vi"))
+        self.server.push_photo(who.chat_id, first_name=who.name)
         await self.show_replies(who, before)
 
 
@@ -312,6 +320,7 @@ async def run_demo(*, days: int = 3, pack_name: str = "ky-lua-2025") -> int:
                 base_url=base_url,
                 handle=driver.wrap(loa.conversation.handle),
                 clock=clock,
+                spent_buttons=SPENT_BUTTONS,
             )
             info = pack.campaign
             window = f"{info.start:%d/%m/%Y}–{info.end:%d/%m/%Y}"
