@@ -95,6 +95,8 @@ async def test_a_resident_does_everything_on_the_oa(h: OaHarness) -> None:
 
     stopped = await h.say(LAN, "/huy")
     assert stopped == ["Bạn đã dừng nhận tin. Gõ /batdau bất cứ lúc nào để nhận lại."]
+    resumed = await h.say(LAN, "/batdau")
+    assert resumed == ["Bạn sẽ nhận lại thông điệp mỗi ngày. Cảm ơn bạn!"]
     confirm = await h.say(LAN, "/xoadulieu")
     assert confirm[0].endswith("[Xóa dữ liệu | Không, giữ lại]")
     deleted = await h.say(LAN, "Xóa dữ liệu")
@@ -207,3 +209,26 @@ async def test_two_thousand_follows_within_a_minute(h_sqlite: OaHarness) -> None
     offered = {u for u in users if h.fake.sent_to(u)}
     assert len(offered) == 2000
     assert h.webhook.counts["accepted"] == 2000
+
+
+async def test_bad_input_over_the_oa(h: OaHarness) -> None:
+    await subscribe(h, LAN)
+    long = await h.say(LAN, "x" * 5000)  # longer than any message: cut, answered
+    assert len(long) == 1
+    unknown = await h.say(LAN, "/lenhkhongco")
+    assert "/lenhkhongco" in unknown[0]
+    assert all(len(text) <= 2000 for text in h.seen(LAN))
+
+
+async def test_a_follower_gone_without_an_event_is_counted_not_following(h: OaHarness) -> None:
+    await subscribe(h, LAN)
+    h.fake.follower(LAN).following = False  # the unfollow event never reached Loa
+    h.advance(timedelta(days=1))
+    assert await h.daily_post() == 1
+    assert h.fake.errors_served == {-213: 1}  # tried once, refused, not retried
+    sub = await subscriber(h, LAN)
+    assert sub is not None
+    assert sub.status == "blocked"
+    h.advance(timedelta(days=1))
+    assert await h.daily_post() == 0
+    assert h.fake.errors_served == {-213: 1}
