@@ -4,12 +4,15 @@ API's window, free frame, quota, rate limit and error shapes."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from bot.channels.zalo_oa.client import OaApiError, OaAuthError, OaClient
-from bot.channels.zalo_oa.login import new_pkce, permission_url, read_code
+from bot.channels.zalo_oa.login import login, new_pkce, permission_url, read_code
+from bot.channels.zalo_oa.tokens import TokenVault, new_key
 from bot.clock import FakeClock
+from bot.storage.db import Database
 from fakes.zalo_oa import ACCESS_TTL_S, FakeZaloOa
 
 TEXT = {"text": "Xin chào"}
@@ -161,3 +164,31 @@ async def test_rate_limit_and_message_checks(
     with pytest.raises(OaApiError) as injected:
         await oa_client.send_cs(access, "u1", TEXT)
     assert injected.value.code == -200
+
+
+async def test_login_walks_the_operator_through_the_grant(
+    fake_oa: FakeZaloOa, oa_client: OaClient, oa_clock: FakeClock, sqlite_db: Database
+) -> None:
+    printed: list[str] = []
+
+    def ask(_prompt: str) -> str:
+        # the admin opens the printed URL and grants; Zalo redirects with code and state
+        query = parse_qs(urlparse(printed[1]).query)
+        code = fake_oa.authorize(query["code_challenge"][0])
+        return f"https://ward.example.vn/cb?code={code}&oa_id={fake_oa.oa_id}&state={query['state'][0]}"
+
+    vault = TokenVault(sqlite_db, fake_oa.oa_id, new_key())
+    await login(
+        oa_client,
+        vault,
+        oa_clock,
+        app_id=fake_oa.app_id,
+        redirect_uri="https://ward.example.vn/cb",
+        ask=ask,
+        say=printed.append,
+    )
+    stored = await vault.load()
+    assert stored is not None
+    assert stored[1] == 1
+    assert printed[-1].startswith("Stored.")
+    assert stored[0].access_token not in "".join(printed)

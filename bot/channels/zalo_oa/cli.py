@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.channels.zalo_oa.client import OaClient
+from bot.channels.zalo_oa.client import OaClient, OaError
 from bot.channels.zalo_oa.events import CHANNEL, WINDOW
 from bot.channels.zalo_oa.login import login
 from bot.channels.zalo_oa.tokens import TokenVault, new_key
@@ -31,6 +31,14 @@ async def run_login(oa: ZaloOaSettings, database_url: str, clock: Clock) -> None
         api_base_url=oa.api_base_url,
     )
     try:
+        await _login(client, db, oa, clock)
+    finally:
+        await client.aclose()
+        await db.dispose()
+
+
+async def _login(client: OaClient, db: Database, oa: ZaloOaSettings, clock: Clock) -> None:
+    try:
         await login(
             client,
             TokenVault(db, oa.oa_id, oa.token_key),
@@ -40,9 +48,10 @@ async def run_login(oa: ZaloOaSettings, database_url: str, clock: Clock) -> None
             ask=input,
             say=print,
         )
-    finally:
-        await client.aclose()
-        await db.dispose()
+    except (ValueError, EOFError) as exc:
+        raise SystemExit(f"loa: zalo-oa login: {exc or 'no code given'}") from None
+    except OaError as exc:  # the code expired (10 minutes), was used, or the app is wrong
+        raise SystemExit(f"loa: zalo-oa login: Zalo refused the code ({exc.code})") from None
 
 
 async def status_line(db: Database, clock: Clock) -> str:
