@@ -2,7 +2,8 @@
 
 The fake OA delivers N signed `follow` events over HTTP (8 at a time; a delivery's answer time
 is measured from its POST to the bot's 200) to the OA webhook; each is
-a full turn of the core (the offer to subscribe written to the outbox) before its 200. Then the
+stored in the durable inbox before its 200, then the turns run (the offer to subscribe written to
+the outbox). Then the
 dispatcher sends the N offers to the fake OA. Prints the time until every event was answered 200
 (Zalo wants each answer within 2 s) and until every offer was accepted.
 
@@ -53,6 +54,7 @@ async def run(followers: int) -> str:
                 await asyncio.gather(*(deliverer() for _ in range(DELIVERIES)))
                 answered_s = time.perf_counter() - start
                 say(f"{followers} follows answered in {answered_s:.1f}s")
+                await h.loa.inbox.drain()
                 await h.drain()
                 offered_s = time.perf_counter() - start
                 offered = sum(1 for u in users if h.fake.sent_to(u))

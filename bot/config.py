@@ -35,12 +35,16 @@ class Settings(BaseSettings):
     zalo_oa_token_key: SecretStr = Field(default=SecretStr(""))
     zalo_oa_redirect_uri: str = ""
     zalo_oa_buttons: bool = True
+    zalo_oa_webhook_listen: str = "127.0.0.1"
+    zalo_oa_webhook_port: int = Field(default=8445, ge=1, le=65535)
     zalo_oa_rate_per_minute: int = Field(default=100, ge=1, le=4000)
     zalo_oa_oauth_base_url: str = "https://oauth.zaloapp.com"
     zalo_oa_api_base_url: str = "https://openapi.zalo.me"
     database_url: str = DEFAULT_DB
     loa_campaign: str = "ky-lua-2026"
     loa_log_level: str = "INFO"
+    # the key of the short hashes that stand for chat ids in logs; unset: derived from the tokens
+    loa_log_key: SecretStr = Field(default=SecretStr(""))
 
     @field_validator(
         "telegram_api_base_url",

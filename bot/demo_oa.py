@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.app import build_loa
 from bot.campaign.events import sweep_due
-from bot.channels.base import Inbound, Outbound
+from bot.channels.base import Outbound
 from bot.channels.zalo_oa.client import OaClient
 from bot.channels.zalo_oa.login import new_pkce
 from bot.channels.zalo_oa.sender import OaSender
@@ -50,15 +50,9 @@ class OaDemo:
         self._bot = bot  # (text, buttons) -> None
         self._replies: asyncio.Queue[int] = asyncio.Queue()
 
-    def wrap(self, handle: Any) -> Any:
-        """Count the replies each event produced, to wait for exactly those."""
-
-        async def counted(inbound: Inbound) -> list[Outbound]:
-            replies: list[Outbound] = await handle(inbound)
-            await self._replies.put(len(replies))
-            return replies
-
-        return counted
+    async def turned(self, replies: list[Outbound]) -> None:
+        """Told by the inbox after each turn: how many replies it queued."""
+        await self._replies.put(len(replies))
 
     async def _show(self, before: int) -> None:
         count = await asyncio.wait_for(self._replies.get(), timeout=10)
@@ -99,13 +93,18 @@ async def play_oa(db: Database, pack: CampaignPack, clock: FakeClock, emit: Any,
         emit(t("demo.oa_login", "vi"))
         sender = OaSender(client, TokenManager(client, vault, clock))
         limits = {"zalo_oa": ChannelLimits(per_second=50.0, per_chat_per_second=50.0)}
-        loa = build_loa(db=db, pack=pack, clock=clock, channels={"zalo_oa": sender}, limits=limits)
         demo = OaDemo(fake, emit, bot)
-        webhook = OaWebhook(
-            app_id=fake.app_id,
-            secret=fake.oa_secret,
-            handle=demo.wrap(loa.conversation.handle),
+        loa = build_loa(
+            db=db,
+            pack=pack,
             clock=clock,
+            channels={"zalo_oa": sender},
+            limits=limits,
+            after_turn=demo.turned,
+        )
+        # events go to the durable inbox before the webhook answers 200, as in `loa run`
+        webhook = OaWebhook(
+            app_id=fake.app_id, secret=fake.oa_secret, handle=loa.inbox.accept, clock=clock
         )
 
         async def route(request: Request) -> Response:
@@ -116,6 +115,7 @@ async def play_oa(db: Database, pack: CampaignPack, clock: FakeClock, emit: Any,
         await server.start()
         fake.webhook_url = f"http://127.0.0.1:{server.port}/webhooks/zalo-oa"
         await loa.dispatcher.start()
+        await loa.inbox.start()
         try:
             await demo.follow()
             await demo.say(t("languages.vi", "vi"), tap=True)
@@ -136,6 +136,7 @@ async def play_oa(db: Database, pack: CampaignPack, clock: FakeClock, emit: Any,
             await demo.say(t("zalo_oa.renew_button", "vi"), tap=True)
             await demo.say("/trogiup")
         finally:
+            await loa.inbox.stop()
             await loa.dispatcher.stop()
             await server.stop()
             await client.aclose()

@@ -6,10 +6,12 @@ import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from bot.channels.base import Inbound, InboundKind
 from bot.channels.zalo_oa.events import parse_event
+from bot.channels.zalo_oa.server import MAX_BODY, PATH, OaWebhookServer
 from bot.channels.zalo_oa.signature import expected_mac, verify_signature
 from bot.channels.zalo_oa.webhook import OaWebhook
 from bot.clock import FakeClock
@@ -175,3 +177,22 @@ def test_parse_ignores_echoes_and_events_without_a_person(oa_clock: FakeClock) -
     assert parsed is not None
     assert parsed.chat_id == "2468458835296117922"
     assert parsed.update_id == "m1"
+
+
+async def test_the_tornado_server_serves_the_webhook(
+    fake_oa: FakeZaloOa, oa_clock: FakeClock, inbox: Inbox
+) -> None:
+    webhook = OaWebhook(
+        app_id=fake_oa.app_id, secret=fake_oa.oa_secret, handle=inbox, clock=oa_clock
+    )
+    server = OaWebhookServer(webhook)
+    await server.start(listen="127.0.0.1", port=0)
+    try:
+        fake_oa.webhook_url = f"http://127.0.0.1:{server.port}{PATH}"
+        assert await fake_oa.user_text("u1", "xin chào") == 200
+        assert await fake_oa.deliver_raw(b"{}", "mac=0") == 401
+        with pytest.raises(httpx.TransportError):  # tornado drops an oversized body unread
+            await fake_oa.deliver_raw(b"x" * (MAX_BODY + 1), "mac=0")
+    finally:
+        await server.stop()
+    assert [i.text for i in inbox.items] == ["xin chào"]

@@ -100,7 +100,8 @@ def rendered(call: SentCall) -> str:
 
 @dataclass
 class OaHarness:
-    """The core wired to the fake OA: events through the signed webhook over HTTP, replies
+    """The core wired to the fake OA: events through the signed webhook over HTTP into the
+    durable inbox (drained on demand), replies
     through the outbox, the real dispatcher loops on a FakeTicker (pauses pass in virtual time;
     rows due later wait for `advance` of the wall clock)."""
 
@@ -146,6 +147,7 @@ class OaHarness:
     async def _answer(self, user: str, status: int) -> list[str]:
         assert status == 200
         before = len(self.fake.sent_to(user))
+        await self.loa.inbox.drain()  # the turns of what the webhook stored
         await self.drain()
         return self.seen(user)[before:]
 
@@ -204,7 +206,7 @@ async def oa_harness(
             ticker=ticker,
         )
         webhook = OaWebhook(
-            app_id=fake.app_id, secret=fake.oa_secret, handle=loa.conversation.handle, clock=clock
+            app_id=fake.app_id, secret=fake.oa_secret, handle=loa.inbox.accept, clock=clock
         )
 
         async def route(request: Request) -> Response:
