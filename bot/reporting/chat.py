@@ -68,9 +68,8 @@ class Reporting:
         """Add the officials' commands, the form's buttons and its flow to the router."""
         router.command(("baocao", "report"), self.report)
         router.command(("baocaocuatoi", "myreport"), self.my_report)
-        router.command(("nhanh", "quick"), self.quick_rows.quick)
         router.choice(FormButton, self.on_button)
-        router.choice(QuickButton, self.quick_rows.on_quick_confirm)
+        self.quick_rows.register(router)
         router.flow(REPORT_FLOW, self.on_text)
         router.mode(REPORT_FLOW, _claims, self.in_form)
 

@@ -21,7 +21,7 @@ from bot.demo import DemoDriver, Person, Transcript
 from bot.reporting.chat import SPENT_BUTTONS
 from bot.reporting.officials import create_invite
 from bot.storage.db import Database
-from bot.storage.models import ReportSubmission, Subscriber
+from bot.storage.models import ReportDraft, ReportSubmission, Subscriber
 from fakes.botapi import FakeBotApi
 from tests.support.reporting import START, reporting_pack
 
@@ -126,3 +126,45 @@ async def test_photo_quick_row_none_and_one_field_edit_keep_every_figure(
         ],
     }
     assert data["values"]["assessment"]["results"] == "Người dân hưởng ứng tích cực."
+
+
+async def bind_and_send_a_report(env: Officials, who: Person) -> None:
+    """Bind `who` to kp-1 and send one report (a /nhanh row, then what is missing)."""
+    drv = env.driver
+    invite = await create_invite(
+        env.loa.db, pack=reporting_pack(), role="official", agency_id="kp-1", now=env.clock.now()
+    )
+    await drv.say(who, f"/start {invite.code}")
+    await drv.say(who, "/nhanh hoatdong 2 40 60")
+    await drv.say(who, "gửi")
+    await drv.press(who, "Lễ phát động")
+    await drv.press(who, "Cấp xã (phường, xã)")
+    await drv.say(who, "Tốt.")
+    await drv.press(who, "Gửi")
+    assert "Đã nhận báo cáo" in last_text(env, who)
+
+
+async def test_the_open_amendment_question_owns_what_is_typed(officials: Officials) -> None:
+    env, drv = officials, officials.driver
+    lan = Person("Lan", 3002)
+    await bind_and_send_a_report(env, lan)
+    await drv.say(lan, "/nhanh hoatdong 1 5 5")
+    assert "Mở bản sửa đổi" in last_text(env, lan)
+    for chat_chat in ("xin chào", "5"):  # neither an answer nor the residents' business
+        await drv.say(lan, chat_chat)
+        assert "Mình đang chờ câu trả lời" in last_text(env, lan)
+        assert "«có» hoặc «không»" in last_text(env, lan)
+    await drv.photo(lan)
+    assert "Mình đang chờ câu trả lời" in last_text(env, lan)
+    await drv.say(lan, "không")
+    assert "Không thêm gì" in last_text(env, lan)
+    await drv.say(lan, "/nhanh hoatdong 1 5 5")
+    await drv.say(lan, "1")  # the first button: [Có]
+    assert "Đã hiểu: 1 cuộc/đoàn, 5 nam, 5 nữ" in last_text(env, lan)
+    async with env.loa.db.session() as session:
+        drafts = list((await session.execute(select(ReportDraft))).scalars())
+        residents = list((await session.execute(select(Subscriber))).scalars())
+    assert residents == []
+    assert len(drafts) == 1
+    assert len(json.loads(drafts[0].state_json)["tables"]["activities"]) == 2
+
