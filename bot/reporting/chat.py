@@ -22,6 +22,7 @@ from __future__ import annotations
 from bot.channels.base import InboundKind
 from bot.chat.callbacks import prefix_of
 from bot.chat.router import Router
+from bot.chat.smalltalk import is_small_talk
 from bot.chat.turn import Turn
 from bot.clock import format_vn_datetime
 from bot.domain.campaign import Agency, CampaignPack
@@ -211,8 +212,13 @@ class Reporting:
         await self._step(turn, inp)
 
     async def on_text(self, turn: Turn) -> None:
-        """Text typed while the chat is in the report form."""
+        """Text typed while the chat is in the report form; a greeting or thanks alone is not
+        an answer (not even to a free-text question): the form says what it expects."""
         inbound = turn.inbound
+        if is_small_talk(inbound.text):
+            note = turn.text("reports.in_form_small_talk")
+            await self._step(turn, FormInput.word("show"), note=note)
+            return
         await self._step(turn, FormInput.typed(inbound.text, length=inbound.text_length))
 
     async def _step(self, turn: Turn, inp: FormInput, *, note: str | None = None) -> None:

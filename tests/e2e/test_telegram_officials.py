@@ -168,3 +168,28 @@ async def test_the_open_amendment_question_owns_what_is_typed(officials: Officia
     assert len(drafts) == 1
     assert len(json.loads(drafts[0].state_json)["tables"]["activities"]) == 2
 
+
+async def test_a_greeting_at_a_text_question_is_not_its_answer(officials: Officials) -> None:
+    env, drv = officials, officials.driver
+    invite = await create_invite(
+        env.loa.db, pack=reporting_pack(), role="official", agency_id="kp-1", now=env.clock.now()
+    )
+    hoa = Person("Hoa", 3003)
+    await drv.say(hoa, f"/start {invite.code}")
+    await drv.say(hoa, "/nhanh hoatdong 2 40 60")
+    await drv.say(hoa, "gửi")
+    await drv.press(hoa, "Lễ phát động")
+    await drv.press(hoa, "Cấp xã (phường, xã)")
+    question = last_text(env, hoa)  # the required free-text question
+    for chit_chat in ("xin chào", "Alo", "Cảm ơn!", "hello"):
+        await drv.say(hoa, chit_chat)
+        assert "Chào anh/chị!" in last_text(env, hoa)
+        assert "tạm dừng" in last_text(env, hoa)
+        assert question.split("\n")[-1] in last_text(env, hoa)
+    await drv.say(hoa, "Xin chào bà con, buổi lễ đông vui.")  # a real answer is kept as typed
+    assert "Tóm tắt báo cáo" in last_text(env, hoa)
+    await drv.press(hoa, "Gửi")
+    async with env.loa.db.session() as session:
+        rows = list((await session.execute(select(ReportSubmission))).scalars())
+    data = json.loads(rows[0].data_json)
+    assert data["values"]["assessment"]["results"] == "Xin chào bà con, buổi lễ đông vui."
