@@ -14,7 +14,7 @@ from bot.channels.base import Choice, Outbound, SendResult, SendStatus
 from bot.clock import FakeClock
 from bot.delivery.dispatcher import FLUSH_GATHER_S, ChatEvents, RetryPolicy
 from bot.delivery.limiter import ChannelLimits
-from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
+from bot.delivery.outbox import OutboxItem, Priority, enqueue, enqueue_each, start_run
 from bot.residents.repository import cancel_pending_bulk
 from bot.storage.db import Database
 from bot.storage.models.delivery import BulkRun, OutboxMessage
@@ -398,3 +398,20 @@ async def test_bug7_a_reply_is_marked_sent_without_the_batching_wait(db: Databas
     await runner.run(sends=1)
     assert await _statuses(db) == {"r1": "sent", "b1": "sent"}
     assert runner.ticker.waits(FLUSH_GATHER_S) >= 1
+
+
+async def test_an_edit_row_on_a_channel_without_edits_is_done_without_a_send(
+    db: Database,
+) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    question = Outbound("telegram", "r1", "Câu hỏi?", (Choice("Có", "y"), Choice("Không", "n")))
+    async with db.session() as session:
+        [row] = await enqueue_each(session, [OutboxItem(question, Priority.REPLY)], now=START)
+        edit = OutboxItem(Outbound("telegram", "r1", ""), Priority.REPLY, edit_of=row)
+        await enqueue_each(session, [edit], now=START)
+    runner = Runner(db, channel, clock, concurrency=1)
+    assert await runner.run(sends=1) == 1
+    assert [m.text for m in channel.sent] == ["Câu hỏi?"]  # the edit sent nothing
+    async with db.session() as session:
+        rows = (await session.execute(select(OUT.c.edit_of, OUT.c.status))).all()
+    assert sorted(rows, key=str) == sorted([(None, "sent"), (row, "sent")], key=str)
