@@ -128,7 +128,7 @@ class Reporting:
         if draft is not None and draft.agency_id != official.agency_id:
             await repo.delete_draft(turn.session, channel=turn.channel, chat_id=turn.chat_id)
             if turn.flow == REPORT_FLOW:
-                turn.clear_flow()
+                drafts.leave(turn)
         agency = officials.agency_of(self.pack, official.agency_id)
         if official.role == "coordinator" or agency is None:
             text = turn.text("officials.bound_coordinator", locality=self.pack.campaign.locality)
@@ -230,7 +230,7 @@ class Reporting:
         live = await drafts.live_draft(turn, official, form, notes)
         if live is None:
             if turn.flow == REPORT_FLOW:
-                turn.clear_flow()
+                drafts.leave(turn)
             if notes:  # expired just now: that message says it all
                 turn.say_text("\n\n".join(notes))
             else:
@@ -239,7 +239,7 @@ class Reporting:
         draft, state = live
         new, reply = step(form, state, inp, lang=turn.lang)
         if reply.paused:
-            turn.clear_flow()
+            drafts.leave(turn)
             turn.say_text(reply.text)
             return
         if reply.submitted is not None:
@@ -247,7 +247,7 @@ class Reporting:
             return
         if reply.cancelled or new.mode in ("submitted", "cancelled"):
             await repo.delete_draft(turn.session, channel=turn.channel, chat_id=turn.chat_id)
-            turn.clear_flow()
+            drafts.leave(turn)
             turn.say_text(reply.text)
             return
         if new != state:
@@ -261,7 +261,7 @@ class Reporting:
     ) -> None:
         assert reply.submitted is not None
         await repo.delete_draft(turn.session, channel=turn.channel, chat_id=turn.chat_id)
-        turn.clear_flow()
+        drafts.leave(turn)
         deadline = service.deadline_by_id(self.pack, draft.deadline_id) or (
             service.current_deadline(self.pack, turn.now)
         )

@@ -113,6 +113,7 @@ class QuickRows:
                 row=understood,
                 choices=_yes_no(turn, nonce),
                 columns=2,
+                single_use=True,
             )
             return
         state = service.quick_state(line.quick.section, row, turn.randomness)
@@ -143,16 +144,17 @@ class QuickRows:
         data = turn.flow_data
         found = await drafts.reporter(self.pack, turn)
         if found is None or "section" not in data:
-            turn.clear_flow()
+            drafts.leave(turn)
             return
         form = found[2]
         row = describe_row(form, str(data["section"]), dict(data["row"]), turn.lang)
         nonce = turn.state.nonce or ""
-        turn.say("reports.quick.pending", row=row, choices=_yes_no(turn, nonce), columns=2)
+        choices = _yes_no(turn, nonce)
+        turn.say("reports.quick.pending", row=row, choices=choices, columns=2, single_use=True)
 
     async def _answer(self, turn: Turn, answer: QuickAnswer) -> None:
         data = json.loads(turn.state.data or "{}")
-        turn.clear_flow()
+        drafts.leave(turn)
         if answer is not YES:
             turn.say("reports.quick.not_added")
             return

@@ -193,3 +193,31 @@ async def test_a_greeting_at_a_text_question_is_not_its_answer(officials: Offici
         rows = list((await session.execute(select(ReportSubmission))).scalars())
     data = json.loads(rows[0].data_json)
     assert data["values"]["assessment"]["results"] == "Xin chào bà con, buổi lễ đông vui."
+
+
+async def test_a_question_answered_by_typing_loses_its_buttons(officials: Officials) -> None:
+    env, drv = officials, officials.driver
+    invite = await create_invite(
+        env.loa.db, pack=reporting_pack(), role="official", agency_id="kp-1", now=env.clock.now()
+    )
+    minh = Person("Minh", 3004)
+    await drv.say(minh, f"/start {invite.code}")
+
+    def with_buttons() -> list[int]:
+        """The bot's messages in this chat whose keyboard is still there."""
+        ids = [int(c.message_id or 0) for c in env.server.sent_to(minh.chat_id, "sendMessage")]
+        return [i for i in ids if env.server.markup_of(minh.chat_id, i) is not None]
+
+    await drv.say(minh, "/baocao")
+    first = with_buttons()
+    assert len(first) == 1
+    await drv.say(minh, "1")  # typed, not pressed: «Lễ phát động»
+    await drv.say(minh, "2")  # typed: the number of sessions
+    await env.server.wait_for(2, chat_id=minh.chat_id, method="editMessageReplyMarkup", timeout=10)
+    live = with_buttons()
+    assert first[0] not in live
+    assert len(live) == 1  # only the question now asked has live buttons
+    assert "Số người tham gia – Nam" in last_text(env, minh)
+    await drv.say(minh, "tạm dừng")  # leaving the form spends the last question's buttons
+    await env.server.wait_for(3, chat_id=minh.chat_id, method="editMessageReplyMarkup", timeout=10)
+    assert with_buttons() == []
