@@ -69,16 +69,17 @@ class Residents(Signup):
     def register(self, router: Router) -> None:
         """Add the resident commands, buttons and flows to the router."""
         router.command(("start", "batdau_dangky"), self.start)
-        router.command(("khauhieu", "slogans"), self.slogans)
-        router.command(("trogiup", "help", "tro_giup"), self.help)
-        router.command(("huy", "stop"), self.stop)
-        router.command(("batdau", "resume"), self.resume)
+        leave = self._leaving_group_question
+        router.command(("khauhieu", "slogans"), leave(self.slogans))
+        router.command(("trogiup", "help", "tro_giup"), leave(self.help))
+        router.command(("huy", "stop"), leave(self.stop))
+        router.command(("batdau", "resume"), leave(self.resume))
         router.command(("xoadulieu", "deletedata"), self.delete_data)
         router.command(("ngonngu", "language"), self.ask_language)
         router.command(("khoi", "group"), self.ask_group_command)
-        router.command(("gio", "hour"), self.set_hour)
-        router.command(("tatbai", "mute"), self.mute_posts)
-        router.command(("batbai", "unmute"), self.unmute_posts)
+        router.command(("gio", "hour"), leave(self.set_hour))
+        router.command(("tatbai", "mute"), leave(self.mute_posts))
+        router.command(("batbai", "unmute"), leave(self.unmute_posts))
         router.choice(LanguageButton, self.on_language)
         router.choice(GroupPick, self.on_group)  # and GroupPage, GroupSkip: one prefix
         router.choice(SloganGroupButton, self.on_slogan_group)
@@ -90,6 +91,19 @@ class Residents(Signup):
         router.stale_choice = self.stale
         router.fallback = self.fallback
         router.non_text = self.non_text
+
+    @staticmethod
+    def _leaving_group_question(handler: Handler) -> Handler:
+        """A command that answers something else ends a pending group question (/khoi, or
+        subscribing): its answer is now the last thing shown, so a number typed next must not
+        be read as a group. The group stays optional and /khoi asks again."""
+
+        async def run(turn: Turn) -> None:
+            if turn.flow in (ONBOARDING, GROUP_FLOW):
+                turn.clear_flow()
+            await handler(turn)
+
+        return run
 
     # ---- information ------------------------------------------------------------------------
 
