@@ -205,7 +205,7 @@ class Dispatcher:
                 lane.changed.clear()
                 await self._ticker.wait(lane.changed, wake)
                 continue
-            lane.limiter.take(job.chat_id, now, lane.cost(job))
+            lane.limiter.take(job.chat_id, now, lane.cost(job), per_chat=job.edit_of is None)
             self._spawn_send(lane, job)
             if len(lane) <= lane.buffer_target // 2:
                 self._wake.set()
