@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DB
     loa_campaign: str = "ky-lua-2026"
     loa_log_level: str = "INFO"
+    # the key of the short hashes that stand for chat ids in logs; unset: derived from the tokens
+    loa_log_key: SecretStr = Field(default=SecretStr(""))
 
     @field_validator("telegram_api_base_url", "zalo_api_base_url")
     @classmethod

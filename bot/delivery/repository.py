@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import Priority, finish_runs
@@ -40,6 +40,7 @@ class Job:
     priority: int
     attempts: int
     run_id: int | None
+    forget_after_send: bool = False  # deleted once it reached a final state
     edit_of: int | None = None  # an edit row: take the buttons off outbox row `edit_of` …
     edit_ref: str | None = None  # … whose message the platform knows by this id (if sent)
 
@@ -114,6 +115,7 @@ async def claim(
             OUTBOX.c.priority,
             OUTBOX.c.attempts,
             OUTBOX.c.run_id,
+            OUTBOX.c.forget_after_send,
             OUTBOX.c.edit_of,
         )
     )
@@ -159,6 +161,12 @@ async def record_refs(session: AsyncSession, refs: Sequence[Mapping[str, Any]]) 
         update(OUTBOX).where(OUTBOX.c.id == bindparam("b_id")).values(sent_ref=bindparam("b_ref")),
         refs,
     )
+
+
+async def forget(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Delete rows that must not outlive their send (no row naming a deleted chat is kept)."""
+    for chunk in chunks(ids):
+        await session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(chunk)))
 
 
 async def mark_retry(session: AsyncSession, retries: Sequence[Mapping[str, Any]]) -> None:

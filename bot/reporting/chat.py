@@ -71,7 +71,7 @@ class Reporting:
         router.command(("baocaocuatoi", "myreport"), self.my_report)
         router.choice(FormButton, self.on_button)
         self.quick_rows.register(router)
-        router.flow(REPORT_FLOW, self.on_text)
+        router.flow(REPORT_FLOW, self.on_text, words=False)
         router.mode(REPORT_FLOW, _claims, self.in_form)
 
     # ---- the form as a mode -----------------------------------------------------------------

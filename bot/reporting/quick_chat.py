@@ -47,7 +47,8 @@ class QuickRows:
         """Add /nhanh, its [Có]/[Không] buttons and its open question to the router."""
         router.command(("nhanh", "quick"), self.quick)
         router.choice(QuickButton, self.on_quick_confirm)
-        router.flow(QUICK_FLOW, self.on_quick_text)
+        # «hủy», «dừng» … typed at the question answer it (not the residents' bare-word /huy)
+        router.flow(QUICK_FLOW, self.on_quick_text, words=False)
         router.mode(QUICK_FLOW, _claims, self.on_other)
 
     async def quick(self, turn: Turn) -> None:

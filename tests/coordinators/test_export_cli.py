@@ -65,6 +65,9 @@ def test_a_file_name_naming_another_format_is_refused(
     assert "bao-cao.csv" in capsys.readouterr().err
     assert not out.exists()
     other = tmp_path / "bao-cao.XLSX"  # the same format in capitals is fine
-    assert export_command(
-        settings(tmp_path), "ky-lua-2025", fmt="xlsx", out=other, deadline=None, lang="vi"
-    ) == 0
+    assert (
+        export_command(
+            settings(tmp_path), "ky-lua-2025", fmt="xlsx", out=other, deadline=None, lang="vi"
+        )
+        == 0
+    )

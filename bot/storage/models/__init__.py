@@ -2,6 +2,8 @@
 
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.events import CampaignEvent
+from bot.storage.models.inbox import InboxEvent
+from bot.storage.models.lease import Lease
 from bot.storage.models.reports import (
     InviteAttempt,
     InviteCode,
@@ -15,8 +17,10 @@ __all__ = [
     "BulkRun",
     "CampaignEvent",
     "ChatState",
+    "InboxEvent",
     "InviteAttempt",
     "InviteCode",
+    "Lease",
     "Official",
     "OutboxMessage",
     "ProcessedUpdate",

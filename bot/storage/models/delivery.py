@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, Index, Text, true
+from sqlalchemy import Boolean, Column, Index, Text, false, true
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
@@ -81,6 +81,11 @@ class OutboxMessage(SQLModel, table=True):
     run_id: int | None = Field(default=None, foreign_key="bulk_run.id", index=True)
     dedup_key: str | None = Field(default=None, max_length=160, unique=True)
     last_error: str | None = Field(default=None, max_length=200)
+    # deleted once sent instead of kept (the confirmation that a person's data was deleted)
+    forget_after_send: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
     # what the message is about, for finding it again by equality (built in bot/delivery/keys.py)
     topic: str | None = Field(default=None, max_length=120)
     topic_ref: str | None = Field(default=None, max_length=64)

@@ -1,7 +1,7 @@
 """single-use buttons: the sent message's platform id, edit rows, the chat's last such message
 
 Revision ID: buttons_0001
-Revises: outbox_topic_0001
+Revises: inbox_lease_0001
 Create Date: 2026-11-29
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "buttons_0001"
-down_revision: str | None = "outbox_topic_0001"
+down_revision: str | None = "inbox_lease_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
