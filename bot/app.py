@@ -181,8 +181,14 @@ def build_loa(
         concurrency=concurrency,
         ticker=ticker,
     )
+    editable = frozenset(name for name, ch in channels.items() if ch.capabilities.edits)
     conversation = Conversation(
-        db, router, clock, on_replies=dispatcher.notify, randomness=SystemRandomness()
+        db,
+        router,
+        clock,
+        on_replies=dispatcher.notify,
+        randomness=SystemRandomness(),
+        editable=editable,
     )
     inbox = Inbox(db, conversation, clock, after_turn=after_turn)
     return Loa(

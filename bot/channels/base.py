@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class InboundKind(StrEnum):
@@ -60,6 +60,10 @@ class Outbound:
     choices: tuple[Choice, ...] = ()
     columns: int = 1
     numbered: bool = True  # a typed «N» picks choices[N-1]; False where a number is an answer
+    # Buttons good for one answer (a form's question): taken off this message once the chat's
+    # next such message goes out or the flow ends (`Turn.retire_choices`), where the channel
+    # can edit a sent message. Ignored by the channels themselves.
+    single_use: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,7 @@ class Capabilities:
     max_text: int
     buttons: bool
     max_buttons: int = 0
+    edits: bool = False  # can take the buttons off a message it sent (`ChoiceEditor`)
     # Messages reach a person only this long after their last interaction (Zalo OA: 7 days);
     # the dispatcher skips, and counts, what falls outside. None = no such rule.
     window: timedelta | None = None
@@ -93,6 +98,9 @@ class SendResult:
     retry_after: float | None = None
     new_chat_id: str | None = None
     error: str | None = None
+    # the platform's id of the message sent (of its last part), for a later edit; channels
+    # with `Capabilities.edits` give it for messages with buttons
+    message_ref: str | None = None
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -118,6 +126,15 @@ def render_choices(message: Outbound) -> str:
     others = [c for c in message.choices if c.unnumbered]
     text = "\n" + "\n".join(f"  {n}. {c.label}" for n, c in enumerate(numbered, 1))
     return text + ("\n(" + " / ".join(c.label for c in others) + ")" if others else "")
+
+
+@runtime_checkable
+class ChoiceEditor(Protocol):
+    """A channel that can take the buttons off a message it sent (`Capabilities.edits`)."""
+
+    async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
+        """Remove the buttons of message `message_ref` (a `SendResult.message_ref`)."""
+        ...
 
 
 class Channel(Protocol):

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = TELEGRAM_MAX_TEXT
 MAX_CALLBACK_BYTES = 64
+NOT_MODIFIED = "400 message is not modified"
 # identity: the body is read as-is (no decompression on the hot path)
 _HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
 
@@ -210,6 +211,8 @@ def classify_response(status_code: int, body: bytes) -> SendResult:
         return SendResult(SendStatus.MIGRATED, new_chat_id=str(migrate_to), error="400 migrated")
     if status_code >= 500:
         return SendResult(SendStatus.RETRY, error=f"{status_code} server error")
+    if status_code == 400 and "message is not modified" in str(payload.get("description", "")):
+        return SendResult(SendStatus.FAILED, error=NOT_MODIFIED)
     # other 4xx: a permanent error for this message; the description may quote user text: not kept
     return SendResult(SendStatus.FAILED, error=f"{status_code} bad request")
 
@@ -218,7 +221,7 @@ class TelegramSender:
     """Implements the `Channel` protocol over the Bot API with one keep-alive connection pool."""
 
     name = "telegram"
-    capabilities = Capabilities(max_text=MAX_TEXT, buttons=True, max_buttons=100)
+    capabilities = Capabilities(max_text=MAX_TEXT, buttons=True, max_buttons=100, edits=True)
 
     def __init__(
         self, token: str, base_url: str, *, timeout: float = 10.0, max_connections: int = 100
@@ -243,25 +246,42 @@ class TelegramSender:
         result = SendResult(SendStatus.OK)
         for index, chunk in enumerate(chunks):
             payload: dict[str, Any] = {"chat_id": message.chat_id, "text": chunk}
-            if message.choices and index == len(chunks) - 1:
+            keyboard = bool(message.choices) and index == len(chunks) - 1
+            if keyboard:
                 payload["reply_markup"] = build_keyboard(message.choices, message.columns)
-            result = await self._post(payload)
+            result = await self._post(self._send_url, payload, with_ref=keyboard)
             if result.status is not SendStatus.OK:
                 # a later chunk failing is retried whole: a repeated first part beats a lost tail
                 return result
         return result
 
-    async def _post(self, payload: dict[str, Any]) -> SendResult:
+    async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
+        """editMessageReplyMarkup without a markup: the message's inline keyboard goes away
+        (core.telegram.org/bots/api#editmessagereplymarkup). «message is not modified» (the
+        keyboard is already gone, e.g. taken off when pressed) counts as done."""
+        payload = {"chat_id": chat_id, "message_id": int(message_ref)}
+        result = await self._post(f"{self._method_url}editMessageReplyMarkup", payload)
+        if result.status is SendStatus.FAILED and result.error == NOT_MODIFIED:
+            return SendResult(SendStatus.OK)
+        return result
+
+    async def _post(
+        self, url: str, payload: dict[str, Any], *, with_ref: bool = False
+    ) -> SendResult:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        method = url.rsplit("/", 1)[-1]
         try:
-            response = await self._client.post(self._send_url, content=body)
+            response = await self._client.post(url, content=body)
         except httpx.TimeoutException:
-            log.warning("telegram sendMessage timed out")
+            log.warning("telegram %s timed out", method)
             return SendResult(SendStatus.RETRY, error="timeout")
         except httpx.TransportError as exc:
-            log.warning("telegram sendMessage transport error: %s", type(exc).__name__)
+            log.warning("telegram %s transport error: %s", method, type(exc).__name__)
             return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
-        return classify_response(response.status_code, response.content)
+        result = classify_response(response.status_code, response.content)
+        if with_ref and result.status is SendStatus.OK:
+            return SendResult(SendStatus.OK, message_ref=_message_id(response.content))
+        return result
 
     async def get_me(self) -> dict[str, Any]:
         """The bot's own user (getMe), e.g. its `username`. Raises httpx.HTTPError when Telegram
@@ -279,3 +299,13 @@ class TelegramSender:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._client.aclose()
+
+
+def _message_id(body: bytes) -> str | None:
+    """The sent Message's `message_id` from a 200 answer (None if it cannot be read)."""
+    try:
+        message = json.loads(body).get("result")
+    except (ValueError, AttributeError):
+        return None
+    message_id = message.get("message_id") if isinstance(message, dict) else None
+    return str(message_id) if isinstance(message_id, int) else None
