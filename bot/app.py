@@ -28,22 +28,29 @@ from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.receiver import WEBHOOK_SECRET_HEADER as ZALO_SECRET_HEADER
 from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
+from bot.channels.zalo_oa.client import OaClient
+from bot.channels.zalo_oa.sender import OaSender
+from bot.channels.zalo_oa.server import oa_route
+from bot.channels.zalo_oa.tokens import TokenManager, TokenVault
+from bot.channels.zalo_oa.webhook import OaWebhook
 from bot.chat.conversation import Conversation
 from bot.chat.inbox import Inbox
 from bot.chat.inbox import forget_chat as forget_inbox
 from bot.chat.router import Router
-from bot.clock import Clock, SystemClock, SystemRandomness
-from bot.config import Settings, SettingsError
+from bot.clock import Clock, SystemClock, SystemRandomness, Ticker
+from bot.config import Settings, SettingsError, ZaloOaSettings
 from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.quota import Quota, QuotaBook
 from bot.domain.campaign import CampaignPack
 from bot.logs import asyncio_exception_handler
+from bot.reporting.alerts import alert_coordinators
 from bot.reporting.chat import SPENT_BUTTONS, Reporting
 from bot.reporting.reminders import activate_reminders
 from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
 from bot.residents.distress import Distress
+from bot.residents.followers import Followers
 from bot.residents.hidden import HiddenSenders
 from bot.residents.repository import on_chat_blocked, on_chat_migrated
 from bot.storage.db import Database
@@ -65,6 +72,68 @@ CHAT_EVENTS = ChatEvents(blocked=on_chat_blocked, migrated=on_chat_migrated)
 
 # Zalo publishes no Bot API send limits: stay well under anything plausible; 429s slow it further.
 ZALO_LIMITS = ChannelLimits(per_second=20.0, per_chat_per_second=1.0)
+
+
+@dataclass
+class OaParts:
+    """The Zalo OA channel's pieces: the client to close, the sender, the webhook to serve."""
+
+    client: OaClient
+    tokens: TokenManager
+    sender: OaSender
+    limits: ChannelLimits
+
+
+def build_oa(oa: ZaloOaSettings, db: Database, clock: Clock) -> OaParts:
+    """The OA sender over a sealed token store; a failed refresh alerts the coordinators."""
+    client = OaClient(
+        app_id=oa.app_id,
+        app_secret=oa.app_secret,
+        oauth_base_url=oa.oauth_base_url,
+        api_base_url=oa.api_base_url,
+    )
+    tokens = TokenManager(
+        client,
+        TokenVault(db, oa.oa_id, oa.token_key),
+        clock,
+        alert=lambda _reason: alert_coordinators(db, clock, "zalo_oa.token_alert"),
+    )
+    # Packages allow 100 (Growth) to 2,000 (Comprehensive) requests a minute; the API doc says
+    # 4,000 per app. Pace for the lowest package; -32 slows the lane further.
+    limits = ChannelLimits(per_second=oa.rate_per_minute / 60.0, per_chat_per_second=1.0)
+    return OaParts(client, tokens, OaSender(client, tokens, buttons=oa.buttons), limits)
+
+
+def add_oa_channel(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    channels: dict[str, Channel],
+    limits: dict[str, ChannelLimits],
+) -> OaParts | None:
+    """The OA channel when its settings are there (added to `channels` and `limits`)."""
+    oa_settings = settings.zalo_oa()
+    if oa_settings is None:
+        return None
+    oa = build_oa(oa_settings, db, clock)
+    channels["zalo_oa"], limits["zalo_oa"] = oa.sender, oa.limits
+    return oa
+
+
+def oa_webhook(oa: ZaloOaSettings, loa: Loa) -> OaWebhook:
+    """The OA webhook handler feeding the core."""
+    return OaWebhook(
+        app_id=oa.app_id,
+        secret=oa.webhook_secret,
+        handle=loa.inbox.accept,
+        clock=loa.clock,
+        concurrency=8,
+    )
+
+
+def windowed_channels(channels: Mapping[str, Channel]) -> list[str]:
+    """Channels that reach a person only within a window after their last message."""
+    return [name for name, channel in channels.items() if channel.capabilities.window]
 
 
 @dataclass
@@ -96,6 +165,7 @@ def build_loa(
     after_turn: Callable[[list[Outbound]], Awaitable[None]] | None = None,
     quotas: Mapping[str, Quota] | None = None,
     user_caps: Mapping[str, int] | None = None,
+    ticker: Ticker | None = None,
 ) -> Loa:
     """Wire the services for `pack` over `db`, sending through `channels`; `after_turn` is told
     of every turn the inbox ran (the demo's transcript); `quotas` and `user_caps` are the plan
@@ -105,13 +175,15 @@ def build_loa(
         UserCap(channel, cap).register(router)
     reporting = Reporting(pack)
     Distress(pack).register(router)
-    Residents(
+    residents = Residents(
         pack,
         start_payload=reporting.start_payload,
         forget=[forget_chat, forget_inbox],
         role_start=reporting.role_start,
         role_help=reporting.role_help,
-    ).register(router)
+    )
+    residents.register(router)
+    Followers(pack, residents).register(router)  # after Residents: it wraps the text fallback
     reporting.register(router)
     HiddenSenders(pack).register(router)
     dispatcher = Dispatcher(
@@ -123,9 +195,16 @@ def build_loa(
         is_quiet=quiet_predicate(pack),
         concurrency=concurrency,
         quota=QuotaBook(quotas or {}, on_closed=quota_notice),
+        ticker=ticker,
     )
+    editable = frozenset(name for name, ch in channels.items() if ch.capabilities.edits)
     conversation = Conversation(
-        db, router, clock, on_replies=dispatcher.notify, randomness=SystemRandomness()
+        db,
+        router,
+        clock,
+        on_replies=dispatcher.notify,
+        randomness=SystemRandomness(),
+        editable=editable,
     )
     inbox = Inbox(db, conversation, clock, after_turn=after_turn)
     return Loa(
@@ -256,6 +335,10 @@ async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
                 activity.track_sends(ZaloSender(zalo_client)),
                 ZALO_LIMITS,
             )
+        oa = add_oa_channel(settings, db, clock, channels, limits)
+        if oa is not None:
+            stack.push_async_callback(oa.client.aclose)
+            channels["zalo_oa"] = activity.track_sends(channels["zalo_oa"])
         loa = build_loa(
             db=db,
             pack=pack,
@@ -296,7 +379,14 @@ async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
             else:
                 raise LookupError("no receiver for this channel")
 
-        minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
+        minute = partial(
+            minute_job,
+            db=db,
+            pack=pack,
+            clock=clock,
+            notify=loa.dispatcher.notify,
+            windowed=windowed_channels(channels),
+        )
         scheduler = build_scheduler(sweep=minute, clock=clock)
         hooked = {route.channel for route in routes}
         probes = {
@@ -308,8 +398,11 @@ async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
             probes["telegram_polling"] = flag_probe(lambda: telegram.polling)
         if zalo is not None and "zalo" not in hooked:
             probes["zalo_polling"] = flag_probe(lambda: zalo.running)
+        # the OA's webhook checks its own signature (bot/channels/zalo_oa/webhook.py)
+        oa_settings = settings.zalo_oa() if oa is not None else None
+        more = [] if oa_settings is None else [oa_route(oa_webhook(oa_settings, loa))]
         web = WebServer(
-            build_app(routes, on_update, Health(probes, activity, list(channels))),
+            build_app(routes, on_update, Health(probes, activity, list(channels)), more=more),
             listen=settings.loa_web_listen,
             port=settings.loa_web_port,
         )

@@ -23,6 +23,7 @@ from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
 from bot.clock import VN_TZ, FakeClock, SystemClock
 from bot.delivery.limiter import ChannelLimits
+from bot.demo_oa import play_oa
 from bot.domain.campaign import CampaignPack
 from bot.reporting.chat import SPENT_BUTTONS
 from bot.reporting.officials import create_invite
@@ -66,16 +67,18 @@ class Transcript:
         self.emit(f"👤 {who.name}: {text}")
 
     def bot(self, call: SentCall) -> None:
-        body = call.text or ""
+        self.message(call.text or "", [label for label, _ in _buttons(call)])
+
+    def message(self, body: str, buttons: Sequence[str]) -> None:
+        """One message from Loa, wrapped, its buttons on a line below."""
         lines = [
             wrapped
             for line in body.split("\n")
             for wrapped in (textwrap.wrap(line, WIDTH - 8) or [""])
         ]
         self.emit("🤖 Loa: " + "\n        ".join(lines))
-        buttons = _buttons(call)
         if buttons:
-            self.emit("   " + " ".join(f"[{label}]" for label, _ in buttons))
+            self.emit("   " + " ".join(f"[{label}]" for label in buttons))
 
 
 def _buttons(call: SentCall) -> list[tuple[str, str]]:
@@ -340,6 +343,10 @@ async def run_demo(*, days: int = 3, pack_name: str = "ky-lua-2025") -> int:
                 await play_residents(driver)
                 transcript.heading(t("demo.posts", "vi", days=days))
                 await play_posts(loa, clock, driver, days)
+                transcript.heading(t("demo.oa", "vi"))
+                await loa.inbox.stop()  # the OA part runs its own core (and inbox) on this db
+                await play_oa(db, pack, clock, transcript.emit, transcript.message)
+                await loa.inbox.start()
                 if pack.deadlines and pack.report_form is not None:
                     transcript.heading(t("demo.officials", "vi"))
                     await play_officials(loa, clock, driver)

@@ -7,9 +7,9 @@ platform libraries. A choice is data: an inline keyboard on Telegram, a numbered
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class InboundKind(StrEnum):
@@ -38,6 +38,7 @@ class Inbound:
     choice_data: str | None = None
     language_hint: str | None = None
     text_length: int | None = None  # the text's length before it was cut to a message's size
+    interaction: bool = True  # False for events that do not renew a platform's window (unfollow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,10 @@ class Outbound:
     choices: tuple[Choice, ...] = ()
     columns: int = 1
     numbered: bool = True  # a typed «N» picks choices[N-1]; False where a number is an answer
+    # Buttons good for one answer (a form's question): taken off this message once the chat's
+    # next such message goes out or the flow ends (`Turn.retire_choices`), where the channel
+    # can edit a sent message. Ignored by the channels themselves.
+    single_use: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,10 @@ class Capabilities:
     max_text: int
     buttons: bool
     max_buttons: int = 0
+    edits: bool = False  # can take the buttons off a message it sent (`ChoiceEditor`)
+    # Messages reach a person only this long after their last interaction (Zalo OA: 7 days);
+    # the dispatcher skips, and counts, what falls outside. None = no such rule.
+    window: timedelta | None = None
 
 
 class SendStatus(StrEnum):
@@ -80,6 +89,7 @@ class SendStatus(StrEnum):
     MIGRATED = "migrated"  # the chat moved to a new id (Telegram group → supergroup)
     FAILED = "failed"  # a permanent error for this message (400 bad request …)
     QUOTA = "quota"  # the channel's monthly quota is used up (Zalo 429): keep it, pause bulk
+    SKIPPED = "skipped"  # the platform refuses it now (outside a window): counted, not retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +101,9 @@ class SendResult:
     new_chat_id: str | None = None
     error: str | None = None
     calls: int = 1  # API messages the platform accepted (a split text takes several; 0 if none)
+    # the platform's id of the message sent (of its last part), for a later edit; channels
+    # with `Capabilities.edits` give it for messages with buttons
+    message_ref: str | None = None
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -116,6 +129,15 @@ def render_choices(message: Outbound) -> str:
     others = [c for c in message.choices if c.unnumbered]
     text = "\n" + "\n".join(f"  {n}. {c.label}" for n, c in enumerate(numbered, 1))
     return text + ("\n(" + " / ".join(c.label for c in others) + ")" if others else "")
+
+
+@runtime_checkable
+class ChoiceEditor(Protocol):
+    """A channel that can take the buttons off a message it sent (`Capabilities.edits`)."""
+
+    async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
+        """Remove the buttons of message `message_ref` (a `SendResult.message_ref`)."""
+        ...
 
 
 class Channel(Protocol):

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.channels.base import Channel, SendResult, SendStatus
+from bot.channels.base import Channel, ChoiceEditor, SendResult, SendStatus
 from bot.clock import Clock, SystemTicker, Ticker
 from bot.delivery import repository
 from bot.delivery.lanes import Lane, outbound
@@ -36,6 +36,7 @@ from bot.delivery.outbox import Priority
 from bot.delivery.outcomes import ChatEvents, Outcome, OutcomeWriter, RetryPolicy
 from bot.delivery.quota import QuotaBook
 from bot.delivery.repository import Job
+from bot.delivery.window import skip_outside_window
 from bot.storage.db import Database
 
 __all__ = ["ChatEvents", "Dispatcher", "RetryPolicy"]
@@ -84,6 +85,7 @@ class Dispatcher:
         self._outcome_ready = asyncio.Event()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._flushing: asyncio.Future[None] | None = None  # the recorder's write under way
         self._sends: set[asyncio.Task[None]] = set()
         self._running = False
         self._last_finish = -math.inf
@@ -121,6 +123,10 @@ class Dispatcher:
         recorder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await recorder
+        if self._flushing is not None:
+            # a write cut off after its commit (closing the session) would be written again
+            await self._flushing
+            self._flushing = None
         await self._retry_db("record", self._flush)
         unsent = [job for lane in self._lanes.values() for job in lane.take_all()]
         await self._retry_db("release", lambda: self._release(unsent))
@@ -188,6 +194,11 @@ class Dispatcher:
                     limit=deficit,
                     skip_locked=skip_locked,
                 )
+            window = lane.channel.capabilities.window
+            if window is not None and jobs:
+                jobs = await skip_outside_window(
+                    session, jobs, channel=lane.name, window=window, now=now
+                )
             if self._quota.closing:  # written and told now, not at the next send
                 await self._quota.write(session, now)
         for job in jobs:
@@ -222,7 +233,7 @@ class Dispatcher:
                 lane.changed.clear()
                 await self._ticker.wait(lane.changed, wake)
                 continue
-            lane.limiter.take(job.chat_id, now, lane.cost(job))
+            lane.limiter.take(job.chat_id, now, lane.cost(job), per_chat=job.edit_of is None)
             self._spawn_send(lane, job)
             if len(lane) <= lane.buffer_target // 2:
                 self._wake.set()
@@ -247,7 +258,7 @@ class Dispatcher:
             if quota_closed:  # claimed before the month's bulk allowance ran out: it waits
                 result = SendResult(SendStatus.QUOTA, error="monthly quota: bulk waits", calls=0)
             else:
-                result = await lane.channel.send(outbound(job))
+                result = await self._deliver(lane.channel, job)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a channel bug must not kill the dispatcher
@@ -271,6 +282,19 @@ class Dispatcher:
         self._outcomes.append(Outcome(job, result))
         self._outcome_ready.set()
 
+    @staticmethod
+    async def _deliver(channel: Channel, job: Job) -> SendResult:
+        """Send the row's message, or for an edit row take the buttons off the message it
+        names; a channel that cannot edit, or a message never sent, leaves nothing to do."""
+        if job.edit_of is None:
+            return await channel.send(outbound(job))
+        if job.edit_ref is None or not channel.capabilities.edits:
+            return SendResult(SendStatus.OK, calls=0)
+        if not isinstance(channel, ChoiceEditor):
+            return SendResult(SendStatus.OK, calls=0)
+        editor: ChoiceEditor = channel
+        return await editor.clear_choices(job.chat_id, job.edit_ref)
+
     # -- recording -----------------------------------------------------------------------------
 
     async def _record_loop(self) -> None:
@@ -283,7 +307,10 @@ class Dispatcher:
                     # Bulk only: gather a batch, one commit for many sends. A reply is marked
                     # at once: until it is, a kill -9 makes the next start send it again.
                     await self._ticker.sleep(FLUSH_GATHER_S)
-                await self._retry_db("record", self._flush)
+                # shielded: stop() waits for a write under way instead of cutting it off
+                self._flushing = asyncio.ensure_future(self._retry_db("record", self._flush))
+                await asyncio.shield(self._flushing)
+                self._flushing = None
                 recorded_since_finish = True
             now = self._ticker.monotonic()
             if recorded_since_finish and now - self._last_finish >= FINISH_EVERY_S:

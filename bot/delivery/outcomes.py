@@ -20,7 +20,7 @@ from bot.delivery import repository
 from bot.delivery.outbox import Priority
 from bot.delivery.quota import REPLY_RETRY, next_month_start
 from bot.delivery.repository import Job
-from bot.storage.models.delivery import BLOCKED, FAILED
+from bot.storage.models.delivery import BLOCKED, FAILED, SKIPPED
 
 
 class ChatBlocked(Protocol):
@@ -75,6 +75,7 @@ class _Plan:
 
     now: datetime
     sent_ids: list[int] = field(default_factory=list)
+    refs: list[dict[str, Any]] = field(default_factory=list)
     retries: list[dict[str, Any]] = field(default_factory=list)
     finals: list[dict[str, Any]] = field(default_factory=list)
     blocked_chats: set[tuple[str, str]] = field(default_factory=set)
@@ -87,7 +88,12 @@ class _Plan:
 
     def final(self, job: Job, status: str, error: str) -> None:
         self.finals.append({"b_id": job.id, "b_status": status, "b_error": error[:200]})
-        self.count(job, "blocked" if status == BLOCKED else "failed")
+        column = "failed"
+        if status == BLOCKED:
+            column = "blocked"
+        elif status == SKIPPED:
+            column = "skipped"
+        self.count(job, column)
 
 
 class OutcomeWriter:
@@ -106,6 +112,7 @@ class OutcomeWriter:
         for job, new_chat_id in plan.migrations:
             await self._migrate(session, job, new_chat_id, now)
         await repository.mark_sent(session, plan.sent_ids, now=now)
+        await repository.record_refs(session, plan.refs)
         await repository.mark_retry(session, plan.retries)
         await repository.mark_final(session, plan.finals)
         retried = {retry["b_id"] for retry in plan.retries}
@@ -124,6 +131,8 @@ class OutcomeWriter:
         status = result.status
         if status is SendStatus.OK:
             plan.sent_ids.append(job.id)
+            if result.message_ref is not None and job.priority == int(Priority.REPLY):
+                plan.refs.append({"b_id": job.id, "b_ref": result.message_ref})
             plan.count(job, "sent")
         elif status is SendStatus.RETRY or status is SendStatus.MIGRATED:
             self._retry_later(plan, job, result)
@@ -137,6 +146,8 @@ class OutcomeWriter:
                     "b_error": (result.error or "quota")[:200],
                 }
             )
+        elif status is SendStatus.SKIPPED:
+            plan.final(job, SKIPPED, result.error or "skipped")
         elif status is SendStatus.BLOCKED:
             plan.final(job, BLOCKED, result.error or "blocked")
             plan.blocked_chats.add((job.channel, job.chat_id))

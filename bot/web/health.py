@@ -15,7 +15,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import text
 
-from bot.channels.base import Capabilities, Channel, Outbound, SendResult, SendStatus
+from bot.channels.base import (
+    Capabilities,
+    Channel,
+    ChoiceEditor,
+    Outbound,
+    SendResult,
+    SendStatus,
+)
 from bot.clock import Clock
 from bot.storage.db import Database
 
@@ -101,6 +108,13 @@ class _TrackedChannel:
         if result.status is SendStatus.OK:
             self._activity.note_sent(self.name)
         return result
+
+    async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
+        """Take the buttons off through the wrapped channel (`ChoiceEditor`); nothing to do for
+        a channel that cannot edit."""
+        if isinstance(self.inner, ChoiceEditor):
+            return await self.inner.clear_choices(chat_id, message_ref)
+        return SendResult(SendStatus.OK, calls=0)
 
 
 class Health:

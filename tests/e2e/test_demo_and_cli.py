@@ -28,6 +28,10 @@ async def test_demo_prints_the_whole_story(capsys: pytest.CaptureFixture[str]) -
         "Đã xóa toàn bộ dữ liệu của bạn.",
         "📣 Tháng hành động · Ngày 3/31",
         "📣 Action Month · Day 4/31",
+        "👤 Hoa: (bấm «Quan tâm» trang Zalo OA của phường)",  # the Zalo OA part
+        "   [Tiếng Việt] [English]",
+        "   [Nhận tiếp tin ngày mai]",
+        "🤖 Loa: Cảm ơn bạn! Ngày mai bạn sẽ nhận tin tiếp.",
         "Mã mời này không dùng được",
         "Số không được âm.",
         "Đã nhận báo cáo của «Trạm y tế phường»",
@@ -40,7 +44,12 @@ async def test_demo_prints_the_whole_story(capsys: pytest.CaptureFixture[str]) -
 def loa(
     *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
-    full_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(cwd), **(env or {})}
+    full_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(cwd),
+        "LOA_WEB_PORT": "0",  # `loa run`'s web server on any free port: 8080 may be taken here
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,

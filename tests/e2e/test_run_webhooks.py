@@ -14,11 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from bot.app import run_bot
 from bot.config import Settings, SettingsError
 from fakes.botapi import FakeBotApi
+from fakes.zalo_oa import FakeZaloOa
 from tests.support.pack import small_pack
 
 TG_TOKEN = "7000000001:run-webhook-token"
@@ -152,3 +154,44 @@ async def test_a_webhook_without_its_secret_stops_start_up(tmp_path: Path) -> No
         config = settings(tmp_path, fake, free_port(), zalo_webhook_secret=None)
         with pytest.raises(SettingsError, match="ZALO_WEBHOOK_SECRET: required"):
             await run_bot(config, small_pack(), stop=asyncio.Event())
+
+
+async def test_the_oa_webhook_is_served_on_the_same_port(tmp_path: Path) -> None:
+    """The Zalo OA's events reach `POST /webhooks/zalo-oa` on Loa's one web server; the OA's
+    own signature is checked there (no secret header of Loa's)."""
+    port = free_port()
+    async with FakeZaloOa() as oa, httpx.AsyncClient(trust_env=False, timeout=10) as http:
+        config = Settings(
+            _env_file=None,
+            zalo_oa_id=oa.oa_id,
+            zalo_oa_app_id=oa.app_id,
+            zalo_oa_app_secret=SecretStr(oa.app_secret),
+            zalo_oa_webhook_secret=SecretStr(oa.oa_secret),
+            zalo_oa_token_key=SecretStr(Fernet.generate_key().decode()),
+            zalo_oa_oauth_base_url=oa.url,
+            zalo_oa_api_base_url=oa.url,
+            loa_web_port=port,
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'oa.db'}",
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_bot(config, small_pack(), stop=stop))
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                if task.done():
+                    task.result()
+                try:
+                    if (await http.get(f"{base}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.05)
+            oa.webhook_url = f"{base}/webhooks/zalo-oa"
+            assert await oa.follow("u-oa-1") == 200
+            assert await oa.user_text("u-oa-1", "xin chào") == 200
+            assert await oa.deliver_raw(b"{}", "mac=0") == 401
+            health = (await http.get(f"{base}/healthz")).json()
+            assert "zalo_oa" in health["channels"]
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)

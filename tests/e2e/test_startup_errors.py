@@ -32,6 +32,7 @@ async def loa(tmp: Path, *args: str, **settings: str) -> tuple[int, list[str], s
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'loa.db'}",
         "PTB_TIMEDELTA": "1",
+        "LOA_WEB_PORT": "0",  # any free port: 8080 may be taken here
         **settings,
     }
     process = await asyncio.create_subprocess_exec(

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = TELEGRAM_MAX_TEXT
 MAX_CALLBACK_BYTES = 64
-_HEADERS = {"Content-Type": "application/json"}
+NOT_MODIFIED = "400 message is not modified"
+# identity: the body is read as-is (auto_decompress is off: no decompression on the hot path)
+_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
 _TIMEOUTS = (TimeoutError, aiohttp_socks.ProxyTimeoutError)  # aiohttp's are TimeoutErrors
 _NETWORK_ERRORS = (
     aiohttp.ClientError,
@@ -105,6 +107,8 @@ def classify_response(status_code: int, body: bytes) -> SendResult:
         return SendResult(SendStatus.MIGRATED, new_chat_id=str(migrate_to), error="400 migrated")
     if status_code >= 500:
         return SendResult(SendStatus.RETRY, error=f"{status_code} server error")
+    if status_code == 400 and "message is not modified" in str(payload.get("description", "")):
+        return SendResult(SendStatus.FAILED, error=NOT_MODIFIED)
     # other 4xx: a permanent error for this message; the description may quote user text: not kept
     return SendResult(SendStatus.FAILED, error=f"{status_code} bad request")
 
@@ -113,7 +117,7 @@ class TelegramSender:
     """Implements the `Channel` protocol over the Bot API with one keep-alive connection pool."""
 
     name = "telegram"
-    capabilities = Capabilities(max_text=MAX_TEXT, buttons=True, max_buttons=100)
+    capabilities = Capabilities(max_text=MAX_TEXT, buttons=True, max_buttons=100, edits=True)
 
     def __init__(
         self,
@@ -140,13 +144,14 @@ class TelegramSender:
         )
         for index, chunk in enumerate(chunks):
             payload: dict[str, Any] = {"chat_id": message.chat_id, "text": chunk}
-            if message.choices and index == len(chunks) - 1:
+            keyboard = bool(message.choices) and index == len(chunks) - 1
+            if keyboard:
                 payload["reply_markup"] = build_keyboard(message.choices, message.columns)
-            result = await self._post(payload)
+            result = await self._post(self._send_url, payload, with_ref=keyboard)
             if result.status is not SendStatus.OK:
                 # a later chunk failing is retried whole: a repeated first part beats a lost tail
                 return replace(result, calls=index)
-        return SendResult(SendStatus.OK, calls=len(chunks))
+        return SendResult(SendStatus.OK, calls=len(chunks), message_ref=result.message_ref)
 
     async def _call(self, url: str, body: bytes) -> tuple[int, bytes]:
         """POST `body` to `url` through the session (made on first use); (status, body)."""
@@ -157,17 +162,33 @@ class TelegramSender:
         async with self._session.post(url, data=body, proxy=self._request_proxy) as response:
             return response.status, await response.read()
 
-    async def _post(self, payload: dict[str, Any]) -> SendResult:
+    async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
+        """editMessageReplyMarkup without a markup: the message's inline keyboard goes away
+        (core.telegram.org/bots/api#editmessagereplymarkup). «message is not modified» (the
+        keyboard is already gone, e.g. taken off when pressed) counts as done."""
+        payload = {"chat_id": chat_id, "message_id": int(message_ref)}
+        result = await self._post(f"{self._method_url}editMessageReplyMarkup", payload)
+        if result.status is SendStatus.FAILED and result.error == NOT_MODIFIED:
+            return SendResult(SendStatus.OK)
+        return result
+
+    async def _post(
+        self, url: str, payload: dict[str, Any], *, with_ref: bool = False
+    ) -> SendResult:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        method = url.rsplit("/", 1)[-1]
         try:
-            status, content = await self._call(self._send_url, body)
+            status, content = await self._call(url, body)
         except _TIMEOUTS:
-            log.warning("telegram sendMessage timed out")
+            log.warning("telegram %s timed out", method)
             return SendResult(SendStatus.RETRY, error="timeout")
         except _NETWORK_ERRORS as exc:  # refused, reset, proxy failure: the row waits
-            log.warning("telegram sendMessage transport error: %s", type(exc).__name__)
+            log.warning("telegram %s transport error: %s", method, type(exc).__name__)
             return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
-        return classify_response(status, content)
+        result = classify_response(status, content)
+        if with_ref and result.status is SendStatus.OK:
+            return SendResult(SendStatus.OK, message_ref=_message_id(content))
+        return result
 
     async def get_me(self) -> dict[str, Any]:
         """The bot's own user (getMe), e.g. its `username`. Raises ConnectionError when Telegram
@@ -191,3 +212,13 @@ class TelegramSender:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _message_id(body: bytes) -> str | None:
+    """The sent Message's `message_id` from a 200 answer (None if it cannot be read)."""
+    try:
+        message = json.loads(body).get("result")
+    except (ValueError, AttributeError):
+        return None
+    message_id = message.get("message_id") if isinstance(message, dict) else None
+    return str(message_id) if isinstance(message_id, int) else None

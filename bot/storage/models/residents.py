@@ -33,6 +33,8 @@ class Subscriber(SQLModel, table=True):
     status: str = Field(default=SubscriberStatus.ACTIVE, max_length=16, index=True)
     delivery_hour: str | None = Field(default=None, max_length=5)  # "HH:MM" or None = pack default
     posts_muted: bool = Field(default=False)  # daily posts off; announcements still arrive
+    # the person's last message or tap: a Zalo OA reaches them only within 7 days of it
+    last_interaction_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -50,6 +52,9 @@ class ChatState(SQLModel, table=True):
     data: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     last_choices: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     last_numbered: bool = Field(default=True)  # whether a typed «N» picks one of last_choices
+    # the outbox row of the last single-use message with buttons (Outbound.single_use): its
+    # buttons are taken off when the chat moves on
+    buttons_row: int | None = Field(default=None)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
