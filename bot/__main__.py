@@ -9,6 +9,7 @@ loa campaign list            the shipped campaign packs
 loa campaign check PATH      every problem of a pack, with file and line
 loa board [--campaign PACK]  who has reported, and the plan's measurable targets
 loa export --format F --out FILE [--campaign PACK] [--deadline ID]   the summed report
+loa audit [--limit N]        who broadcast, exported, invited, was refused, when
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ def cmd_campaign_check(args: argparse.Namespace) -> int:
 def cmd_invite(args: argparse.Namespace) -> int:
     """Print a one-time invite code and deep link."""
     from bot.clock import SystemClock
+    from bot.coordinators.cli import record_office_action
     from bot.reporting.officials import InviteError, invite_command
     from bot.storage.db import Database
     from bot.storage.migrate import upgrade_async
@@ -169,6 +171,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
                 bot_username=settings.telegram_bot_username.lstrip("@") or "<bot>",
                 now=SystemClock().now(),
             )
+            role = "coordinator" if args.role != "agency" else f"official {args.name}"[:80]
+            await record_office_action(db, action="invite", detail=role)
         except InviteError as exc:
             print(f"loa: {exc}", file=sys.stderr)
             return 2
@@ -199,6 +203,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         deadline=args.deadline,
         lang=args.lang,
     )
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Print the audit log."""
+    from bot.coordinators.cli import audit_command
+
+    return audit_command(_settings(), args.limit)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--deadline", help="a deadline id of the pack (default: the current one)")
     export.add_argument("--lang", choices=["vi", "en"], default="vi")
     export.set_defaults(func=cmd_export)
+    audit = sub.add_parser("audit", help="who broadcast, exported, invited, was refused, when")
+    audit.add_argument("--limit", type=int, default=50, help="newest entries to show")
+    audit.set_defaults(func=cmd_audit)
     return parser
 
 

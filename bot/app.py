@@ -26,6 +26,8 @@ from bot.chat.conversation import Conversation
 from bot.chat.router import Router
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.coordinators.chat import Coordinators
+from bot.coordinators.filestore import FileStore
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
@@ -65,12 +67,23 @@ def build_loa(
     channels: Mapping[str, Channel],
     limits: Mapping[str, ChannelLimits] | None = None,
     concurrency: int = 64,
+    signing_key: bytes = b"loa-development-key",
+    files: FileStore | None = None,
+    public_url: str | None = None,
 ) -> Loa:
     """Wire the services for `pack` over `db`, sending through `channels`."""
     router = Router()
-    reporting = Reporting(pack)
+    coordinators = Coordinators(
+        pack,
+        key=signing_key,
+        files=files or FileStore(Settings().loa_files_dir),
+        file_channels=[name for name, ch in channels.items() if ch.capabilities.files],
+        public_url=public_url,
+    )
+    reporting = Reporting(pack, on_bound=coordinators.on_bound)
     Residents(pack, start_payload=reporting.start_payload, forget=[forget_chat]).register(router)
     reporting.register(router)
+    coordinators.register(router)
     dispatcher = Dispatcher(
         db,
         channels,
@@ -116,7 +129,15 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
     if zalo_token is not None:
         zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
         channels["zalo"], limits["zalo"] = ZaloSender(zalo_client), ZALO_LIMITS
-    loa = build_loa(db=db, pack=pack, clock=clock, channels=channels, limits=limits)
+    loa = build_loa(
+        db=db,
+        pack=pack,
+        clock=clock,
+        channels=channels,
+        limits=limits,
+        signing_key=settings.signing_key(),
+        files=FileStore(settings.loa_files_dir),
+    )
     telegram = (
         TelegramReceiver(
             token=telegram_token,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -28,6 +29,8 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DB
     loa_campaign: str = "ky-lua-2025"
     loa_log_level: str = "INFO"
+    loa_signing_key: SecretStr | None = None
+    loa_files_dir: Path = Path("./loa-files")
 
     @field_validator("telegram_api_base_url", "zalo_api_base_url")
     @classmethod
@@ -93,6 +96,20 @@ class Settings(BaseSettings):
                 "or ZALO_BOT_TOKEN for Zalo)"
             )
         return tokens
+
+    def signing_key(self) -> bytes:
+        """The key of signed file links and of the audit log's chat hashes.
+
+        LOA_SIGNING_KEY when set; otherwise derived from the bot tokens (so it survives a restart
+        and differs per deployment); a fixed development key when neither is set (offline use).
+        """
+        if self.loa_signing_key is not None and self.loa_signing_key.get_secret_value():
+            seed = self.loa_signing_key.get_secret_value()
+        else:
+            seed = "|".join(
+                value.get_secret_value() for value in (self.telegram_bot_token, self.zalo_bot_token)
+            )
+        return hashlib.sha256(b"loa-signing-key\0" + seed.encode("utf-8")).digest()
 
 
 def _token(name: str, value: SecretStr) -> str | None:

@@ -204,16 +204,6 @@ async def sync_events(
     )
 
 
-
-
-
-
-
-
-
-
-
-
 async def sweep_due(
     db: Database,
     pack: CampaignPack,

@@ -46,8 +46,30 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message (the text becomes its caption where it fits).
+
+    `path` names the file on disk (the coordinators' file store): the outbox keeps the path, not
+    the bytes. `photo` sends it as a picture where the channel tells the two apart.
+    """
+
+    path: str
+    filename: str
+    media_type: str
+    photo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MenuCommand:
+    """One entry of a chat's own command menu (Telegram's per-chat command scope)."""
+
+    command: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
 class Outbound:
-    """One message to send: text plus optional choices."""
+    """One message to send: text plus optional choices, a file, or the chat's command menu."""
 
     channel: str
     chat_id: str
@@ -55,6 +77,8 @@ class Outbound:
     choices: tuple[Choice, ...] = ()
     columns: int = 1
     numbered: bool = True  # a typed «N» picks choices[N-1]; False where a number is an answer
+    attachment: Attachment | None = None  # only to channels whose capabilities say `files`
+    menu: tuple[MenuCommand, ...] | None = None  # set first where the channel has menus
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +88,8 @@ class Capabilities:
     max_text: int
     buttons: bool
     max_buttons: int = 0
+    files: bool = False  # documents and photos travel in the chat (else: a signed link)
+    edits: bool = False  # a sent message can be edited in place (progress messages)
 
 
 class SendStatus(StrEnum):

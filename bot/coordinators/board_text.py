@@ -96,9 +96,7 @@ def target_line(progress: TargetProgress, lang: str) -> str:
         if progress.measured >= target.value
         else "coordinators.board.target_open"
     )
-    return t(
-        key, lang, text=text, measured=_figure(progress.measured), value=_figure(target.value)
-    )
+    return t(key, lang, text=text, measured=_figure(progress.measured), value=_figure(target.value))
 
 
 def render_board(board: Board, lang: str) -> str:

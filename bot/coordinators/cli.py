@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.coordinators import audit
 from bot.coordinators.board import board_view
 from bot.coordinators.export.files import ExportFile, ExportFormat, export_report
 from bot.coordinators.export.summary import NoDeadline
@@ -79,4 +80,29 @@ def export_command(
         return 2
     out.write_bytes(file.content)
     print(f"{out}: {len(file.content)} bytes")
+    return 0
+
+
+async def record_office_action(db: Database, *, action: str, detail: str) -> None:
+    """Audit something done on the office PC (`loa invite`, `loa broadcast`)."""
+    async with db.session() as session:
+        await audit.record(
+            session, now=SystemClock().now(), role=audit.OFFICE, actor="cli", action=action,
+            detail=detail,
+        )  # fmt: skip
+
+
+async def _audit_lines(settings: Settings, limit: int) -> str:
+    db = Database(settings.database_url)
+    try:
+        await upgrade_async(settings.database_url)
+        async with db.session() as session:
+            return audit.format_entries(await audit.recent(session, limit=limit))
+    finally:
+        await db.dispose()
+
+
+def audit_command(settings: Settings, limit: int) -> int:
+    """Print the newest audit entries (who, what, when; never a name or a message text)."""
+    print(asyncio.run(_audit_lines(settings, limit)))
     return 0

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Channel, Outbound, SendResult, SendStatus
 from bot.clock import Clock
 from bot.delivery.limiter import ChannelLimiter, ChannelLimits
-from bot.delivery.outbox import Priority, decode_choices, finish_runs
+from bot.delivery.outbox import Priority, decode_choices, decode_extra, finish_runs
 from bot.storage.db import Database
 from bot.storage.models.delivery import (
     BLOCKED,
@@ -94,6 +94,7 @@ class _Job:
     priority: int
     attempts: int
     run_id: int | None
+    extra: str | None
 
 
 @dataclass(slots=True)
@@ -157,7 +158,10 @@ class _Lane:
 
 
 def _outbound(job: _Job) -> Outbound:
+    attachment, menu = decode_extra(job.extra)
     return Outbound(
+        attachment=attachment,
+        menu=menu,
         channel=job.channel,
         chat_id=job.chat_id,
         text=job.text,
@@ -377,6 +381,7 @@ class Dispatcher:
                 OUTBOX.c.priority,
                 OUTBOX.c.attempts,
                 OUTBOX.c.run_id,
+                OUTBOX.c.extra,
             )
         )
         return [_Job(*row) for row in result.all()]

@@ -15,7 +15,7 @@ so a press that arrives with typed text is handed to the engine as that text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot.channels.base import Choice
 from bot.chat.router import Router
@@ -49,12 +49,21 @@ from messages import t
 REPORT_FLOW = "report"
 BUTTON_PREFIX = "rp"
 
+# Called after a chat was bound with an invite code, with the outcome («bound» | «rebound»):
+# the coordinators' package audits it and gives the chat its role's command menu.
+OnBound = Callable[[Turn, Official, str], Awaitable[None]]
+
+
+async def _nothing_on_bound(turn: Turn, official: Official, outcome: str) -> None:
+    return None
+
 
 class Reporting:
     """Officials' commands and the report form conversation for one campaign pack."""
 
-    def __init__(self, pack: CampaignPack) -> None:
+    def __init__(self, pack: CampaignPack, *, on_bound: OnBound = _nothing_on_bound) -> None:
         self.pack = pack
+        self._on_bound = on_bound
 
     def register(self, router: Router) -> None:
         """Add the officials' commands, the form's buttons and its flow to the router."""
@@ -98,6 +107,7 @@ class Reporting:
         if result.outcome == "rebound":
             text += "\n" + turn.text("officials.rebound")
         turn.say_text(text)
+        await self._on_bound(turn, official, result.outcome)
 
     # ---- the report -------------------------------------------------------------------------
 

@@ -46,7 +46,6 @@ async def cancel_pending_bulk(session: AsyncSession, *, channel: str, chat_id: s
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-
 async def delete_person(session: AsyncSession, *, channel: str, chat_id: str) -> int:
     """Delete everything stored about one chat: subscription, state, queued and sent messages."""
     statements = (

@@ -388,3 +388,26 @@ async def test_a_run_closes_when_a_row_was_cancelled_outside_the_dispatcher(db: 
     async with db.session() as session:
         run = (await session.execute(select(RUNS.c.status, RUNS.c.sent, RUNS.c.blocked))).one()
     assert tuple(run) == ("done", 2, 1)
+
+
+async def test_a_file_and_a_menu_travel_through_the_outbox(db: Database) -> None:
+    from bot.channels.base import Attachment, MenuCommand
+
+    clock, channel = FakeClock(START), ScriptedChannel()
+    file = Attachment("/srv/loa/x/bao-cao.docx", "bao-cao.docx", "application/msword")
+    menu = (MenuCommand("tinhhinh", "Tình hình"),)
+    items = [
+        OutboxItem(Outbound("telegram", "f1", "Báo cáo", attachment=file), Priority.REPLY),
+        OutboxItem(Outbound("telegram", "m1", "Đã xác nhận", menu=menu), Priority.REPLY),
+        OutboxItem(Outbound("telegram", "p1", "plain"), Priority.REPLY),
+    ]
+    async with db.session() as session:
+        await enqueue(session, items, now=clock.now())
+    assert await _dispatcher(db, channel, clock).drain_once() == 3
+    sent = {m.chat_id: m for m in channel.sent}
+    assert sent["f1"].attachment == file
+    assert sent["f1"].menu is None
+    assert sent["m1"].menu == menu
+    assert sent["m1"].attachment is None
+    assert sent["p1"].attachment is None
+    assert sent["p1"].menu is None

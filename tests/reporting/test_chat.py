@@ -40,8 +40,6 @@ async def draft_of(db: Database, chat_id: str) -> ReportDraft | None:
         return (await session.execute(stmt)).scalars().first()
 
 
-
-
 async def test_full_report_with_back_skip_bad_numbers_and_edit(
     db: Database, clock: FakeClock
 ) -> None:

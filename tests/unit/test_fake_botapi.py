@@ -331,7 +331,6 @@ async def test_migrated_group_answers_with_the_new_chat_id(server: FakeBotApi, b
     assert migrated.value.new_chat_id == -1001234
 
 
-
 async def test_too_long_text_is_refused(bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.send_message(42, "a" * 4097)

@@ -17,19 +17,30 @@ import json
 import logging
 import ssl
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bot.channels.base import Capabilities, Choice, Outbound, SendResult, SendStatus
+from bot.channels.base import (
+    Attachment,
+    Capabilities,
+    Choice,
+    MenuCommand,
+    Outbound,
+    SendResult,
+    SendStatus,
+)
 from bot.domain.text import TELEGRAM_MAX_TEXT, split_text
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = TELEGRAM_MAX_TEXT
 MAX_CALLBACK_BYTES = 64
+MAX_CAPTION = 1024  # core.telegram.org/bots/api#senddocument: caption, 0-1024 characters
 # identity: the body is read as-is (no decompression on the hot path)
-_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
+_HEADERS = {"Accept-Encoding": "identity"}
+_JSON = {"Content-Type": "application/json"}
 
 
 class _Connection:
@@ -218,7 +229,9 @@ class TelegramSender:
     """Implements the `Channel` protocol over the Bot API with one keep-alive connection pool."""
 
     name = "telegram"
-    capabilities = Capabilities(max_text=MAX_TEXT, buttons=True, max_buttons=100)
+    capabilities = Capabilities(
+        max_text=MAX_TEXT, buttons=True, max_buttons=100, files=True, edits=True
+    )
 
     def __init__(
         self, token: str, base_url: str, *, timeout: float = 10.0, max_connections: int = 100
@@ -226,7 +239,8 @@ class TelegramSender:
         # httpx logs every request URL at INFO, and the URL carries the token
         logging.getLogger("httpx").setLevel(logging.WARNING)
         # base_url ends with "/bot" as in Settings.telegram_api_base_url; token follows directly
-        self._send_url = f"{base_url}{token}/sendMessage"
+        self._base = f"{base_url}{token}/"
+        self._send_url = f"{self._base}sendMessage"
         self._client = httpx.AsyncClient(
             transport=KeepAlivePool(max_connections=max_connections),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
@@ -235,7 +249,22 @@ class TelegramSender:
         )
 
     async def send(self, message: Outbound) -> SendResult:
-        """Send `message`, split at 4,096 characters; buttons go on the last chunk."""
+        """Send `message`, split at 4,096 characters; buttons go on the last chunk.
+
+        A command menu is set first (scope: this chat); a file follows the text, with the text as
+        its caption when the text fits one.
+        """
+        if message.menu is not None:
+            result = await self._set_menu(message.chat_id, message.menu)
+            if result.status is not SendStatus.OK:
+                return result
+        if message.attachment is not None:
+            return await self._send_file(message, message.attachment)
+        if not message.text:
+            return SendResult(SendStatus.OK)
+        return await self._send_text(message)
+
+    async def _send_text(self, message: Outbound) -> SendResult:
         chunks = (
             split_text(message.text, MAX_TEXT) if len(message.text) > MAX_TEXT else [message.text]
         )
@@ -250,15 +279,78 @@ class TelegramSender:
                 return result
         return result
 
-    async def _post(self, payload: dict[str, Any]) -> SendResult:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    async def _set_menu(self, chat_id: str, menu: tuple[MenuCommand, ...]) -> SendResult:
+        """setMyCommands with a chat scope (core.telegram.org/bots/api#botcommandscopechat)."""
+        payload = {
+            "commands": [{"command": c.command, "description": c.description} for c in menu],
+            "scope": {"type": "chat", "chat_id": chat_id},
+        }
+        return await self._post(payload, method="setMyCommands")
+
+    async def _send_file(self, message: Outbound, file: Attachment) -> SendResult:
+        """sendDocument / sendPhoto, multipart/form-data (core.telegram.org/bots/api#inputfile)."""
+        caption = message.text
+        if len(caption) > MAX_CAPTION:
+            result = await self._send_text(
+                Outbound(channel=message.channel, chat_id=message.chat_id, text=caption)
+            )
+            if result.status is not SendStatus.OK:
+                return result
+            caption = ""
         try:
-            response = await self._client.post(self._send_url, content=body)
+            content = await asyncio.to_thread(Path(file.path).read_bytes)
+        except OSError:
+            log.warning("telegram file to send is gone")
+            return SendResult(SendStatus.FAILED, error="file missing")
+        method, field = ("sendPhoto", "photo") if file.photo else ("sendDocument", "document")
+        data: dict[str, str] = {"chat_id": message.chat_id}
+        if caption:
+            data["caption"] = caption
+        if message.choices:
+            data["reply_markup"] = json.dumps(build_keyboard(message.choices, message.columns))
+        files = {field: (file.filename, content, file.media_type)}
+        try:
+            response = await self._client.post(f"{self._base}{method}", data=data, files=files)
         except httpx.TimeoutException:
-            log.warning("telegram sendMessage timed out")
+            log.warning("telegram %s timed out", method)
             return SendResult(SendStatus.RETRY, error="timeout")
         except httpx.TransportError as exc:
-            log.warning("telegram sendMessage transport error: %s", type(exc).__name__)
+            log.warning("telegram %s transport error: %s", method, type(exc).__name__)
+            return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
+        return classify_response(response.status_code, response.content)
+
+    async def edit_text(self, chat_id: str, message_id: str, text: str) -> SendResult:
+        """editMessageText (core.telegram.org/bots/api#editmessagetext): a progress message."""
+        payload = {"chat_id": chat_id, "message_id": int(message_id), "text": text[:MAX_TEXT]}
+        return await self._post(payload, method="editMessageText")
+
+    async def send_for_id(self, chat_id: str, text: str) -> tuple[SendResult, str | None]:
+        """sendMessage returning the new message's id (to edit it later)."""
+        payload = {"chat_id": chat_id, "text": text[:MAX_TEXT]}
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        try:
+            response = await self._client.post(self._send_url, content=body, headers=_JSON)
+        except httpx.TransportError as exc:
+            return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"), None
+        result = classify_response(response.status_code, response.content)
+        if result.status is not SendStatus.OK:
+            return result, None
+        try:
+            message_id = json.loads(response.content)["result"]["message_id"]
+        except (ValueError, KeyError, TypeError):
+            return result, None
+        return result, str(message_id)
+
+    async def _post(self, payload: dict[str, Any], *, method: str = "sendMessage") -> SendResult:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        url = self._send_url if method == "sendMessage" else f"{self._base}{method}"
+        try:
+            response = await self._client.post(url, content=body, headers=_JSON)
+        except httpx.TimeoutException:
+            log.warning("telegram %s timed out", method)
+            return SendResult(SendStatus.RETRY, error="timeout")
+        except httpx.TransportError as exc:
+            log.warning("telegram %s transport error: %s", method, type(exc).__name__)
             return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
         return classify_response(response.status_code, response.content)
 

@@ -1,5 +1,6 @@
 """Every SQLModel table, one module per area; importing this package registers them all."""
 
+from bot.storage.models.coordinators import AuditEntry, Broadcast
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.events import CampaignEvent
 from bot.storage.models.reports import (
@@ -12,6 +13,8 @@ from bot.storage.models.reports import (
 from bot.storage.models.residents import ChatState, ProcessedUpdate, Subscriber
 
 __all__ = [
+    "AuditEntry",
+    "Broadcast",
     "BulkRun",
     "CampaignEvent",
     "ChatState",

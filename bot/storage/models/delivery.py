@@ -57,6 +57,8 @@ class OutboxMessage(SQLModel, table=True):
     run_id: int | None = Field(default=None, foreign_key="bulk_run.id", index=True)
     dedup_key: str | None = Field(default=None, max_length=160, unique=True)
     last_error: str | None = Field(default=None, max_length=200)
+    # a file ({"file": [path, name, type, photo]}) and/or a chat's command menu, as JSON
+    extra: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class BulkRun(SQLModel, table=True):
