@@ -26,8 +26,10 @@ from bot.chat.conversation import Conversation
 from bot.chat.router import Router
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.coordinators.broadcast_chat import BroadcastChat
 from bot.coordinators.chat import Coordinators
 from bot.coordinators.filestore import FileStore
+from bot.coordinators.progress import BroadcastProgress
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
@@ -57,6 +59,7 @@ class Loa:
     conversation: Conversation
     dispatcher: Dispatcher
     channels: Mapping[str, Channel]
+    progress: BroadcastProgress
 
 
 def build_loa(
@@ -84,6 +87,8 @@ def build_loa(
     Residents(pack, start_payload=reporting.start_payload, forget=[forget_chat]).register(router)
     reporting.register(router)
     coordinators.register(router)
+    limits_text = {name: channel.capabilities.max_text for name, channel in channels.items()}
+    BroadcastChat(pack, key=signing_key, limits=limits_text).register(router)
     dispatcher = Dispatcher(
         db,
         channels,
@@ -93,7 +98,9 @@ def build_loa(
         concurrency=concurrency,
     )
     conversation = Conversation(db, router, clock, on_replies=dispatcher.notify)
+    progress = BroadcastProgress(db, channels, clock, notify=dispatcher.notify)
     return Loa(
+        progress=progress,
         clock=clock,
         db=db,
         pack=pack,
@@ -160,6 +167,7 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
 
     await loa.dispatcher.start()
     scheduler.start()
+    progress = asyncio.create_task(loa.progress.run(stop))
     try:
         if telegram is not None and settings.telegram_webhook_url:
             secret = settings.telegram_webhook_secret
@@ -179,6 +187,8 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
         await stop.wait()
     finally:
         log.info("stopping")
+        stop.set()
+        await progress
         if zalo is not None:
             await zalo.stop()
         if telegram is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class InboundKind(StrEnum):
@@ -142,4 +142,25 @@ class Channel(Protocol):
 
     async def send(self, message: Outbound) -> SendResult:
         """Deliver one message (splitting long text by the channel's limit)."""
+        ...
+
+
+@runtime_checkable
+class EditableChannel(Protocol):
+    """A channel that can edit a message it sent (Telegram): for progress messages.
+
+    Such a status message is sent directly, not through the outbox: editing it needs the id the
+    platform gives back, and losing one costs nothing (the next tick sends a new one).
+    """
+
+    async def send_for_id(
+        self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> tuple[SendResult, str | None]:
+        """Send a text; returns the result and the new message's id."""
+        ...
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> SendResult:
+        """Replace the text (and buttons) of a message sent before."""
         ...

@@ -18,7 +18,7 @@ from messages import t
 
 Role = Literal["coordinator", "official", "resident"]
 
-COORDINATOR_MENU = ("tinhhinh", "thongbao", "xuatbaocao", "lichsu", "trogiup")
+COORDINATOR_MENU = ("tinhhinh", "thongbao", "xuatbaocao", "lichsu", "dunggui", "trogiup")
 OFFICIAL_MENU = ("baocao", "baocaocuatoi", "nhanh", "trogiup")
 
 

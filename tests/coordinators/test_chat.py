@@ -36,7 +36,7 @@ def clock() -> FakeClock:
     return FakeClock(START)
 
 
-@pytest.mark.parametrize("command", ["/tinhhinh", "/xuatbaocao"])
+@pytest.mark.parametrize("command", ["/thongbao", "/tinhhinh", "/xuatbaocao", "/lichsu"])
 async def test_residents_and_officials_are_refused_and_audited(
     db: Database, clock: FakeClock, tmp_path: Path, command: str
 ) -> None:
@@ -72,7 +72,7 @@ async def test_binding_sets_the_role_menu_and_is_audited(
     assert coordinator_menu is not None
     assert official_menu is not None
     assert [m.command for m in coordinator_menu] == [
-        "tinhhinh", "thongbao", "xuatbaocao", "lichsu", "trogiup",
+        "tinhhinh", "thongbao", "xuatbaocao", "lichsu", "dunggui", "trogiup",
     ]  # fmt: skip
     assert [m.command for m in official_menu] == ["baocao", "baocaocuatoi", "nhanh", "trogiup"]
     bound = [(r.role, r.action, r.detail) for r in await audit_rows(db)]

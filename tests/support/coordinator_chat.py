@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from bot.chat.conversation import Conversation
 from bot.chat.router import Router
 from bot.clock import FakeClock
+from bot.coordinators.broadcast_chat import BroadcastChat
 from bot.coordinators.chat import Coordinators
 from bot.coordinators.filestore import FileStore
 from bot.domain.campaign import CampaignPack
@@ -21,6 +22,7 @@ from tests.support.chat import ChatDriver
 
 KEY = b"test-signing-key"
 PUBLIC_URL = "https://loa.example.vn"
+LIMITS = {"telegram": 4096, "zalo": 2000}
 
 
 def coordinator_conversation(
@@ -35,6 +37,7 @@ def coordinator_conversation(
     Residents(pack, start_payload=reporting.start_payload).register(router)
     reporting.register(router)
     coordinators.register(router)
+    BroadcastChat(pack, key=KEY, limits=LIMITS).register(router)
     return Conversation(db, router, clock), coordinators
 
 

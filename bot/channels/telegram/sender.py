@@ -319,14 +319,27 @@ class TelegramSender:
             return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
         return classify_response(response.status_code, response.content)
 
-    async def edit_text(self, chat_id: str, message_id: str, text: str) -> SendResult:
-        """editMessageText (core.telegram.org/bots/api#editmessagetext): a progress message."""
-        payload = {"chat_id": chat_id, "message_id": int(message_id), "text": text[:MAX_TEXT]}
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> SendResult:
+        """editMessageText (core.telegram.org/bots/api#editmessagetext): a progress message.
+        Without `choices` the message's buttons are removed (as Telegram does)."""
+        payload: dict[str, Any] = {
+            "chat_id": chat_id,
+            "message_id": int(message_id),
+            "text": text[:MAX_TEXT],
+        }
+        if choices:
+            payload["reply_markup"] = build_keyboard(choices, 1)
         return await self._post(payload, method="editMessageText")
 
-    async def send_for_id(self, chat_id: str, text: str) -> tuple[SendResult, str | None]:
+    async def send_for_id(
+        self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> tuple[SendResult, str | None]:
         """sendMessage returning the new message's id (to edit it later)."""
-        payload = {"chat_id": chat_id, "text": text[:MAX_TEXT]}
+        payload: dict[str, Any] = {"chat_id": chat_id, "text": text[:MAX_TEXT]}
+        if choices:
+            payload["reply_markup"] = build_keyboard(choices, 1)
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         try:
             response = await self._client.post(self._send_url, content=body, headers=_JSON)
