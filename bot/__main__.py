@@ -9,6 +9,7 @@ loa campaign list            the shipped campaign packs
 loa campaign check PATH      every problem of a pack, with file and line
 loa board [--campaign PACK]  who has reported, and the plan's measurable targets
 loa export --format F --out FILE [--campaign PACK] [--deadline ID]   the summed report
+loa broadcast --audience A --text-file F [--at "dd/mm hh:mm"] [--urgent]   an announcement
 loa audit [--limit N]        who broadcast, exported, invited, was refused, when
 """
 
@@ -212,6 +213,20 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return audit_command(_settings(), args.limit)
 
 
+def cmd_broadcast(args: argparse.Namespace) -> int:
+    """Queue a broadcast."""
+    from bot.coordinators.cli import broadcast_command
+
+    return broadcast_command(
+        _settings(),
+        args.campaign,
+        audience=args.audience,
+        text_file=Path(args.text_file),
+        at=args.at,
+        urgent=args.urgent,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `loa`."""
     parser = argparse.ArgumentParser(prog="loa", description="Loa – the ward's campaign bot.")
@@ -250,6 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--deadline", help="a deadline id of the pack (default: the current one)")
     export.add_argument("--lang", choices=["vi", "en"], default="vi")
     export.set_defaults(func=cmd_export)
+    broadcast = sub.add_parser("broadcast", help="an announcement to residents or agencies")
+    broadcast.add_argument("--campaign", help="a pack name or file (default: LOA_CAMPAIGN)")
+    broadcast.add_argument(
+        "--audience",
+        required=True,
+        help="residents | groups:NAME,NAME | lang:vi | agencies | type:TYPE | missing:DEADLINE",
+    )
+    broadcast.add_argument("--text-file", required=True, help="the text (UTF-8)")
+    broadcast.add_argument("--at", help='"dd/mm hh:mm", Vietnam time (default: now)')
+    broadcast.add_argument("--urgent", action="store_true", help="also during quiet hours")
+    broadcast.set_defaults(func=cmd_broadcast)
     audit = sub.add_parser("audit", help="who broadcast, exported, invited, was refused, when")
     audit.add_argument("--limit", type=int, default=50, help="newest entries to show")
     audit.set_defaults(func=cmd_audit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import tomllib
@@ -140,3 +141,43 @@ def test_board_and_export_on_an_empty_database(tmp_path: Path) -> None:
     assert unknown.returncode == 2
     assert "Không có hạn báo cáo «khong-co»" in unknown.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_broadcast_and_audit_from_the_office_pc(tmp_path: Path) -> None:
+    db_file = tmp_path / "cli.db"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"}
+    assert loa("invite", "coordinator", env=env, cwd=tmp_path).returncode == 0
+    text = tmp_path / "tin.txt"
+    text.write_text("   \n", encoding="utf-8")
+    empty = loa("broadcast", "--audience", "residents", "--text-file", str(text), env=env,
+                cwd=tmp_path)  # fmt: skip
+    assert empty.returncode == 2
+    assert "chưa có nội dung" in empty.stderr
+    text.write_text("Mời bà con dự lễ phát động.", encoding="utf-8")
+    nobody = loa("broadcast", "--audience", "residents", "--text-file", str(text), env=env,
+                 cwd=tmp_path)  # fmt: skip
+    assert nobody.returncode == 2
+    assert "Không có ai nhận" in nobody.stderr
+    with sqlite3.connect(db_file) as conn:
+        conn.executemany(
+            "INSERT INTO subscriber (channel, chat_id, lang, group_code, status, posts_muted,"
+            " created_at, updated_at) VALUES (?, ?, 'vi', 'Khối phố 1', ?, 0, ?, ?)",
+            [("telegram", str(n), "active" if n < 3 else "stopped", "2025-12-01 00:00:00",
+              "2025-12-01 00:00:00") for n in range(4)],
+        )  # fmt: skip
+    past = loa("broadcast", "--audience", "residents", "--text-file", str(text), "--at",
+               "01/01 00:00", env=env, cwd=tmp_path)  # fmt: skip
+    assert past.returncode == 2
+    assert "đã qua" in past.stderr
+    sent = loa("broadcast", "--audience", "groups:Khối phố 1", "--text-file", str(text),
+               env=env, cwd=tmp_path)  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    assert "3 recipients (telegram 3)" in sent.stdout
+    audit = loa("audit", env=env, cwd=tmp_path)
+    assert audit.returncode == 0, audit.stderr
+    lines = audit.stdout.splitlines()
+    assert "invite" in lines[0]
+    assert "coordinator" in lines[0]
+    assert "broadcast" in lines[-1]
+    assert "#1 groups 3" in lines[-1]  # the refused tries left no broadcast behind
+    assert "Mời bà con" not in audit.stdout
