@@ -40,6 +40,7 @@ from benchmarks.harness import (
     stalls,
     workdir,
 )
+from bot.app import CHAT_EVENTS, freeze_startup_heap
 from bot.channels.base import Inbound, InboundKind, SendStatus
 from bot.channels.telegram.sender import TelegramSender
 from bot.chat.conversation import Conversation
@@ -94,11 +95,13 @@ async def run_broadcast(args: argparse.Namespace) -> dict[str, Any]:
                 {"telegram": as_channel(timed)},
                 clock,
                 limits={"telegram": limits},
+                chats=CHAT_EVENTS,
                 concurrency=args.concurrency,
             )
             enqueued: dict[str, float] = {}
             say(f"broadcast to {args.recipients} at limit {args.limit or 'none'}/s")
             started = time.monotonic()
+            freeze_startup_heap()  # as `loa run` does before it starts the dispatcher
             await dispatcher.start()
             resident = asyncio.create_task(_resident(db, dispatcher, residents, enqueued))
             expected_bulk = args.recipients

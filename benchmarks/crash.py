@@ -33,6 +33,7 @@ from benchmarks.harness import (
     setup_logging,
     workdir,
 )
+from bot.app import CHAT_EVENTS, freeze_startup_heap
 from bot.channels.telegram.sender import TelegramSender
 from bot.clock import SystemClock
 from bot.delivery.dispatcher import Dispatcher
@@ -79,10 +80,12 @@ async def child(args: argparse.Namespace) -> None:
         {"telegram": sender},
         SystemClock(),
         limits={"telegram": limits},
+        chats=CHAT_EVENTS,
         concurrency=args.concurrency,
     )
     recovered = await dispatcher.recover()
     say(f"child: {recovered} rows were left in flight; dispatching")
+    freeze_startup_heap()  # as `loa run` does before it starts the dispatcher
     await dispatcher.start()
     while True:
         if not await open_rows(db, "pending", "sending"):

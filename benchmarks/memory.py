@@ -26,6 +26,7 @@ from benchmarks.harness import (
     setup_logging,
     workdir,
 )
+from bot.app import CHAT_EVENTS, freeze_startup_heap
 from bot.channels.telegram.sender import TelegramSender
 from bot.clock import SystemClock
 from bot.delivery.dispatcher import Dispatcher
@@ -66,9 +67,11 @@ async def run_memory(args: argparse.Namespace) -> dict[str, float]:
                 {"telegram": sender},
                 clock,
                 limits={"telegram": ChannelLimits(per_second=math.inf)},
+                chats=CHAT_EVENTS,
                 concurrency=args.concurrency,
             )
             started = time.monotonic()
+            freeze_startup_heap()  # as `loa run` does before it starts the dispatcher
             await dispatcher.start()
             while (left := await open_rows(db, "pending", "sending")) > 0:
                 await asyncio.sleep(1.0)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import and_, delete, exists, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.chat.repository import get_subscriber
 from bot.storage.models import ChatState, OutboxMessage, Subscriber
 from bot.storage.models.delivery import CANCELLED, PENDING
+
+SUBSCRIBERS = Subscriber.__table__  # type: ignore[attr-defined]
 
 
 async def subscribe(
@@ -44,6 +46,30 @@ async def cancel_pending_bulk(session: AsyncSession, *, channel: str, chat_id: s
     )
     result = await session.execute(stmt)
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def on_chat_blocked(
+    session: AsyncSession, *, channel: str, chat_id: str, now: datetime
+) -> None:
+    """The person stopped the bot (a send was refused): their subscription is blocked."""
+    await session.execute(
+        update(SUBSCRIBERS)
+        .where(SUBSCRIBERS.c.channel == channel, SUBSCRIBERS.c.chat_id == chat_id)
+        .values(status="blocked", updated_at=now)
+    )
+
+
+async def on_chat_migrated(
+    session: AsyncSession, *, channel: str, chat_id: str, new_chat_id: str, now: datetime
+) -> None:
+    """A group became a supergroup: its subscription follows it, unless the new id has one."""
+    other = SUBSCRIBERS.alias("other")
+    taken = exists().where(and_(other.c.channel == channel, other.c.chat_id == new_chat_id))
+    await session.execute(
+        update(SUBSCRIBERS)
+        .where(SUBSCRIBERS.c.channel == channel, SUBSCRIBERS.c.chat_id == chat_id, ~taken)
+        .values(chat_id=new_chat_id, updated_at=now)
+    )
 
 
 async def delete_person(session: AsyncSession, *, channel: str, chat_id: str) -> int:

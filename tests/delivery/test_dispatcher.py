@@ -2,65 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import random
-from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Capabilities, Choice, Outbound, SendResult, SendStatus
+from bot.channels.base import Choice, Outbound, SendResult, SendStatus
 from bot.clock import FakeClock
-from bot.delivery.dispatcher import Dispatcher, RetryPolicy
+from bot.delivery.dispatcher import ChatEvents, RetryPolicy
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
 from bot.residents.repository import cancel_pending_bulk
 from bot.storage.db import Database
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.residents import Subscriber
+from tests.support.delivery import Runner, ScriptedChannel
 
 START = datetime(2025, 11, 20, 1, 0, tzinfo=UTC)
 OUT = OutboxMessage.__table__  # type: ignore[attr-defined]
 SUBS = Subscriber.__table__  # type: ignore[attr-defined]
 RUNS = BulkRun.__table__  # type: ignore[attr-defined]
-FAST = ChannelLimits(per_second=10_000, per_chat_per_second=10_000, per_group_per_minute=600_000)
-
-
-class ScriptedChannel:
-    """Records every send; answers from a per-chat script, OK when the script is empty."""
-
-    name = "telegram"
-    capabilities = Capabilities(max_text=4096, buttons=True)
-
-    def __init__(self) -> None:
-        self.sent: list[Outbound] = []
-        self.script: dict[str, deque[SendResult]] = defaultdict(deque)
-
-    async def send(self, message: Outbound) -> SendResult:
-        self.sent.append(message)
-        queue = self.script[message.chat_id]
-        return queue.popleft() if queue else SendResult(SendStatus.OK)
-
-    def chats(self) -> list[str]:
-        return [m.chat_id for m in self.sent]
-
-
-def _dispatcher(
-    db: Database, channel: ScriptedChannel, clock: FakeClock, **kwargs: Any
-) -> Dispatcher:
-    return Dispatcher(
-        db,
-        {"telegram": channel},
-        clock,
-        limits={"telegram": FAST},
-        rng=random.Random(7),
-        **kwargs,
-    )
 
 
 async def _enqueue(
@@ -84,11 +48,11 @@ async def test_replies_go_before_bulk_and_bulk_in_id_order(db: Database) -> None
     await _enqueue(db, clock, ["b1", "b2"], Priority.BULK)
     await _enqueue(db, clock, ["d1"], Priority.DIRECT)
     await _enqueue(db, clock, ["r1"], Priority.REPLY)
-    dispatcher = _dispatcher(db, channel, clock, concurrency=1)
-    assert await dispatcher.drain_once() == 4
+    runner = Runner(db, channel, clock, concurrency=1)
+    assert await runner.run(sends=4) == 4
     assert channel.chats() == ["r1", "d1", "b1", "b2"]
     assert set((await _statuses(db)).values()) == {"sent"}
-    assert await dispatcher.drain_once() == 0
+    assert await runner.run() == 0
 
 
 async def test_rows_not_yet_due_wait(db: Database) -> None:
@@ -98,22 +62,22 @@ async def test_rows_not_yet_due_wait(db: Database) -> None:
     )
     async with db.session() as session:
         await enqueue(session, [item], now=clock.now())
-    dispatcher = _dispatcher(db, channel, clock)
-    assert await dispatcher.drain_once() == 0
+    runner = Runner(db, channel, clock)
+    assert await runner.run() == 0
     clock.advance(timedelta(hours=1))
-    assert await dispatcher.drain_once() == 1
+    assert await runner.run(sends=1) == 1
 
 
 async def test_429_retries_after_retry_after(db: Database) -> None:
     clock, channel = FakeClock(START), ScriptedChannel()
     channel.script["c1"].append(SendResult(SendStatus.RETRY, retry_after=0.01, error="429"))
     await _enqueue(db, clock, ["c1"], Priority.BULK)
-    dispatcher = _dispatcher(db, channel, clock)
-    assert await dispatcher.drain_once() == 1
+    runner = Runner(db, channel, clock)
+    assert await runner.run(sends=1) == 1
     assert (await _statuses(db))["c1"] == "pending"
-    assert await dispatcher.drain_once() == 0  # next_attempt_at is 10 ms on the fake clock
+    assert await runner.run() == 0  # next_attempt_at is 10 ms on the fake clock
     clock.advance(timedelta(milliseconds=10))
-    assert await dispatcher.drain_once() == 1
+    assert await runner.run(sends=1) == 1
     assert (await _statuses(db))["c1"] == "sent"
     assert channel.chats() == ["c1", "c1"]
 
@@ -123,19 +87,19 @@ async def test_5xx_backs_off_then_succeeds(db: Database) -> None:
     for _ in range(2):
         channel.script["c1"].append(SendResult(SendStatus.RETRY, error="502 server error"))
     await _enqueue(db, clock, ["c1"], Priority.BULK)
-    dispatcher = _dispatcher(db, channel, clock, retry=RetryPolicy(base_s=2.0))
-    await dispatcher.drain_once()
+    runner = Runner(db, channel, clock, retry=RetryPolicy(base_s=2.0))
+    await runner.run(sends=1)
     async with db.session() as session:
         row = (await session.execute(select(OutboxMessage))).scalar_one()
     # first backoff: between base/2 and base seconds
     assert START + timedelta(seconds=1) <= row.next_attempt_at <= START + timedelta(seconds=2)
     assert (row.attempts, row.last_error) == (1, "502 server error")
     clock.advance(timedelta(seconds=2))
-    await dispatcher.drain_once()
+    await runner.run(sends=1)
     clock.advance(timedelta(seconds=1))
-    assert await dispatcher.drain_once() == 0  # second backoff is 2-4 s
+    assert await runner.run() == 0  # second backoff is 2-4 s
     clock.advance(timedelta(seconds=3))
-    assert await dispatcher.drain_once() == 1
+    assert await runner.run(sends=1) == 1
     assert (await _statuses(db))["c1"] == "sent"
     assert len(channel.sent) == 3
 
@@ -145,10 +109,11 @@ async def test_gives_up_after_max_attempts(db: Database) -> None:
     for _ in range(5):
         channel.script["c1"].append(SendResult(SendStatus.RETRY, error="500 server error"))
     await _enqueue(db, clock, ["c1"], Priority.BULK)
-    dispatcher = _dispatcher(db, channel, clock, retry=RetryPolicy(max_attempts=3))
+    runner = Runner(db, channel, clock, retry=RetryPolicy(max_attempts=3))
     for _ in range(3):
-        await dispatcher.drain_once()
+        await runner.run(sends=1)
         clock.advance(timedelta(minutes=30))
+    assert await runner.run() == 0
     assert (await _statuses(db))["c1"] == "failed"
     assert len(channel.sent) == 3
 
@@ -162,15 +127,15 @@ async def test_403_blocks_subscriber_and_cancels_their_bulk_rows(db: Database) -
         run_id = await start_run(session, kind="broadcast", label="b", now=START)
     channel.script["gone"].append(SendResult(SendStatus.BLOCKED, error="403 forbidden"))
     await _enqueue(db, clock, ["gone", "ok"], Priority.BULK, run_id)
-    dispatcher = _dispatcher(db, channel, clock, concurrency=1)
-    await dispatcher.drain_once()
+    runner = Runner(db, channel, clock, concurrency=1)
+    await runner.run(sends=2)
     later = OutboxItem(Outbound("telegram", "gone", "tomorrow"), Priority.BULK, run_id=run_id)
     async with db.session() as session:
         await enqueue(session, [later], now=clock.now())
         # the next bulk row for that chat is cancelled by the next 403's sweep or never claimed
         await session.execute(update(SUBS).where(SUBS.c.chat_id == "gone").values(status="active"))
     channel.script["gone"].append(SendResult(SendStatus.BLOCKED, error="403 forbidden"))
-    await dispatcher.drain_once()
+    await runner.run(sends=1)
     async with db.session() as session:
         subscriber = (await session.execute(select(Subscriber))).scalar_one()
         statuses = sorted((await session.execute(select(OUT.c.chat_id, OUT.c.status))).all())
@@ -192,8 +157,7 @@ async def test_403_cancels_pending_bulk_but_not_replies(db: Database) -> None:
     ]
     async with db.session() as session:
         await enqueue(session, items, now=clock.now())
-    dispatcher = _dispatcher(db, channel, clock)
-    await dispatcher.drain_once()
+    await Runner(db, channel, clock).run(sends=1)
     async with db.session() as session:
         rows = (await session.execute(select(OUT.c.text, OUT.c.status))).all()
     assert sorted(rows) == [("bulk", "cancelled"), ("msg gone", "blocked"), ("reply", "pending")]
@@ -207,9 +171,8 @@ async def test_migrated_chat_follows_new_id(db: Database) -> None:
         )
     channel.script["-1"].append(SendResult(SendStatus.MIGRATED, new_chat_id="-1009"))
     await _enqueue(db, clock, ["-1"], Priority.BULK)
-    dispatcher = _dispatcher(db, channel, clock)
-    await dispatcher.drain_once()
-    await dispatcher.drain_once()
+    runner = Runner(db, channel, clock)
+    await runner.run(sends=2)  # the retry to the new id is due at once
     async with db.session() as session:
         subscriber = (await session.execute(select(Subscriber))).scalar_one()
     assert subscriber.chat_id == "-1009"
@@ -223,11 +186,11 @@ async def test_quiet_hours_hold_bulk_but_not_replies(db: Database) -> None:
     await _enqueue(db, clock, ["b"], Priority.BULK)
     await _enqueue(db, clock, ["d"], Priority.DIRECT)
     await _enqueue(db, clock, ["r"], Priority.REPLY)
-    dispatcher = _dispatcher(db, channel, clock, is_quiet=lambda _now: quiet["on"])
-    await dispatcher.drain_once()
+    runner = Runner(db, channel, clock, is_quiet=lambda _now: quiet["on"])
+    await runner.run(sends=1)
     assert channel.chats() == ["r"]
     quiet["on"] = False
-    await dispatcher.drain_once()
+    await runner.run(sends=2)
     assert channel.chats() == ["r", "d", "b"]
 
 
@@ -240,8 +203,7 @@ async def test_crash_recovery_resends_only_rows_in_flight(db: Database) -> None:
         await session.execute(
             update(OUT).where(OUT.c.chat_id == "b").values(status="sending", claimed_at=START)
         )
-    dispatcher = _dispatcher(db, channel, clock)
-    assert await dispatcher.drain_once() == 3
+    assert await Runner(db, channel, clock).run(sends=3) == 3
     assert sorted(channel.chats()) == ["b", "c", "d"]
     assert set((await _statuses(db)).values()) == {"sent"}
 
@@ -250,11 +212,21 @@ async def test_per_chat_spacing_defers_second_message_to_same_chat(db: Database)
     clock, channel = FakeClock(START), ScriptedChannel()
     await _enqueue(db, clock, ["same", "same", "other"], Priority.BULK)
     limits = ChannelLimits(per_second=10_000, per_chat_per_second=0.001)
-    dispatcher = Dispatcher(db, {"telegram": channel}, clock, limits={"telegram": limits})
-    assert await dispatcher.drain_once() == 2
+    runner = Runner(db, channel, clock, limits=limits)
+    runner.ticker.freeze()  # no virtual time passes: the chat's 1,000 s spacing cannot elapse
+    await runner.dispatcher.start()
+    try:
+        await channel.waiter.until(2)
+    finally:
+        await runner.dispatcher.stop()
     assert sorted(channel.chats()) == ["other", "same"]
-    statuses = sorted(await _statuses_all(db))
-    assert statuses == ["pending", "sent", "sent"]
+    assert sorted(await _statuses_all(db)) == ["pending", "sent", "sent"]
+    # once time runs, the second message to "same" goes out after its spacing
+    runner.ticker.thaw()
+    assert await runner.run(sends=1) == 1
+    assert channel.chats()[2] == "same"
+    first_same = channel.sent_at[channel.chats().index("same")]
+    assert channel.sent_at[2] - first_same >= 1000.0
 
 
 async def _statuses_all(db: Database) -> list[str]:
@@ -267,24 +239,17 @@ async def test_dispatcher_runs_in_background_and_stops_cleanly(db: Database) -> 
     async with db.session() as session:
         run_id = await start_run(session, kind="broadcast", label="bg", now=START)
     await _enqueue(db, clock, [str(i) for i in range(50)], Priority.BULK, run_id)
-    dispatcher = _dispatcher(db, channel, clock)
+    dispatcher = Runner(db, channel, clock).dispatcher
     await dispatcher.start()
     await _enqueue(db, clock, ["reply"], Priority.REPLY)
     dispatcher.notify()
-    for _ in range(200):
-        if len(channel.sent) >= 51:
-            break
-        await _sleep_a_tick()
+    await channel.waiter.until(51)
     await dispatcher.stop()
     assert len(channel.sent) == 51
     async with db.session() as session:
         run = await session.get(BulkRun, run_id)
     assert run is not None
     assert (run.sent, run.status) == (50, "done")
-
-
-async def _sleep_a_tick() -> None:
-    await asyncio.sleep(0.02)
 
 
 class FlakyDatabase(Database):
@@ -320,20 +285,15 @@ async def test_database_outage_delays_but_loses_and_repeats_nothing(tmp_path: Pa
     try:
         await _enqueue(db, clock, [str(i) for i in range(20)], Priority.BULK)
         channel = OutageChannel(db)
-        dispatcher = _dispatcher(db, channel, clock, concurrency=4)
-        await dispatcher.start()
-        for _ in range(100):  # the outage starts with the first send
-            if db.down:
-                break
-            await asyncio.sleep(0.01)
-        await asyncio.sleep(0.5)
+        runner = Runner(db, channel, clock, concurrency=4)
+        await runner.dispatcher.start()
+        await channel.waiter.until(1)  # the outage starts with the first send
+        # a minute of virtual time: every loop retried its database step several times
+        await runner.ticker.until(runner.ticker.monotonic() + 60.0)
         sent_during_outage = len(channel.sent)
         db.down = False
-        for _ in range(300):
-            if set((await _statuses(db)).values()) == {"sent"}:
-                break
-            await asyncio.sleep(0.02)
-        await dispatcher.stop()
+        await channel.waiter.until(20)
+        await runner.dispatcher.stop()
         assert sent_during_outage <= 4  # sending stops once every slot awaits its record
         assert sorted(channel.chats(), key=int) == [str(i) for i in range(20)]
         assert set((await _statuses(db)).values()) == {"sent"}
@@ -355,7 +315,7 @@ async def test_a_message_keeps_its_choices_layout_and_numbering_through_the_outb
     )
     async with db.session() as session:
         await enqueue(session, [OutboxItem(message, Priority.REPLY)], now=clock.now())
-    assert await _dispatcher(db, channel, clock).drain_once() == 1
+    assert await Runner(db, channel, clock).run(sends=1) == 1
     assert channel.sent == [message]
 
 
@@ -368,12 +328,14 @@ async def test_replies_to_one_chat_keep_their_order_through_a_retry(db: Database
         await enqueue(session, [second], now=clock.now())
     await _enqueue(db, clock, ["p2"], Priority.REPLY)
     no_spacing = ChannelLimits(per_second=1e9, per_chat_per_second=1e9, per_group_per_minute=1e9)
-    dispatcher = Dispatcher(db, {"telegram": channel}, clock, limits={"telegram": no_spacing})
-    await dispatcher.drain_once()  # the first reply fails; the second must not overtake it
+    runner = Runner(db, channel, clock, limits=no_spacing)
+    await runner.run(sends=2)  # the first reply fails; the second must not overtake it
     assert [m.text for m in channel.sent] == ["msg p1", "msg p2"]
-    for _ in range(3):
+    clock.advance(timedelta(minutes=5))
+    await runner.run(sends=2)
+    for _ in range(2):
         clock.advance(timedelta(minutes=5))
-        await dispatcher.drain_once()
+        assert await runner.run() == 0
     assert [m.text for m in channel.sent if m.chat_id == "p1"] == ["msg p1", "msg p1", "second"]
 
 
@@ -384,10 +346,43 @@ async def test_a_run_closes_when_a_row_was_cancelled_outside_the_dispatcher(db: 
     await _enqueue(db, clock, ["c1", "c2", "c3"], Priority.BULK, run_id=run_id)
     async with db.session() as session:  # c3 sends /huy before the run reaches it
         await cancel_pending_bulk(session, channel="telegram", chat_id="c3")
-    await _dispatcher(db, channel, clock).drain_once()
+    await Runner(db, channel, clock).run(sends=2)
     async with db.session() as session:
         run = (await session.execute(select(RUNS.c.status, RUNS.c.sent, RUNS.c.blocked))).one()
     assert tuple(run) == ("done", 2, 1)
+
+
+async def test_blocked_and_migrated_chats_are_handed_to_the_injected_chat_events(
+    db: Database,
+) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    calls: list[tuple[str, ...]] = []
+
+    async def blocked(session: AsyncSession, *, channel: str, chat_id: str, now: datetime) -> None:
+        calls.append(("blocked", channel, chat_id))
+
+    async def migrated(
+        session: AsyncSession, *, channel: str, chat_id: str, new_chat_id: str, now: datetime
+    ) -> None:
+        calls.append(("migrated", channel, chat_id, new_chat_id))
+
+    async with db.session() as session:
+        session.add(
+            Subscriber(channel="telegram", chat_id="gone", created_at=START, updated_at=START)
+        )
+    channel.script["gone"].append(SendResult(SendStatus.BLOCKED, error="403 forbidden"))
+    channel.script["-1"].append(SendResult(SendStatus.MIGRATED, new_chat_id="-1009"))
+    await _enqueue(db, clock, ["gone", "-1"], Priority.BULK)
+    runner = Runner(db, channel, clock, chats=ChatEvents(blocked=blocked, migrated=migrated))
+    await runner.run(sends=3)
+    assert sorted(calls) == [
+        ("blocked", "telegram", "gone"),
+        ("migrated", "telegram", "-1", "-1009"),
+    ]
+    async with db.session() as session:  # the subscriber table is the callbacks' business
+        subscriber = (await session.execute(select(Subscriber))).scalar_one()
+    assert subscriber.status == "active"
+    assert await _statuses(db) == {"gone": "blocked", "-1009": "sent"}
 
 
 async def test_a_file_and_a_menu_travel_through_the_outbox(db: Database) -> None:
@@ -403,7 +398,7 @@ async def test_a_file_and_a_menu_travel_through_the_outbox(db: Database) -> None
     ]
     async with db.session() as session:
         await enqueue(session, items, now=clock.now())
-    assert await _dispatcher(db, channel, clock).drain_once() == 3
+    assert await Runner(db, channel, clock).run(sends=3) == 3
     sent = {m.chat_id: m for m in channel.sent}
     assert sent["f1"].attachment == file
     assert sent["f1"].menu is None
