@@ -17,8 +17,11 @@ from bot.demo import run_demo
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_demo_prints_the_whole_story(capsys: pytest.CaptureFixture[str]) -> None:
-    assert await run_demo(days=2) == 0
+async def test_demo_prints_the_whole_story(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    files = tmp_path / "demo-files"
+    assert await run_demo(days=2, files_dir=files) == 0
     out = capsys.readouterr().out
     for expected in (
         "👤 Lan: /start",
@@ -34,8 +37,21 @@ async def test_demo_prints_the_whole_story(capsys: pytest.CaptureFixture[str]) -
         "Đã nhận báo cáo của «Trạm y tế phường»",
         "52/53 đơn vị chưa gửi",  # the focal office owes no report
         "• Khối phố: 47/47 chưa gửi",
+        # the coordinator: a broadcast to one group, the board, a reminder, the export
+        "Người nhận: Người dân theo khu dân cư: Khối phố 12 — tổng",
+        "📤 Đang gửi thông báo #1 tới 1 người.",
+        "✅ Thông báo #1 xong: đã gửi 1/1",
+        "Phải gửi 53 · đã gửi 1 (đúng hạn 1, muộn 0) · chưa gửi 52",
+        "Đã nhắc 1 đơn vị (1 người nhận).",
+        "phiên bản\n        2, đúng hạn",  # the amended report
+        "nộp muộn (hạn trước ngày 18/12/2025)",  # the late one
+        "(2 đơn vị đã gửi)",
+        f"thư mục {files}",
+        "Lệnh /tinhhinh chỉ dành cho cán bộ điều phối",
     ):
         assert expected in out, expected
+    names = sorted(path.suffix for path in files.iterdir())
+    assert names == [".csv", ".docx", ".png", ".xlsx"]
 
 
 def loa(
