@@ -66,6 +66,7 @@ class Loa:
     dispatcher: Dispatcher
     channels: Mapping[str, Channel]
     progress: BroadcastProgress
+    coordinators: Coordinators
 
 
 def build_loa(
@@ -84,6 +85,8 @@ def build_loa(
     router = Router()
     coordinators = Coordinators(
         pack,
+        db=db,
+        notify=lambda: dispatcher.notify(),
         key=signing_key,
         files=files or FileStore(Settings.model_fields["loa_files_dir"].default),
         file_channels=[name for name, ch in channels.items() if ch.capabilities.files],
@@ -108,6 +111,7 @@ def build_loa(
     progress = BroadcastProgress(db, channels, clock, notify=dispatcher.notify)
     return Loa(
         progress=progress,
+        coordinators=coordinators,
         clock=clock,
         db=db,
         pack=pack,
@@ -205,6 +209,7 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
         log.info("stopping")
         stop.set()
         await progress
+        await loa.coordinators.wait_idle()
         if zalo is not None:
             await zalo.stop()
         if telegram is not None:

@@ -356,6 +356,12 @@ async def play_coordinator(
     await driver.say(chi, "/lichsu")
     before = len(server.sent_to(chi.chat_id))
     await driver.say(chi, "/xuatbaocao")
+    await loa.coordinators.wait_idle()
+    await server.wait_for(
+        lambda _: len(_file_calls(server.sent_to(chi.chat_id)[before:])) == 4, timeout=60
+    )
+    for call in _file_calls(server.sent_to(chi.chat_id)[before:]):
+        transcript.bot(call)
     await asyncio.to_thread(files_dir.mkdir, parents=True, exist_ok=True)
     transcript.emit(t("coordinators.demo.files", "vi", path=files_dir))
     for call in _file_calls(server.sent_to(chi.chat_id)[before:]):

@@ -4,14 +4,20 @@ official or coordinator and gives the chat its role's command menu.
 
 Files travel through the outbox like every send: as documents where the channel carries files
 (Telegram), else as signed links that expire after a day (Zalo), served by the web server.
+
+Rendering takes seconds for a hundred agencies, so the turn only reads the reports and answers
+«preparing»; the files are rendered in a thread after it and queued in a transaction of their
+own (a chat turn holds the database's write lock while it runs). Their outbox rows carry the
+update's id in their dedup key, so a turn retried after a busy database queues them once.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
-from dataclasses import replace
-from datetime import timedelta
+import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from bot.channels.base import Attachment, Choice, Outbound
 from bot.chat.router import Router
@@ -22,13 +28,22 @@ from bot.coordinators import repository as records
 from bot.coordinators.board import agency_statuses, read_board
 from bot.coordinators.board_text import render_board
 from bot.coordinators.export.files import FORMATS, MEDIA_TYPES, ExportFile, filename, render
-from bot.coordinators.export.summary import NoDeadline, ReportSummary, pick_deadline, summarise_data
-from bot.coordinators.filestore import FileStore
+from bot.coordinators.export.summary import (
+    NoDeadline,
+    ReportSummary,
+    pick_deadline,
+    summarise_data,
+)
+from bot.coordinators.filestore import FileStore, StoredFile
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
 from bot.domain.campaign import CampaignPack
 from bot.reporting import reports as service
 from bot.reporting import repository as officials_repo
+from bot.storage.db import Database
 from bot.storage.models import Official
+from messages import t
+
+log = logging.getLogger(__name__)
 
 PREFIX = "co"
 NUDGE_EVERY = timedelta(hours=1)
@@ -42,6 +57,19 @@ def render_all(summary: ReportSummary, lang: str) -> list[ExportFile]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class ExportJob:
+    """What the export needs after the turn: where to send, in which language, what to render."""
+
+    channel: str
+    chat_id: str
+    update_id: str
+    lang: str
+    actor: str
+    summary: ReportSummary
+    at: datetime
+
+
 class Coordinators:
     """The coordinator's board and exports in the chat, for one campaign pack."""
 
@@ -49,12 +77,17 @@ class Coordinators:
         self,
         pack: CampaignPack,
         *,
+        db: Database,
         key: bytes,
         files: FileStore,
         file_channels: Collection[str],
         public_url: str | None = None,
+        notify: Callable[[], None] = lambda: None,
     ) -> None:
         self.pack = pack
+        self.db = db
+        self.notify = notify
+        self._jobs: set[asyncio.Task[None]] = set()
         self.key = key
         self.files = files
         self.file_channels = frozenset(file_channels)
@@ -187,52 +220,81 @@ class Coordinators:
         sent = await records.sent_reports(turn.session, deadline_id=deadline.id)
         statuses = agency_statuses(self.pack, sent)
         summary = summarise_data(self.pack, deadline, statuses, now=turn.now)
-        rendered = await asyncio.to_thread(render_all, summary, turn.lang)
-        stored = [await asyncio.to_thread(self.files.save, file) for file in rendered]
-        await asyncio.to_thread(self.files.purge)
-        title = service.deadline_title(deadline, turn.lang)
-        head = turn.text(
-            "coordinators.export.ready",
-            deadline=title,
+        turn.say(
+            "coordinators.export.preparing",
+            deadline=service.deadline_title(deadline, turn.lang),
             agencies=summary_count(summary),
         )
-        if turn.channel in self.file_channels:
-            turn.say_text(head)
-            for file in stored:
-                turn.replies.append(
-                    Outbound(
-                        channel=turn.channel,
-                        chat_id=turn.chat_id,
-                        text=file.filename,
-                        attachment=Attachment(
-                            path=str(file.path),
-                            filename=file.filename,
-                            media_type=file.media_type,
-                            photo=file.media_type == "image/png",
-                        ),
-                    )
-                )
-            how = "chat"
-        elif self.public_url is None:
-            turn.say_text(head + "\n" + turn.text("coordinators.export.no_links"))
-            how = "none"
-        else:
-            lines = [
-                f"• {self.public_url}{links.signed_path(self.key, file, now=turn.now)}"
-                for file in stored
-            ]
-            until = format_vn_datetime(turn.now + links.LINK_TTL)
-            intro = turn.text("coordinators.export.links", until=until)
-            turn.say_text("\n".join([head, intro, *lines]))
-            how = "links"
-        await audit.record(
-            turn.session,
-            now=turn.now,
-            role="coordinator",
+        job = ExportJob(
+            channel=turn.channel,
+            chat_id=turn.chat_id,
+            update_id=turn.inbound.update_id,
+            lang=turn.lang,
             actor=roles.actor_of(self.key, official, turn.channel, turn.chat_id),
-            action="export",
-            detail=f"{deadline.id} xlsx,docx,csv,png {how}",
+            summary=summary,
+            at=turn.now,
         )
+        task = asyncio.create_task(self._deliver(job))
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    async def wait_idle(self) -> None:
+        """Wait for the exports being prepared (tests, the demo, shutdown)."""
+        while self._jobs:
+            await asyncio.gather(*self._jobs, return_exceptions=True)
+
+    async def _deliver(self, job: ExportJob) -> None:
+        """Render, store, and queue the files (or their links) with the audit entry."""
+        try:
+            rendered = await asyncio.to_thread(render_all, job.summary, job.lang)
+            stored = [await asyncio.to_thread(self.files.save, file) for file in rendered]
+            await asyncio.to_thread(self.files.purge)
+            replies, how = self._file_replies(job, stored)
+        except Exception as exc:  # a rendering bug must still get the coordinator an answer
+            log.error("export failed: %s", type(exc).__name__)
+            failed = t("coordinators.export.failed", job.lang)
+            replies, how = [Outbound(job.channel, job.chat_id, failed)], "failed"
+        items = [
+            OutboxItem(reply, Priority.REPLY, dedup_key=f"export:{job.channel}:{job.update_id}:{n}")
+            for n, reply in enumerate(replies)
+        ]
+        async with self.db.session() as session:
+            if await enqueue(session, items, now=job.at):
+                await audit.record(
+                    session,
+                    now=job.at,
+                    role="coordinator",
+                    actor=job.actor,
+                    action="export",
+                    detail=f"{job.summary.deadline.id} xlsx,docx,csv,png {how}",
+                )
+        self.notify()
+
+    def _file_replies(self, job: ExportJob, stored: list[StoredFile]) -> tuple[list[Outbound], str]:
+        if job.channel in self.file_channels:
+            return [
+                Outbound(
+                    channel=job.channel,
+                    chat_id=job.chat_id,
+                    text=file.filename,
+                    attachment=Attachment(
+                        path=str(file.path),
+                        filename=file.filename,
+                        media_type=file.media_type,
+                        photo=file.media_type == "image/png",
+                    ),
+                )
+                for file in stored
+            ], "chat"
+        if self.public_url is None:
+            text = t("coordinators.export.no_links", job.lang)
+            return [Outbound(job.channel, job.chat_id, text)], "none"
+        lines = [
+            f"• {self.public_url}{links.signed_path(self.key, file, now=job.at)}" for file in stored
+        ]
+        until = format_vn_datetime(job.at + links.LINK_TTL)
+        intro = t("coordinators.export.links", job.lang, until=until)
+        return [Outbound(job.channel, job.chat_id, "\n".join([intro, *lines]))], "links"
 
 
 def summary_count(summary: ReportSummary) -> int:

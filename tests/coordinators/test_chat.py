@@ -121,14 +121,16 @@ async def test_export_on_telegram_sends_four_documents_through_the_outbox(
     db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:
     pack = reporting_pack()
-    conversation, _ = coordinator_conversation(db, clock, pack, tmp_path)
+    conversation, coordinators = coordinator_conversation(db, clock, pack, tmp_path)
     coordinator = await bind(db, clock, conversation, pack, chat_id="801")
     reporter = await bind(db, clock, conversation, pack, chat_id="802", agency_id="tram-y-te")
     await fill_minimal_report(reporter)
     await reporter.press_label("Gửi")
     await coordinator.type("/xuatbaocao")
-    assert "Báo cáo tổng hợp" in coordinator.last[0].text
-    assert "1 đơn vị đã gửi" in coordinator.last[0].text
+    (preparing,) = coordinator.last  # the turn answers at once; the files follow
+    assert "Đang tạo báo cáo tổng hợp" in preparing.text
+    assert "1 đơn vị đã gửi" in preparing.text
+    await coordinators.wait_idle()
     rows = (await outbox_to(db, "801"))[-4:]
     files = [decode_extra(row.extra)[0] for row in rows]
     assert [f.filename.rsplit(".", 1)[1] for f in files if f] == ["xlsx", "docx", "csv", "png"]
@@ -139,7 +141,7 @@ async def test_export_on_telegram_sends_four_documents_through_the_outbox(
     workbook = openpyxl.load_workbook(io.BytesIO(content))
     media = workbook.worksheets[1]
     values = [cell.value for row in media.iter_rows() for cell in row]
-    assert 12 in values
+    assert 12 in values  # the one media row sent: 12 times, 300 men, 450 women
     assert 300 in values
     assert 450 in values
     (export,) = [r for r in await audit_rows(db) if r.action == "export"]
@@ -151,15 +153,17 @@ async def test_export_where_files_cannot_travel_gives_signed_links(
     db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:
     pack = reporting_pack()
-    conversation, _ = coordinator_conversation(db, clock, pack, tmp_path)
+    conversation, coordinators = coordinator_conversation(db, clock, pack, tmp_path)
     coordinator = await bind(db, clock, conversation, pack, chat_id="a1b2", channel="zalo")
     await coordinator.type("/xuatbaocao")
-    text = coordinator.texts()
+    await coordinators.wait_idle()
+    rows = await outbox_to(db, "a1b2")
+    assert all(decode_extra(row.extra)[0] is None for row in rows)
+    text = rows[-1].text
     assert "hết hạn lúc" in text
     urls = [line[2:] for line in text.splitlines() if line.startswith("• ")]
     assert len(urls) == 4
     assert all(url.startswith(PUBLIC_URL + "/files/") for url in urls)
-    assert all(decode_extra(row.extra)[0] is None for row in await outbox_to(db, "a1b2"))
     store = FileStore(tmp_path)
     now = clock.now()
     for url in urls:
@@ -179,11 +183,13 @@ async def test_export_with_no_submissions_still_makes_files(
     db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:
     pack = reporting_pack()
-    conversation, _ = coordinator_conversation(db, clock, pack, tmp_path)
+    conversation, coordinators = coordinator_conversation(db, clock, pack, tmp_path)
     coordinator = await bind(db, clock, conversation, pack, chat_id="901")
     await coordinator.type("/xuatbaocao")
-    assert "0 đơn vị đã gửi" in coordinator.last[0].text
-    assert len(coordinator.last) == 5
+    assert "0 đơn vị đã gửi" in coordinator.texts()
+    await coordinators.wait_idle()
+    rows = await outbox_to(db, "901")
+    assert sum(decode_extra(row.extra)[0] is not None for row in rows) == 4
     await coordinator.type("/xuatbaocao khong-co")
     assert "Không có hạn báo cáo «khong-co»" in coordinator.texts()
 

@@ -31,7 +31,12 @@ def coordinator_conversation(
     """Residents, Reporting and Coordinators; Telegram carries files, Zalo gets links."""
     router = Router()
     coordinators = Coordinators(
-        pack, key=KEY, files=FileStore(files), file_channels=["telegram"], public_url=PUBLIC_URL
+        pack,
+        db=db,
+        key=KEY,
+        files=FileStore(files),
+        file_channels=["telegram"],
+        public_url=PUBLIC_URL,
     )
     reporting = Reporting(pack, on_bound=coordinators.on_bound)
     Residents(pack, start_payload=reporting.start_payload).register(router)
