@@ -5,8 +5,12 @@ loa demo                     play residents against a local fake Bot API and pri
 loa chat                     talk to the bot in this terminal as a resident
 loa status                   the running and the last bulk runs
 loa db upgrade               apply database migrations
-loa campaign list            the shipped campaign packs
+loa campaign list            the shipped campaign packs, their windows and states
 loa campaign check PATH      every problem of a pack, with file and line
+loa campaign roll PACK --year N   next year's pack, and the lines left to review
+loa campaign new --locality … --agencies FILE --groups FILE   a ward's own pack from its lists
+loa poster --group NAME | --all-groups   printable A4 posters with QR codes
+loa agencies                 the agencies of the campaign pack (for `loa invite agency`)
 loa board [--campaign PACK]  who has reported, and the plan's measurable targets
 loa export --format F --out FILE [--campaign PACK] [--deadline ID]   the summed report
 loa broadcast --audience A --text-file F [--at "dd/mm hh:mm"] [--urgent]   an announcement
@@ -21,6 +25,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.clock import Clock, SystemClock
 from bot.config import Settings, SettingsError, load_settings
 from bot.domain.campaign import CampaignPack
 
@@ -38,13 +43,27 @@ def _pack(settings: Settings) -> CampaignPack:
     try:
         return load_pack(settings.loa_campaign)
     except PackError as exc:
-        lines = "\n".join(f"  {p}" for p in exc.problems)
+        lines = "\n".join(f"  {p.describe()}" for p in exc.problems)
         raise SystemExit(
             f"loa: LOA_CAMPAIGN={settings.loa_campaign!r} cannot be used:\n{lines}"
         ) from None
 
 
-def cmd_run(_: argparse.Namespace) -> int:
+def _refuse_ended(pack: CampaignPack, args: argparse.Namespace) -> None:
+    """Stop a command for a campaign that is over, unless --allow-ended."""
+    from bot.adoption.lifecycle import ended_refusal, vn_today
+
+    refusal = ended_refusal(pack, vn_today(_clock(args).now()))
+    if refusal is not None and not args.allow_ended:
+        raise SystemExit(refusal)
+
+
+def _clock(args: argparse.Namespace) -> Clock:
+    clock: Clock | None = getattr(args, "clock", None)
+    return clock or SystemClock()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     """Serve the real bot."""
     from bot.app import run_bot
     from bot.logs import setup_logging
@@ -60,6 +79,7 @@ def cmd_run(_: argparse.Namespace) -> int:
         secrets=[*(t for t in tokens if t), secret.get_secret_value() if secret else ""],
     )
     pack = _pack(settings)
+    _refuse_ended(pack, args)
     asyncio.run(run_bot(settings, pack))
     return 0
 
@@ -118,21 +138,33 @@ def cmd_db_upgrade(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_campaign_list(_: argparse.Namespace) -> int:
-    """List the shipped packs."""
-    from messages.packs import list_packs
+def cmd_campaign_list(args: argparse.Namespace) -> int:
+    """List the shipped packs with their windows and states (Vietnam time)."""
+    from bot.adoption.lifecycle import list_lines, vn_today
 
-    for pack in list_packs():
-        print(
-            f"{pack.id:<22} {pack.locality}, {pack.year}: "
-            f"{pack.start:%d/%m/%Y}–{pack.end:%d/%m/%Y}  ({pack.file.name})"
-        )
+    print("\n".join(list_lines(vn_today(_clock(args).now()))))
+    return 0
+
+
+def cmd_campaign_roll(args: argparse.Namespace) -> int:
+    """Write next year's pack and list what a person must review."""
+    from bot.adoption.files import AdoptionError
+    from bot.adoption.roll import format_rolled, roll_pack
+    from messages.packs import PackError, resolve_pack_path
+
+    try:
+        source = resolve_pack_path(args.pack)
+        rolled = roll_pack(source, args.year, args.out, force=args.force)
+    except (AdoptionError, PackError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(format_rolled(rolled))
     return 0
 
 
 def cmd_campaign_check(args: argparse.Namespace) -> int:
     """Check a pack file (or a shipped pack's name); exit 1 when it has problems."""
-    from messages.packs import PackError, check_pack, resolve_pack_path
+    from messages.packs import PackError, check_pack, errors_of, resolve_pack_path
 
     try:
         path = resolve_pack_path(args.path)
@@ -141,17 +173,41 @@ def cmd_campaign_check(args: argparse.Namespace) -> int:
         return 1
     problems = check_pack(path)
     for problem in problems:
-        print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
+        print(problem.describe())
+    errors = len(errors_of(problems))
+    if errors:
+        print(f"{errors} lỗi / problem(s) in {path}", file=sys.stderr)
         return 1
-    print(f"{path}: ok")
+    print(f"{path}: ok" + (f" ({len(problems)} cảnh báo / warning(s))" if problems else ""))
+    return 0
+
+
+def cmd_campaign_new(args: argparse.Namespace) -> int:
+    """Write a ward's own pack from its agency and group lists."""
+    from bot.adoption.files import AdoptionError
+    from bot.adoption.new_pack import format_written, new_pack
+    from messages.packs import PackError, resolve_pack_path
+
+    try:
+        template = resolve_pack_path(args.template or _settings().loa_campaign)
+        result = new_pack(
+            locality=args.locality,
+            agencies_file=args.agencies,
+            groups_file=args.groups,
+            template=template,
+            out=args.out,
+            force=args.force,
+            skip_bad_rows=args.skip_bad_rows,
+        )
+    except (AdoptionError, PackError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(format_written(result))
     return 0
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
     """Print a one-time invite code and deep link."""
-    from bot.clock import SystemClock
     from bot.coordinators.cli import record_office_action
     from bot.reporting.officials import InviteError, invite_command
     from bot.storage.db import Database
@@ -159,8 +215,16 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
     settings = _settings()
     pack = _pack(settings)
+    _refuse_ended(pack, args)
 
     async def invite() -> int:
+        from bot.channels.telegram.identity import UsernameUnavailable, bot_username
+
+        username, missing = None, ""
+        try:
+            username = await bot_username(settings)
+        except UsernameUnavailable as exc:
+            missing = str(exc)
         db = Database(settings.database_url)
         try:
             await upgrade_async(settings.database_url)
@@ -169,20 +233,45 @@ def cmd_invite(args: argparse.Namespace) -> int:
                 pack,
                 role="official" if args.role == "agency" else "coordinator",
                 agency=args.name,
-                bot_username=settings.telegram_bot_username.lstrip("@") or "<bot>",
-                now=SystemClock().now(),
+                bot_username=username,
+                now=_clock(args).now(),
             )
             role = "coordinator" if args.role != "agency" else f"official {args.name}"[:80]
-            await record_office_action(db, action="invite", detail=role)
+            await record_office_action(db, action="invite", detail=role, now=_clock(args).now())
         except InviteError as exc:
             print(f"loa: {exc}", file=sys.stderr)
             return 2
         finally:
             await db.dispose()
         print(lines)
+        if missing:
+            print(missing, file=sys.stderr)
         return 0
 
     return asyncio.run(invite())
+
+
+def cmd_agencies(_: argparse.Namespace) -> int:
+    """List the pack's agencies."""
+    from bot.adoption.agencies import agency_lines
+
+    print("\n".join(agency_lines(_pack(_settings()))))
+    return 0
+
+
+def cmd_poster(args: argparse.Namespace) -> int:
+    """Write the posters of one group or of every group."""
+    from bot.adoption.files import AdoptionError
+    from bot.adoption.poster import run_poster_command
+    from bot.channels.telegram.identity import UsernameUnavailable
+
+    settings = _settings()
+    try:
+        print(asyncio.run(run_poster_command(settings, _pack(settings), args)))
+    except (AdoptionError, UsernameUnavailable) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
 
 
 def cmd_board(args: argparse.Namespace) -> int:
@@ -231,7 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `loa`."""
     parser = argparse.ArgumentParser(prog="loa", description="Loa – the ward's campaign bot.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="serve the bot on Telegram").set_defaults(func=cmd_run)
+    run = sub.add_parser("run", help="serve the bot on Telegram")
+    run.add_argument("--allow-ended", action="store_true", help="serve a campaign that is over")
+    run.set_defaults(func=cmd_run)
     demo = sub.add_parser("demo", help="offline demo with a transcript")
     demo.add_argument("--days", type=int, default=3, help="days of daily posts to show")
     demo.set_defaults(func=cmd_demo)
@@ -246,6 +337,30 @@ def build_parser() -> argparse.ArgumentParser:
     check = campaign.add_parser("check", help="check a pack file")
     check.add_argument("path", help="a pack file path, or a shipped pack's name")
     check.set_defaults(func=cmd_campaign_check)
+    roll = campaign.add_parser("roll", help="next year's pack from this one")
+    roll.add_argument("pack", help="a pack file path, or a shipped pack's name")
+    roll.add_argument("--year", type=int, required=True, help="the new campaign year")
+    roll.add_argument("--out", type=Path, help="the new pack file (default ./<new id>.toml)")
+    roll.add_argument("--force", action="store_true", help="replace an existing file")
+    roll.set_defaults(func=cmd_campaign_roll)
+    new = campaign.add_parser("new", help="a ward's own pack from its .xlsx/.csv lists")
+    new.add_argument("--locality", required=True, help='e.g. "Phường Đồng Tâm"')
+    new.add_argument("--agencies", type=Path, required=True, help="agency list: name, type")
+    new.add_argument("--groups", type=Path, required=True, help="group list: name, focal point")
+    new.add_argument("--from", dest="template", help="template pack (default LOA_CAMPAIGN)")
+    new.add_argument("--out", type=Path, help="the new pack file (default ./<id>.toml)")
+    new.add_argument("--force", action="store_true", help="replace an existing file")
+    new.add_argument("--skip-bad-rows", action="store_true", help="leave refused rows out")
+    new.set_defaults(func=cmd_campaign_new)
+    sub.add_parser("agencies", help="the pack's agencies").set_defaults(func=cmd_agencies)
+    poster = sub.add_parser("poster", help="A4 posters with QR codes, one per group")
+    which = poster.add_mutually_exclusive_group(required=True)
+    which.add_argument("--group", help='the residential group\'s name, e.g. "Khối phố 12"')
+    which.add_argument("--all-groups", action="store_true", help="one poster per group")
+    which.add_argument("--list", action="store_true", help="list the groups and their numbers")
+    poster.add_argument("--out", type=Path, default=Path("posters"), help="folder (./posters)")
+    poster.add_argument("--format", choices=["pdf", "png"], default="pdf")
+    poster.set_defaults(func=cmd_poster)
     invite = sub.add_parser("invite", help="one-time invite codes").add_subparsers(
         dest="role", required=True
     )
@@ -254,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     agency.set_defaults(func=cmd_invite)
     coordinator = invite.add_parser("coordinator", help="bind a coordinator")
     coordinator.set_defaults(func=cmd_invite, name=None)
+    for role in (agency, coordinator):
+        role.add_argument("--allow-ended", action="store_true", help="for a campaign that is over")
     board = sub.add_parser("board", help="who has reported; the plan's measurable targets")
     board.add_argument("--campaign", help="a pack name or file (default: LOA_CAMPAIGN)")
     board.add_argument("--lang", choices=["vi", "en"], default="vi")
@@ -282,9 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `loa` script."""
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Entry point of the `loa` script; tests pass a clock to set "today"."""
     args = build_parser().parse_args(argv)
+    args.clock = clock
     code: int = args.func(args)
     return code
 

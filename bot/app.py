@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 
+from bot.adoption.profile import profile_texts
 from bot.campaign.events import activate_campaign, quiet_predicate
 from bot.channels.base import Channel
 from bot.channels.telegram.receiver import TelegramReceiver
@@ -170,6 +171,7 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
             base_url=settings.telegram_api_base_url,
             handle=loa.conversation.handle,
             clock=clock,
+            profile=profile_texts(pack),
         )
         if telegram_token is not None
         else None

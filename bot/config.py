@@ -26,8 +26,9 @@ class Settings(BaseSettings):
     telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
     zalo_bot_token: SecretStr = Field(default=SecretStr(""))
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    zalo_oa_id: str = Field(default="", pattern=r"^[0-9]{0,32}$")
     database_url: str = DEFAULT_DB
-    loa_campaign: str = "ky-lua-2025"
+    loa_campaign: str = "ky-lua-2026"
     loa_log_level: str = "INFO"
     loa_signing_key: SecretStr | None = None
     loa_files_dir: Path = Path("./loa-files")

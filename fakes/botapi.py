@@ -91,6 +91,8 @@ _METHOD_NAMES = {
         "deleteWebhook",
         "setWebhook",
         "setMyCommands",
+        "setMyDescription",
+        "setMyShortDescription",
         "sendMessage",
         "sendPhoto",
         "sendDocument",
@@ -243,6 +245,8 @@ class FakeBotApi:
         self._delays: list[_Delay] = []
         self._migrations: dict[str, int] = {}
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self._descriptions: dict[tuple[str, str], str] = {}
+        self.method_calls: Counter[str] = Counter()  # every well-formed call, by method name
         self._webhook: dict[str, Any] = {}
         self._updates: list[_QueuedUpdate] = []
         self._update_waiters: list[asyncio.Future[None]] = []
@@ -260,6 +264,8 @@ class FakeBotApi:
             "deletewebhook": self._delete_webhook,
             "setwebhook": self._set_webhook,
             "setmycommands": self._set_my_commands,
+            "setmydescription": self._set_my_description,
+            "setmyshortdescription": self._set_my_short_description,
             "sendmessage": self._send_message,
             "sendphoto": self._send_media,
             "senddocument": self._send_media,
@@ -380,6 +386,12 @@ class FakeBotApi:
         return self._commands
 
     @property
+    def descriptions(self) -> dict[tuple[str, str], str]:
+        """What setMyDescription / setMyShortDescription stored, keyed by ("description" or
+        "short_description", language_code); "" is the default language."""
+        return dict(self._descriptions)
+
+    @property
     def webhook(self) -> dict[str, Any]:
         """The webhook set by setWebhook (empty when none)."""
         return self._webhook
@@ -393,6 +405,8 @@ class FakeBotApi:
         """Forget calls, counters, injections, queued updates and stored commands."""
         self._log.clear()
         self.stats = FakeStats()
+        self.method_calls.clear()
+        self._descriptions.clear()
         self._injections.clear()
         self._delays.clear()
         self._migrations.clear()
@@ -602,6 +616,7 @@ class FakeBotApi:
         except (ValueError, UnicodeDecodeError) as exc:
             return self._error(400, f"Bad Request: can't parse parameters: {exc}")
         self._last_token = token
+        self.method_calls[_METHOD_NAMES[name]] += 1
         if name in SEND_METHODS:
             self.stats.send_calls += 1
         delay = self._take_delay(name)
@@ -799,6 +814,25 @@ class FakeBotApi:
             cleaned.append({"command": name, "description": description})
         self._commands[_commands_key(params)] = cleaned
         return True
+
+    # setMyDescription: description 0-512 characters, setMyShortDescription: short_description
+    # 0-120; an empty one removes the text for that language (core.telegram.org/bots/api).
+    def _store_description(self, kind: str, limit: int, params: dict[str, Any]) -> bool:
+        text = str(params.get(kind) or "")
+        if len(text) > limit:
+            raise ApiError(400, f"Bad Request: {kind} is too long")
+        key = (kind, str(params.get("language_code") or ""))
+        if text:
+            self._descriptions[key] = text
+        else:
+            self._descriptions.pop(key, None)
+        return True
+
+    def _set_my_description(self, token: str, params: dict[str, Any]) -> bool:
+        return self._store_description("description", 512, params)
+
+    def _set_my_short_description(self, token: str, params: dict[str, Any]) -> bool:
+        return self._store_description("short_description", 120, params)
 
     def _send_message(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = _chat_id(params)

@@ -21,27 +21,53 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from bot.domain.campaign import CampaignInfo, CampaignPack, Loc, PackIssues
+from messages import t
+from messages.pack_words import Words, error_words, issue_words, repair_dates, say
+from messages.toml_lines import Locator
 
 PACKS_DIR = Path(__file__).resolve().parent / "campaigns"
 INCLUDE_KEY = "include"
 
 
+Severity = Literal["error", "warning"]
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a pack: where (file, 1-based line if known) and what."""
+    """One thing wrong with a pack: where (file, 1-based line if known) and what, in English
+    (`message`) and Vietnamese (`message_vi`); a warning does not stop the pack from loading."""
 
     file: Path
     line: int | None
     message: str
+    message_vi: str = ""
+    severity: Severity = "error"
+
+    @property
+    def where(self) -> str:
+        """`file:line`, or the file name alone when the line is unknown."""
+        return self.file.name if self.line is None else f"{self.file.name}:{self.line}"
 
     def __str__(self) -> str:
-        where = self.file.name if self.line is None else f"{self.file.name}:{self.line}"
-        return f"{where}: {self.message}"
+        tag = "warning: " if self.severity == "warning" else ""
+        return f"{self.where}: {tag}{self.message}"
+
+    def describe(self) -> str:
+        """Two lines for a person: Vietnamese first, then English."""
+        tag = f"{t('packcheck.warning', 'vi')}: " if self.severity == "warning" else ""
+        return f"{self.where}: {tag}{self.message_vi or self.message}\n    {self}"
+
+
+def said(
+    path: Path, line: int | None, words: Words, prefix: str = "", severity: Severity = "error"
+) -> Problem:
+    """A problem from words in every language, each after the same `prefix` (e.g. a key path)."""
+    return Problem(path, line, prefix + words["en"], prefix + words["vi"], severity)
 
 
 class PackError(ValueError):
@@ -62,176 +88,7 @@ class PackSummary:
     start: date
     end: date
     file: Path
-
-
-# ---- locating keys in TOML text -------------------------------------------------------------
-
-
-class _Locator:
-    """Maps each key path (as pydantic writes `loc`) to the line where the TOML text sets it.
-
-    A small scanner over already-valid TOML: table headers, `[[array]]` entries (counted per
-    parent, so nested arrays of tables resolve), dotted keys, inline tables, and the elements of
-    arrays (each at the line where it starts).
-    """
-
-    _BARE = re.compile(r"[A-Za-z0-9_-]+")
-
-    def __init__(self, text: str) -> None:
-        self._s = text
-        self._i = 0
-        self._line = 1
-        self._counts: dict[Loc, int] = {}
-        self.lines: dict[Loc, int] = {}
-        self._scan()
-
-    def line_for(self, loc: Loc) -> int | None:
-        """The line of `loc`, or of its nearest enclosing key that the text sets."""
-        for end in range(len(loc), 0, -1):
-            line = self.lines.get(loc[:end])
-            if line is not None:
-                return line
-        return None
-
-    # -- scanning
-
-    def _peek(self, ahead: int = 0) -> str:
-        j = self._i + ahead
-        return self._s[j] if j < len(self._s) else ""
-
-    def _advance(self, count: int = 1) -> None:
-        chunk = self._s[self._i : self._i + count]
-        self._line += chunk.count("\n")
-        self._i += len(chunk)
-
-    def _skip(self, newlines: bool) -> None:
-        while self._i < len(self._s):
-            ch = self._s[self._i]
-            if ch in " \t\r" or (newlines and ch == "\n"):
-                self._advance()
-            elif ch == "#":
-                while self._i < len(self._s) and self._s[self._i] != "\n":
-                    self._advance()
-            else:
-                return
-
-    def _record(self, loc: Loc) -> None:
-        self.lines.setdefault(loc, self._line)
-
-    def _scan(self) -> None:
-        table: Loc = ()
-        while True:
-            self._skip(newlines=True)
-            if self._i >= len(self._s):
-                return
-            if self._s.startswith("[[", self._i):
-                self._advance(2)
-                table = self._header(self._key(), array=True)
-                self._advance(2)  # ]]
-            elif self._peek() == "[":
-                self._advance()
-                table = self._header(self._key(), array=False)
-                self._advance()  # ]
-            else:
-                self._pair(table)
-
-    def _header(self, keys: list[str], array: bool) -> Loc:
-        path: Loc = ()
-        for n, key in enumerate(keys):
-            path = (*path, key)
-            if array and n == len(keys) - 1:
-                index = self._counts.get(path, 0)
-                self._counts[path] = index + 1
-                self._record(path)
-                path = (*path, index)
-            elif path in self._counts:
-                path = (*path, self._counts[path] - 1)
-        self._record(path)
-        return path
-
-    def _key(self) -> list[str]:
-        keys: list[str] = []
-        while True:
-            self._skip(newlines=False)
-            ch = self._peek()
-            if ch in "\"'":
-                start = self._i
-                self._string()
-                keys.append(tomllib.loads(f"k = {self._s[start : self._i]}")["k"])
-            else:
-                match = self._BARE.match(self._s, self._i)
-                if match is None:
-                    return keys
-                keys.append(match.group())
-                self._advance(len(match.group()))
-            self._skip(newlines=False)
-            if self._peek() != ".":
-                return keys
-            self._advance()
-
-    def _pair(self, table: Loc) -> None:
-        loc = (*table, *self._key())
-        self._record(loc)
-        self._skip(newlines=False)
-        self._advance()  # =
-        self._skip(newlines=False)
-        self._value(loc)
-
-    def _value(self, loc: Loc) -> None:
-        ch = self._peek()
-        if ch in "\"'":
-            self._string()
-        elif ch == "[":
-            self._advance()
-            index = 0
-            while True:
-                self._skip(newlines=True)
-                if self._peek() in ("]", ""):
-                    self._advance()
-                    return
-                self._record((*loc, index))
-                self._value((*loc, index))
-                self._skip(newlines=True)
-                if self._peek() == ",":
-                    self._advance()
-                index += 1
-        elif ch == "{":
-            self._advance()
-            while True:
-                self._skip(newlines=False)
-                if self._peek() in ("}", ""):
-                    self._advance()
-                    return
-                self._pair(loc)
-                self._skip(newlines=False)
-                if self._peek() == ",":
-                    self._advance()
-        else:
-            while self._i < len(self._s) and self._s[self._i] not in ",]}\n#":
-                self._advance()
-
-    def _string(self) -> None:
-        quote = self._peek()
-        triple = quote * 3
-        if self._s.startswith(triple, self._i):
-            self._advance(3)
-            while self._i < len(self._s):
-                if quote == '"' and self._peek() == "\\":
-                    self._advance(2)
-                elif self._s.startswith(triple, self._i):
-                    self._advance(3)
-                    extra = 0  # up to two quotes may end the content right before the delimiter
-                    while extra < 2 and self._peek() == quote:
-                        self._advance()
-                        extra += 1
-                    return
-                else:
-                    self._advance()
-            return
-        self._advance()
-        while self._i < len(self._s) and self._peek() != quote:
-            self._advance(2 if quote == '"' and self._peek() == "\\" else 1)
-        self._advance()
+    last_due: date | None = None  # the last report deadline written in the pack file
 
 
 # ---- reading files --------------------------------------------------------------------------
@@ -243,7 +100,7 @@ class _Source:
 
     path: Path
     data: dict[str, Any]
-    locator: _Locator
+    locator: Locator
 
 
 @dataclass
@@ -263,20 +120,24 @@ def _parse(path: Path, problems: list[Problem]) -> _Source | None:
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as exc:
-        problems.append(Problem(path, None, f"cannot read the file: {exc.strerror or exc}"))
+        detail = str(exc.strerror or exc)
+        problems.append(said(path, None, say("file.cannot_read", detail=detail)))
         return None
     except UnicodeDecodeError as exc:
-        problems.append(Problem(path, None, f"not UTF-8 text ({exc.reason})"))
+        problems.append(said(path, None, say("file.not_utf8", detail=exc.reason)))
         return None
+    text, dates = repair_dates(text)  # reported, then read as TOML dates to check the rest
+    problems += [said(path, found.line, found.words) for found in dates]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_AT.search(message)
         line = int(match.group(1)) if match else None
-        problems.append(Problem(path, line, f"TOML syntax: {_TOML_AT.sub('', message)}"))
+        detail = _TOML_AT.sub("", message)
+        problems.append(said(path, line, say("file.syntax", detail=detail)))
         return None
-    return _Source(path, _nfc(data), _Locator(text))
+    return _Source(path, _nfc(data), Locator(text))
 
 
 def _nfc(value: Any) -> Any:
@@ -307,43 +168,27 @@ def _read(path: Path) -> _Reading:
     reading.origin = dict.fromkeys(reading.data, pack)
     names = pack.data.get(INCLUDE_KEY, [])
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        problems.append(
-            Problem(path, pack.locator.line_for((INCLUDE_KEY,)), "include: a list of names")
-        )
+        line = pack.locator.line_for((INCLUDE_KEY,))
+        problems.append(said(path, line, say("file.include_list")))
         return reading
     for index, name in enumerate(names):
         line = pack.locator.line_for((INCLUDE_KEY, index))
         library_path = _library_path(name, path.parent)
         if library_path is None:
-            problems.append(
-                Problem(
-                    path,
-                    line,
-                    f"include[{index}]: no library {name!r} next to the pack or in {PACKS_DIR}",
-                )
-            )
+            words = say("file.include_missing", index=index, name=name, dir=PACKS_DIR)
+            problems.append(said(path, line, words))
             continue
         library = _parse(library_path, problems)
         if library is None:
             continue
         for key, value in library.data.items():
             if key == INCLUDE_KEY:
-                problems.append(
-                    Problem(
-                        library_path,
-                        library.locator.line_for((key,)),
-                        "include: a library cannot include other files",
-                    )
-                )
+                where = library.locator.line_for((key,))
+                problems.append(said(library_path, where, say("file.include_nested")))
             elif key in reading.data:
-                problems.append(
-                    Problem(
-                        path,
-                        line,
-                        f"include[{index}]: {key} is given both in "
-                        f"{reading.origin[key].path.name} and in {library_path.name}",
-                    )
-                )
+                first, second = reading.origin[key].path.name, library_path.name
+                words = say("file.include_twice", index=index, key=key, first=first, second=second)
+                problems.append(said(path, line, words))
             else:
                 reading.data[key] = value
                 reading.origin[key] = library
@@ -358,15 +203,6 @@ def _render(loc: Loc) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
-
-
-def _message(error: Any) -> str:
-    if error["type"] == "extra_forbidden":
-        return "unknown key (not part of the pack format)"
-    if error["type"] == "missing":
-        return "required key is missing"
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
 
 
 def _place(reading: _Reading, loc: Loc) -> tuple[Path, int | None]:
@@ -391,24 +227,48 @@ def _problems_from(reading: _Reading, exc: ValidationError) -> list[Problem]:
     for error in exc.errors():
         base: Loc = tuple(error["loc"])
         cause = error.get("ctx", {}).get("error")
-        issues = cause.issues if isinstance(cause, PackIssues) else [((), _message(error))]
-        for sub, message in issues:
+        issues: list[tuple[Loc, Words]] = (
+            [(sub, issue_words(issue)) for sub, issue in cause.issues]
+            if isinstance(cause, PackIssues)
+            else [((), error_words(error))]
+        )
+        for sub, words in issues:
             loc = (*base, *sub)
             path, line = _place(reading, loc)
             origin = reading.origin.get(loc[0]) if loc and isinstance(loc[0], str) else None
-            note = f"(from {origin.path.name}) " if origin and origin.path != path else ""
+            if origin and origin.path != path:
+                note = say("from_library", file=origin.path.name)
+                words = {lang: note[lang] + text for lang, text in words.items()}
             prefix = f"{_render(loc)}: " if loc else ""
-            problems.append(Problem(path, line, f"{prefix}{note}{message}"))
+            problems.append(said(path, line, words, prefix))
     return problems
+
+
+def _warnings(reading: _Reading, pack: CampaignPack) -> list[Problem]:
+    """What does not stop the pack but a person must still do (e.g. set the year's theme)."""
+    assert reading.pack is not None
+    warnings: list[Problem] = []
+    if pack.campaign.theme_pending:
+        loc: Loc = ("campaign", "theme_pending")
+        path, line = _place(reading, loc)
+        words = say("warn.theme_pending", year=pack.campaign.year)
+        warnings.append(said(path, line, words, f"{_render(loc)}: ", "warning"))
+    return warnings
 
 
 # ---- public API -----------------------------------------------------------------------------
 
 
 def check_pack(path: Path) -> list[Problem]:
-    """Every problem of the pack at `path` (with its libraries); an empty list means usable."""
+    """Every problem of the pack at `path` (with its libraries), warnings included; the pack is
+    usable when none is an error."""
     problems, _ = _check(path)
     return problems
+
+
+def errors_of(problems: list[Problem]) -> list[Problem]:
+    """The problems that stop a pack from loading."""
+    return [p for p in problems if p.severity == "error"]
 
 
 def _check(path: Path) -> tuple[list[Problem], CampaignPack | None]:
@@ -416,13 +276,15 @@ def _check(path: Path) -> tuple[list[Problem], CampaignPack | None]:
     if reading.pack is None:
         return reading.problems, None
     problems = list(reading.problems)
+    pack: CampaignPack | None = None
     try:
         pack = CampaignPack.model_validate(reading.data)
     except ValidationError as exc:
         problems += _problems_from(reading, exc)
-        pack = None
+    if pack is not None:
+        problems += _warnings(reading, pack)
     problems.sort(key=lambda p: (str(p.file), p.line or 0))
-    return problems, (None if problems else pack)
+    return problems, (None if errors_of(problems) else pack)
 
 
 def resolve_pack_path(name_or_path: str) -> Path:
@@ -433,17 +295,9 @@ def resolve_pack_path(name_or_path: str) -> Path:
     by_id = PACKS_DIR / f"{name_or_path}.toml"
     if "/" not in name_or_path and by_id.is_file():
         return by_id
-    known = ", ".join(s.id for s in list_packs()) or "none"
-    raise PackError(
-        [
-            Problem(
-                candidate,
-                None,
-                f"no campaign pack {name_or_path!r}: not a .toml file on disk, nor a pack id "
-                f"in {PACKS_DIR} (known: {known})",
-            )
-        ]
-    )
+    known = ", ".join(s.id for s in list_packs()) or "-"
+    words = say("file.unknown_pack", name=name_or_path, dir=PACKS_DIR, known=known)
+    raise PackError([said(candidate, None, words)])
 
 
 def load_pack(name_or_path: str) -> CampaignPack:
@@ -451,7 +305,7 @@ def load_pack(name_or_path: str) -> CampaignPack:
     path = resolve_pack_path(name_or_path)
     problems, pack = _check(path)
     if pack is None:
-        raise PackError(problems)
+        raise PackError(errors_of(problems))
     return pack
 
 
@@ -470,5 +324,9 @@ def list_packs(directory: Path = PACKS_DIR) -> list[PackSummary]:
             info = CampaignInfo.model_validate(raw)
         except ValidationError:
             raise PackError(check_pack(path)) from None
-        summaries.append(PackSummary(info.id, info.locality, info.year, info.start, info.end, path))
+        dues = [d.get("due") for d in source.data.get("deadlines", []) if isinstance(d, dict)]
+        last_due = max((d for d in dues if isinstance(d, date)), default=None)
+        summaries.append(
+            PackSummary(info.id, info.locality, info.year, info.start, info.end, path, last_due)
+        )
     return summaries

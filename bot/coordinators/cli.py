@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 from bot.clock import SystemClock
@@ -84,12 +85,14 @@ def export_command(
     return 0
 
 
-async def record_office_action(db: Database, *, action: str, detail: str) -> None:
-    """Audit something done on the office PC (`loa invite`, `loa broadcast`)."""
+async def record_office_action(
+    db: Database, *, action: str, detail: str, now: datetime | None = None
+) -> None:
+    """Audit something done on the office PC (`loa invite`)."""
     async with db.session() as session:
         await audit.record(
-            session, now=SystemClock().now(), role=audit.OFFICE, actor="cli", action=action,
-            detail=detail,
+            session, now=now or SystemClock().now(), role=audit.OFFICE, actor="cli",
+            action=action, detail=detail,
         )  # fmt: skip
 
 

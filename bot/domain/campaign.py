@@ -6,7 +6,7 @@ Pure data and validation; loading from TOML (with file and line numbers) lives i
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,7 +18,39 @@ from pydantic import (
 )
 
 from bot.clock import VN_TZ
+from bot.domain.pack_issues import (
+    MAX_DEADLINE_AFTER_END,
+    Issue,
+    Loc,
+    PackIssues,
+    raise_issues,
+    repeated_ids,
+)
+from bot.domain.report_form import (
+    ChoiceOption,
+    CrossCheck,
+    FieldType,
+    FormField,
+    FormSection,
+    QuickForm,
+    ReportForm,
+)
 from bot.domain.text import ZALO_MAX_TEXT, fold
+
+__all__ = [  # the form and issue types are part of the pack model's interface
+    "ChoiceOption",
+    "CrossCheck",
+    "FieldType",
+    "FormField",
+    "FormSection",
+    "Issue",
+    "Loc",
+    "PackIssues",
+    "QuickForm",
+    "ReportForm",
+]
+
+CampaignState = Literal["coming", "running", "over"]
 
 AgencyType = Literal[
     "office",  # ward/commune office or department (phòng, văn phòng)
@@ -33,35 +65,14 @@ AgencyType = Literal[
 ]
 
 
-Loc = tuple[str | int, ...]
-
-
-class PackIssues(ValueError):  # a ValueError, so pydantic reports it as usual
-    """Cross-field problems, each with its place relative to the model (or field) that checks it.
-
-    Raised inside validators: pydantic keeps the exception in the error's `ctx["error"]`, so the
-    pack loader can point at the exact key (file and line) instead of the whole table.
-    """
-
-    def __init__(self, issues: list[tuple[Loc, str]]) -> None:
-        self.issues = issues
-        super().__init__("; ".join(message for _, message in issues))
-
-
-def _raise_issues(issues: list[tuple[Loc, str]]) -> None:
-    if issues:
-        raise PackIssues(issues)
-
-
-def _repeated_ids(ids: list[str], what: str, key: str = "id") -> list[tuple[Loc, str]]:
-    """One issue per repeated id, located at the later entry."""
-    seen: set[str] = set()
-    issues: list[tuple[Loc, str]] = []
-    for index, value in enumerate(ids):
-        if value in seen:
-            issues.append(((index, key), f"{what} {value!r} is given twice"))
-        seen.add(value)
-    return issues
+def window_state(start: date, end: date, last_due: date | None, today: date) -> CampaignState:
+    """coming, running or over on `today`; a campaign keeps running after its window until
+    `last_due`, its last report deadline, so reports are still taken."""
+    if today < start:
+        return "coming"
+    if today <= max(end, last_due or end):
+        return "running"
+    return "over"
 
 
 def in_lang(lang: str, vietnamese: str, english: str) -> str:
@@ -76,10 +87,12 @@ class _Model(BaseModel):
 def _parse_hhmm(value: str) -> time:
     parts = value.split(":")
     if len(parts) != 2 or not all(p.isdigit() and len(p) == 2 for p in parts):
-        raise ValueError(f"{value!r} is not a time of day written HH:MM")
+        text = f"{value!r} is not a time of day written HH:MM"
+        raise PackIssues([((), Issue("time_format", text, value=value))])
     hour, minute = int(parts[0]), int(parts[1])
     if hour > 23 or minute > 59:
-        raise ValueError(f"{value!r} is not a time of day (00:00-23:59)")
+        text = f"{value!r} is not a time of day (00:00-23:59)"
+        raise PackIssues([((), Issue("time_range", text, value=value))])
     return time(hour, minute)
 
 
@@ -100,6 +113,24 @@ class Delivery(_Model):
     def hour_time(self) -> time:
         """The default delivery time of day."""
         return _parse_hhmm(self.hour)
+
+    @model_validator(mode="after")
+    def _hour_outside_quiet(self) -> Delivery:
+        if self.is_quiet(self.hour_time):
+            text = (
+                f"the delivery hour {self.hour} falls in the quiet hours "
+                f"{self.quiet_start}-{self.quiet_end}, so no post can go out then "
+                f"(they would wait until {self.quiet_end})"
+            )
+            issue = Issue(
+                "delivery_quiet",
+                text,
+                hour=self.hour,
+                quiet_start=self.quiet_start,
+                quiet_end=self.quiet_end,
+            )
+            raise PackIssues([(("hour",), issue)])
+        return self
 
     def is_quiet(self, local: time) -> bool:
         """True when `local` (Vietnam wall-clock time) falls in quiet hours."""
@@ -151,15 +182,22 @@ class ResidentialGroups(_Model):
     """The residential groups residents pick from (khối phố / tổ dân phố / thôn)."""
 
     kind: str = Field(min_length=1)  # e.g. "khối phố"
-    names: list[str] = Field(default_factory=list)
+    names: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
     count: int | None = Field(default=None, ge=1, le=500)  # "<Kind> 1..count" if no names
+    # group name → its focal point for violence reports (seed 004), for the coordinator
+    focal_points: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _some(self) -> ResidentialGroups:
         if not self.names and self.count is None:
-            raise ValueError("give either names or count")
-        if len(set(self.names)) != len(self.names):
-            raise ValueError("residential group names repeat")
+            raise PackIssues([((), Issue("groups_none", "give either names or count"))])
+        issues = [(("names", *loc), m) for loc, m in repeated_ids(self.names, "group", None)]
+        names = set(self.all_names())
+        for name in self.focal_points:
+            if name not in names:
+                text = f"focal point for {name!r}, which is not a residential group"
+                issues.append((("focal_points", name), Issue("focal_unknown", text, name=name)))
+        raise_issues(issues)
         return self
 
     def all_names(self) -> list[str]:
@@ -206,7 +244,8 @@ class Deadline(_Model):
     @classmethod
     def _offsets(cls, value: list[int]) -> list[int]:
         if any(v < 0 or v > 60 for v in value):
-            raise ValueError("reminder offsets are days before the deadline, 0-60")
+            text = "reminder offsets are days before the deadline, 0-60"
+            raise PackIssues([((), Issue("reminder_offsets", text))])
         return sorted(set(value), reverse=True)
 
     @field_validator("reminder_hour")
@@ -241,143 +280,6 @@ class Target(_Model):
     measure: TargetMeasure | None = None
 
 
-# ---- the report form ---------------------------------------------------------------------------
-
-FieldType = Literal["choice", "count", "money", "text"]
-
-
-class ChoiceOption(_Model):
-    """One option of a choice field."""
-
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")
-    label: str = Field(min_length=1)
-
-
-class FormField(_Model):
-    """One question of the report form."""
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
-    label: str = Field(min_length=1)
-    type: FieldType
-    required: bool = True
-    min: int | None = None
-    max: int | None = None
-    typical_max: int | None = None  # above this, ask for confirmation instead of refusing
-    max_length: int | None = Field(default=None, ge=1, le=10000)
-    choices: list[ChoiceOption] = Field(default_factory=list)
-    hint: str = ""
-
-    @model_validator(mode="after")
-    def _consistent(self) -> FormField:
-        if self.type == "choice" and not self.choices:
-            raise ValueError(f"field {self.id}: a choice field needs choices")
-        if self.type != "choice" and self.choices:
-            raise ValueError(f"field {self.id}: only a choice field has choices")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"field {self.id}: min is above max")
-        _raise_issues(
-            [
-                (("choices", *loc), message)
-                for loc, message in _repeated_ids([c.id for c in self.choices], "choice id")
-            ]
-        )
-        return self
-
-
-class FormSection(_Model):
-    """A section: a table of repeatable rows, or a single set of fields."""
-
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
-    title: str = Field(min_length=1)
-    kind: Literal["table", "fields"]
-    row_label: str = ""  # for tables: what one row is («hoạt động», «sản phẩm»)
-    max_rows: int = Field(default=30, ge=1, le=200)
-    fields: list[FormField] = Field(min_length=1)
-
-    @field_validator("fields")
-    @classmethod
-    def _unique_fields(cls, value: list[FormField]) -> list[FormField]:
-        _raise_issues(_repeated_ids([f.id for f in value], "field id"))
-        return value
-
-
-class CrossCheck(_Model):
-    """A rule across fields of one row or section."""
-
-    kind: Literal["sum_equals", "requires_positive"]
-    section: str
-    fields: list[str] = Field(min_length=1)  # sum_equals: parts; requires_positive: if any > 0 …
-    target: str  # sum_equals: the total field; requires_positive: … this must be > 0
-
-
-class QuickForm(_Model):
-    """A one-line shortcut: `/nhanh <alias> n1 n2 …` fills one table row."""
-
-    alias: str = Field(pattern=r"^[a-z0-9]{2,32}$")
-    section: str
-    preset: dict[str, str] = Field(default_factory=dict)  # field id → choice id
-    fields: list[str] = Field(min_length=1)  # the numbers, in order
-
-
-class ReportForm(_Model):
-    """The report an agency owes, declared as data."""
-
-    title: str = Field(min_length=1)
-    draft_ttl_hours: int = Field(default=72, ge=1, le=24 * 60)
-    sections: list[FormSection] = Field(min_length=1)
-    checks: list[CrossCheck] = Field(default_factory=list)
-    quick: list[QuickForm] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _references(self) -> ReportForm:
-        issues: list[tuple[Loc, str]] = [
-            (("sections", *loc), message)
-            for loc, message in _repeated_ids([s.id for s in self.sections], "section id")
-        ]
-        sections: dict[str, FormSection] = {}
-        for declared in self.sections:
-            sections.setdefault(declared.id, declared)  # a repeat is reported above
-        for index, check in enumerate(self.checks):
-            section = sections.get(check.section)
-            if section is None:
-                issues.append((("checks", index, "section"), f"unknown section {check.section!r}"))
-                continue
-            names = {f.id for f in section.fields}
-            for name in [*check.fields, check.target]:
-                if name not in names:
-                    issues.append((("checks", index), f"unknown field {check.section}.{name}"))
-        for index, quick in enumerate(self.quick):
-            section = sections.get(quick.section)
-            if section is None or section.kind != "table":
-                issues.append(
-                    (
-                        ("quick", index, "section"),
-                        f"quick form {quick.alias!r}: {quick.section!r} is not a table",
-                    )
-                )
-                continue
-            fields = {f.id: f for f in section.fields}
-            for name in [*quick.fields, *quick.preset]:
-                if name not in fields:
-                    issues.append(
-                        (("quick", index), f"quick form {quick.alias!r}: unknown field {name!r}")
-                    )
-            for name, choice in quick.preset.items():
-                if name in fields and choice not in {c.id for c in fields[name].choices}:
-                    issues.append(
-                        (
-                            ("quick", index, "preset", name),
-                            f"quick form {quick.alias!r}: {name} has no choice {choice!r}",
-                        )
-                    )
-        issues += [
-            (("quick", *loc), message)
-            for loc, message in _repeated_ids([q.alias for q in self.quick], "alias", "alias")
-        ]
-        _raise_issues(issues)
-        return self
-
-
 # ---- the pack ---------------------------------------------------------------------------------
 
 
@@ -390,8 +292,10 @@ class CampaignInfo(_Model):
     year: int = Field(ge=2000, le=2100)
     title: str = Field(min_length=1)
     title_en: str = ""
-    theme: str = Field(min_length=1)
+    theme: str = ""  # the national theme of the year; empty only while `theme_pending`
     theme_en: str = ""
+    # the year's national theme is not published yet (validated even when left out)
+    theme_pending: bool = Field(default=False, validate_default=True)
     start: date
     end: date
     focal_agency: str = Field(min_length=1)
@@ -399,19 +303,32 @@ class CampaignInfo(_Model):
     note: str = ""  # what the plan asks of the channel (e.g. ethnic-minority languages)
     note_en: str = ""
 
-    @model_validator(mode="after")
-    def _window(self) -> CampaignInfo:
-        if self.end < self.start:
-            raise PackIssues(
-                [
-                    (
-                        ("end",),
-                        f"the window ends ({self.end:%d/%m/%Y}) before it starts "
-                        f"({self.start:%d/%m/%Y})",
-                    )
-                ]
+    # Field validators (not one model validator) so that each runs even when another field of
+    # the table is broken: `check` then reports every problem at once.
+
+    @field_validator("end")
+    @classmethod
+    def _window(cls, value: date, info: ValidationInfo) -> date:
+        start = info.data.get("start")
+        if isinstance(start, date) and value < start:
+            text = f"the window ends ({value:%d/%m/%Y}) before it starts ({start:%d/%m/%Y})"
+            issue = Issue(
+                "window_backwards", text, end=f"{value:%d/%m/%Y}", start=f"{start:%d/%m/%Y}"
             )
-        return self
+            raise PackIssues([((), issue)])
+        return value
+
+    @field_validator("theme_pending")
+    @classmethod
+    def _theme_given(cls, value: bool, info: ValidationInfo) -> bool:
+        if not value and info.data.get("theme") == "":
+            text = "the theme is empty: write the year's national theme, or theme_pending = true"
+            raise PackIssues([((), Issue("theme_missing", text))])
+        return value
+
+    def state_on(self, today: date, last_due: date | None = None) -> CampaignState:
+        """coming, running or over on `today` (Vietnam date)."""
+        return window_state(self.start, self.end, last_due, today)
 
 
 class CampaignPack(_Model):
@@ -435,33 +352,32 @@ class CampaignPack(_Model):
     @field_validator("daily_posts")
     @classmethod
     def _posts_cover_window(cls, value: list[DailyPost], info: ValidationInfo) -> list[DailyPost]:
-        issues = _repeated_ids([str(p.day) for p in value], "daily post for day", "day")
+        issues = repeated_ids([str(p.day) for p in value], "post_day", "day")
         campaign = info.data.get("campaign")
         if isinstance(campaign, CampaignInfo):
             days = (campaign.end - campaign.start).days + 1
             for index, post in enumerate(value):
                 if post.day > days:
-                    issues.append(
-                        (
-                            (index, "day"),
-                            f"daily post for day {post.day} falls after the window ({days} days)",
-                        )
-                    )
+                    text = f"daily post for day {post.day} falls after the window ({days} days)"
+                    issue = Issue("post_after_window", text, day=post.day, days=days)
+                    issues.append(((index, "day"), issue))
             given = {p.day for p in value}
             missing = [d for d in range(1, days + 1) if d not in given]
             if missing:
                 shown = ", ".join(
                     f"{d} ({campaign.start + timedelta(days=d - 1):%d/%m/%Y})" for d in missing[:10]
                 )
-                more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
-                issues.append(((), f"no daily post for window day {shown}{more}"))
-        _raise_issues(issues)
+                if len(missing) > 10:
+                    shown += f" … (+{len(missing) - 10})"
+                text = f"no daily post for window day {shown}"
+                issues.append(((), Issue("posts_missing", text, shown=shown)))
+        raise_issues(issues)
         return value
 
     @field_validator("agencies")
     @classmethod
     def _unique_agencies(cls, value: list[Agency], info: ValidationInfo) -> list[Agency]:
-        _raise_issues(_repeated_ids([a.id for a in value], "agency id"))
+        raise_issues(repeated_ids([a.id for a in value], "agency"))
         campaign = info.data.get("campaign")
         if not isinstance(campaign, CampaignInfo):
             return value
@@ -477,25 +393,45 @@ class CampaignPack(_Model):
     @field_validator("slogan_groups")
     @classmethod
     def _unique_groups(cls, value: list[SloganGroup]) -> list[SloganGroup]:
-        _raise_issues(_repeated_ids([g.id for g in value], "slogan group id"))
+        raise_issues(repeated_ids([g.id for g in value], "slogan_group"))
         return value
 
     @field_validator("deadlines")
     @classmethod
-    def _unique_deadlines(cls, value: list[Deadline]) -> list[Deadline]:
-        _raise_issues(_repeated_ids([d.id for d in value], "deadline id"))
+    def _unique_deadlines(cls, value: list[Deadline], info: ValidationInfo) -> list[Deadline]:
+        issues = repeated_ids([d.id for d in value], "deadline")
+        campaign = info.data.get("campaign")
+        if isinstance(campaign, CampaignInfo):
+            latest = campaign.end + MAX_DEADLINE_AFTER_END
+            for index, deadline in enumerate(value):
+                due, start = f"{deadline.due:%d/%m/%Y}", f"{campaign.start:%d/%m/%Y}"
+                if deadline.due <= campaign.start:
+                    text = f"the deadline {due} is not after the window starts ({start})"
+                    issue = Issue("deadline_early", text, due=due, start=start)
+                    issues.append(((index, "due"), issue))
+                elif deadline.due > latest:
+                    end, limit = f"{campaign.end:%d/%m/%Y}", f"{latest:%d/%m/%Y}"
+                    text = (
+                        f"the deadline {due} is more than "
+                        f"{MAX_DEADLINE_AFTER_END.days} days after the window ends ({end}); "
+                        f"at the latest {limit}"
+                    )
+                    issue = Issue("deadline_late", text, due=due, end=end, latest=limit)
+                    issues.append(((index, "due"), issue))
+        raise_issues(issues)
         return value
 
     @field_validator("targets")
     @classmethod
     def _unique_targets(cls, value: list[Target]) -> list[Target]:
-        _raise_issues(_repeated_ids([t.id for t in value], "target id"))
+        raise_issues(repeated_ids([t.id for t in value], "target"))
         return value
 
     @model_validator(mode="after")
     def _coherent(self) -> CampaignPack:
         if self.deadlines and self.report_form is None:
-            raise PackIssues([(("deadlines",), "the pack has deadlines but no report_form")])
+            text = "the pack has deadlines but no report_form"
+            raise PackIssues([(("deadlines",), Issue("deadlines_no_form", text))])
         return self
 
     @property

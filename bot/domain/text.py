@@ -6,6 +6,7 @@ goes through `normalize_text`, and matching of typed words goes through `fold`.
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from functools import cache
 
@@ -76,3 +77,19 @@ def vi_sort_key(text: str) -> bytes:
     collator = _collator()
     key: bytes = collator.getSortKey(text)  # type: ignore[attr-defined]
     return key
+
+
+def closest(text: str, names: list[str], limit: int = 5) -> list[str]:
+    """The names most like `text`, ignoring accents, case and spacing (best first): names that
+    contain the typed words, then difflib's nearest spellings."""
+    wanted = fold_words(text)
+    if not wanted:
+        return []
+    folded = {name: fold_words(name) for name in names}
+    containing = [n for n, f in folded.items() if wanted in f or f in wanted]
+    by_fold: dict[str, list[str]] = {}
+    for name, key in folded.items():
+        by_fold.setdefault(key, []).append(name)
+    near = difflib.get_close_matches(wanted, list(by_fold), n=limit, cutoff=0.5)
+    found = containing + [n for key in near for n in by_fold[key] if n not in containing]
+    return found[:limit]

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import format_vn_datetime
 from bot.domain.campaign import Agency, CampaignPack
-from bot.domain.text import fold
+from bot.domain.text import closest, fold
 from bot.reporting import repository as repo
 from bot.reporting.reports import name_order
 from bot.storage.db import Database
@@ -95,7 +95,11 @@ def find_agency(pack: CampaignPack, text: str) -> Agency:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise InviteError(t("officials.cli.agency_unknown", "vi", text=text.strip()[:80]))
+        near = closest(text, [a.name for a in pack.agencies])
+        shown = ", ".join(f"«{name}»" for name in near) or "-"
+        raise InviteError(
+            t("officials.cli.agency_unknown_near", "vi", text=text.strip()[:80], near=shown)
+        )
     matches.sort(key=lambda a: name_order(a.name))
     lines = "\n".join(
         t("officials.cli.candidate", "vi", id=a.id, name=a.name) for a in matches[:20]
@@ -148,7 +152,7 @@ async def invite_command(
     *,
     role: Role,
     agency: str | None,
-    bot_username: str,
+    bot_username: str | None,
     now: datetime,
 ) -> str:
     """`loa invite agency "<name or id>"` / `loa invite coordinator`: the lines to print.
@@ -168,7 +172,7 @@ async def invite_command(
         "vi",
         who=who,
         code=invite.code,
-        link=invite.deep_link(bot_username),
+        link=invite.deep_link(bot_username) if bot_username else t("officials.cli.no_link", "vi"),
         expires=expires,
     )
 

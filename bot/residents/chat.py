@@ -11,6 +11,7 @@ from bot.channels.base import Choice
 from bot.chat.router import Router
 from bot.chat.turn import Handler, Turn
 from bot.domain.campaign import CampaignPack, in_lang
+from bot.domain.deeplinks import group_number
 from bot.domain.text import fold, fold_words
 from bot.residents import repository as repo
 from bot.residents.preferences import apply_delivery_hour, apply_posts_muted
@@ -78,8 +79,11 @@ class Residents:
     # ---- subscribing ------------------------------------------------------------------------
 
     async def start(self, turn: Turn) -> None:
-        """/start: subscribe (or welcome back); `/start <code>` goes to the invite handler."""
-        if turn.inbound.args and self._start_payload is not None:
+        """/start: subscribe (or welcome back); `/start g<n>` (a poster's link) also picks
+        residential group n; `/start <code>` goes to the invite handler."""
+        number = group_number(turn.inbound.args)
+        linked = self.groups[number - 1] if number and number <= len(self.groups) else None
+        if turn.inbound.args and number is None and self._start_payload is not None:
             await self._start_payload(turn)
             return
         info = self.pack.campaign
@@ -92,15 +96,23 @@ class Residents:
             now=turn.now,
         )
         turn.subscriber = sub
+        if linked is not None:
+            sub.group_code = linked
+            sub.updated_at = turn.now
         if not created and was is not None and was.status != "active":
             turn.say("residents.welcome_back")
+            if linked is not None:
+                turn.say("residents.group_from_link", group=linked)
             return
-        turn.say(
-            "residents.welcome",
-            locality=info.locality,
-            title=self._title(turn.lang),
-            theme=self._theme(turn.lang),
-        )
+        if info.theme:
+            title, theme = self._title(turn.lang), self._theme(turn.lang)
+            turn.say("residents.welcome", locality=info.locality, title=title, theme=theme)
+        else:  # the year's national theme is not published yet
+            turn.say(
+                "residents.welcome_no_theme", locality=info.locality, title=self._title(turn.lang)
+            )
+        if linked is not None:
+            turn.say("residents.group_from_link", group=linked)
         if created:
             turn.set_flow(ONBOARDING, "lang")
             turn.say("residents.ask_lang", choices=self._language_choices(), columns=2)
@@ -132,7 +144,9 @@ class Residents:
         turn.subscriber.updated_at = turn.now
         turn.lang = lang
         turn.say("residents.lang_set")
-        if turn.flow == ONBOARDING:
+        if turn.flow == ONBOARDING and turn.subscriber.group_code is not None:
+            self._finish_group_step(turn)  # a poster's link chose the group already
+        elif turn.flow == ONBOARDING:
             turn.set_flow(ONBOARDING, "group")
             self._ask_group(turn, page=1)
 

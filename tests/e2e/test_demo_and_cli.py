@@ -97,16 +97,26 @@ def test_run_refuses_a_bad_pack(tmp_path: Path) -> None:
 
 
 def test_db_upgrade_invite_and_status(tmp_path: Path) -> None:
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
+    # The 2025 pack is over whatever today is: --allow-ended keeps this test date-independent
+    # (tests/adoption/test_lifecycle.py covers the refusal with an injected clock).
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "LOA_CAMPAIGN": "ky-lua-2025",
+        "TELEGRAM_BOT_USERNAME": "loa_test_bot",
+    }
     upgraded = loa("db", "upgrade", env=env, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    invite = loa("invite", "agency", "Tram y te phuong", env=env, cwd=tmp_path)
+    refused = loa("invite", "agency", "Tram y te phuong", env=env, cwd=tmp_path)
+    assert refused.returncode != 0
+    assert "--allow-ended" in refused.stderr
+    ended = "--allow-ended"
+    invite = loa("invite", "agency", "Tram y te phuong", ended, env=env, cwd=tmp_path)
     assert invite.returncode == 0, invite.stderr
     assert "Trạm y tế phường" in invite.stdout
-    assert "?start=" in invite.stdout
-    unknown = loa("invite", "agency", "Bộ Quốc phòng", env=env, cwd=tmp_path)
+    assert "https://t.me/loa_test_bot?start=" in invite.stdout
+    unknown = loa("invite", "agency", "Bộ Quốc phòng", ended, env=env, cwd=tmp_path)
     assert unknown.returncode == 2
-    coordinator = loa("invite", "coordinator", env=env, cwd=tmp_path)
+    coordinator = loa("invite", "coordinator", ended, env=env, cwd=tmp_path)
     assert coordinator.returncode == 0, coordinator.stderr
     status = loa("status", env=env, cwd=tmp_path)
     assert status.returncode == 0, status.stderr

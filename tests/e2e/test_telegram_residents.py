@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from bot.adoption.poster import poster_links
+from bot.adoption.profile import profile_texts
 from bot.app import Loa, build_loa
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
@@ -52,7 +54,11 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         )
         driver = DemoDriver(server, Transcript())
         receiver = TelegramReceiver(
-            token=TOKEN, base_url=base_url, handle=driver.wrap(loa.conversation.handle), clock=clock
+            token=TOKEN,
+            base_url=base_url,
+            handle=driver.wrap(loa.conversation.handle),
+            clock=clock,
+            profile=profile_texts(loa.pack),
         )
         await loa.dispatcher.start()
         await receiver.start_polling(poll_seconds=1)
@@ -78,6 +84,34 @@ async def test_commands_are_registered_in_both_languages(harness: Harness) -> No
     assert "xoadulieu" in by_lang["en"]
     descriptions = {c["command"]: c["description"] for c in commands[next(iter(commands))]}
     assert descriptions["khauhieu"] == "Khẩu hiệu của tháng hành động"
+
+
+async def test_profile_texts_come_from_the_pack_in_both_languages(harness: Harness) -> None:
+    texts = harness.server.descriptions
+    assert set(texts) == {
+        (kind, lang) for kind in ("description", "short_description") for lang in ("", "vi", "en")
+    }
+    assert texts[("description", "")] == texts[("description", "vi")]
+    assert "phường Thử Nghiệm" in texts[("description", "vi")]
+    assert "kỷ nguyên số" in texts[("description", "vi")]
+    assert texts[("description", "en")].startswith("Loa is the assistant")
+    assert all(len(text) <= 120 for (kind, _), text in texts.items() if kind.startswith("short"))
+
+
+async def test_a_posters_deep_link_subscribes_to_its_group(harness: Harness) -> None:
+    """What a resident's phone does after scanning the QR code of «Khối phố 4»."""
+    link = poster_links(harness.loa.pack, 4, bot_username=harness.server.bot_username)[0]
+    payload = link.url.split("?start=", 1)[1]
+    assert link.url == f"https://t.me/{harness.server.bot_username}?start=g4"
+    mai = Person("Mai", 2010)
+    await harness.driver.say(mai, f"/start {payload}")
+    await harness.driver.press(mai, "Tiếng Việt")
+    row = await subscriber(harness.loa, 2010)
+    assert row is not None
+    assert (row.status, row.lang, row.group_code) == ("active", "vi", "Khối phố 4")
+    texts = harness.server.texts_to(2010)
+    assert any("Bạn thuộc Khối phố 4" in x for x in texts)
+    assert not any("Bạn sống ở khối phố nào?" in x for x in texts)
 
 
 async def test_a_resident_does_everything_on_telegram(harness: Harness) -> None:

@@ -24,6 +24,8 @@ from messages.packs import (
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "packs"
 SHIPPED = ["ky-lua-2025", "tam-duong-2024", "tran-lieu-2025", "ngok-bay-2025", "nam-gia-nghia-2026"]
+# Rolled from a plan rather than taken from one; its national theme is not in the seeds.
+ROLLED = ["ky-lua-2026"]
 NATIONAL_NUMBERS = {"111", "113", "115"}
 
 
@@ -36,7 +38,7 @@ def all_packs() -> list[CampaignPack]:
 
 def test_list_packs_finds_the_five_plans_and_skips_libraries() -> None:
     summaries = list_packs()
-    assert sorted(s.id for s in summaries) == sorted(SHIPPED)
+    assert sorted(s.id for s in summaries) == sorted(SHIPPED + ROLLED)
     for summary in summaries:
         assert summary.file == PACKS_DIR / f"{summary.id}.toml"
         assert (summary.start.month, summary.start.day) == (11, 15)
@@ -52,6 +54,15 @@ def test_shipped_pack_loads_without_problems(name: str) -> None:
     assert all(pack.post_for(day) is not None for day in range(1, pack.window_days + 1))
     assert pack.campaign.theme_en
     assert pack.report_form is not None
+
+
+def test_the_2026_pack_only_waits_for_its_national_theme() -> None:
+    problems = check_pack(resolve_pack_path("ky-lua-2026"))
+    assert [(p.severity, "theme_pending" in p.message) for p in problems] == [("warning", True)]
+    pack = load_pack("ky-lua-2026")
+    assert (pack.campaign.theme_pending, pack.campaign.theme) == (True, "")
+    assert pack.campaign.title.endswith("năm 2026")
+    assert pack.window_days == 31
 
 
 def test_tam_duong_has_the_25_official_slogans_in_their_groups() -> None:
@@ -286,7 +297,42 @@ def test_fixture_set_covers_the_required_cases() -> None:
         "unknown-key.toml",
         "duplicate-ids.toml",
         "syntax-error.toml",
+        "all-at-once.toml",
+        "deadline-bounds.toml",
+        "date-as-text.toml",
+        "theme-pending.toml",
     } <= set(BAD_FIXTURES)
+
+
+def test_every_problem_is_said_in_plain_vietnamese_and_english() -> None:
+    problems = check_pack(FIXTURES / "all-at-once.toml")
+    assert len(problems) == 5
+    assert all(p.message_vi and p.message_vi != p.message for p in problems)
+    text = "\n".join(p.describe() for p in problems)
+    assert "có phải ý bạn là «focal_agency»?" in text
+    assert "hãy viết start = 2025-11-17 (năm-tháng-ngày)" in text
+    assert "giờ gửi 22:00 nằm trong giờ yên lặng (21:00–07:00)" in text
+    assert "end phải từ 17/11/2025 trở đi" in text
+    assert "Input should" not in text
+    assert "Value error" not in text
+
+
+def test_a_warning_alone_does_not_stop_the_pack() -> None:
+    problems = check_pack(FIXTURES / "theme-pending.toml")
+    assert [p.severity for p in problems] == ["warning"]
+    pack = load_pack(str(FIXTURES / "theme-pending.toml"))
+    assert pack.campaign.theme_pending
+    assert pack.campaign.theme == ""
+
+
+def test_an_empty_theme_needs_theme_pending(tmp_path: Path) -> None:
+    text = (FIXTURES / "theme-pending.toml").read_text(encoding="utf-8")
+    path = tmp_path / "p.toml"
+    for pending in ("theme_pending = false", ""):  # said false, or left out
+        path.write_text(text.replace("theme_pending = true", pending), "utf-8")
+        problems = check_pack(path)
+        assert [p.severity for p in problems] == ["error"]
+        assert "theme_pending = true" in problems[0].message
 
 
 def test_good_fixture_has_no_problem() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
@@ -27,6 +27,8 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 InboundHandler = Callable[[Inbound], Awaitable[object]]
+# language code ("" = default) → (description, short description), shown before a person starts
+Profile = Mapping[str, tuple[str, str]]
 
 
 def command_menu(lang: str) -> list[BotCommand]:
@@ -50,9 +52,11 @@ class TelegramReceiver:
         handle: InboundHandler,
         clock: Clock,
         concurrent_updates: int = 16,
+        profile: Profile | None = None,
     ) -> None:
         self._handle = handle
         self._clock = clock
+        self._profile = profile or {}
         file_url = base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
@@ -87,10 +91,23 @@ class TelegramReceiver:
         for lang in LANGUAGES:
             await bot.set_my_commands(command_menu(lang), language_code=lang)
 
+    async def register_profile(self) -> None:
+        """Set the bot's description and short description (what a person sees before Start),
+        per language; a refusal is logged and does not stop the bot."""
+        bot = self.application.bot
+        for lang, (description, short) in self._profile.items():
+            code = lang or None
+            try:
+                await bot.set_my_description(description=description, language_code=code)
+                await bot.set_my_short_description(short_description=short, language_code=code)
+            except TelegramError as exc:
+                log.warning("could not set the bot's profile texts: %s", type(exc).__name__)
+
     async def start_polling(self, *, poll_seconds: int = 10) -> None:
-        """Initialise, register commands, and start long polling."""
+        """Initialise, register commands and profile, and start long polling."""
         await self.application.initialize()
         await self.register_commands()
+        await self.register_profile()
         await self.application.start()
         assert self.application.updater is not None
         await self.application.updater.start_polling(timeout=poll_seconds, poll_interval=0.0)
@@ -98,9 +115,11 @@ class TelegramReceiver:
     async def start_webhook(
         self, *, listen: str, port: int, url: str, secret_token: str | None
     ) -> None:
-        """Initialise, register commands, and serve a webhook checking the secret-token header."""
+        """Initialise, register commands and profile, and serve a webhook checking the
+        secret-token header."""
         await self.application.initialize()
         await self.register_commands()
+        await self.register_profile()
         await self.application.start()
         assert self.application.updater is not None
         path = url.rstrip("/").rsplit("/", 1)[-1] if url.count("/") > 2 else ""

@@ -239,8 +239,8 @@ class TelegramSender:
         # httpx logs every request URL at INFO, and the URL carries the token
         logging.getLogger("httpx").setLevel(logging.WARNING)
         # base_url ends with "/bot" as in Settings.telegram_api_base_url; token follows directly
-        self._base = f"{base_url}{token}/"
-        self._send_url = f"{self._base}sendMessage"
+        self._method_url = f"{base_url}{token}/"
+        self._send_url = f"{self._method_url}sendMessage"
         self._client = httpx.AsyncClient(
             transport=KeepAlivePool(max_connections=max_connections),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
@@ -310,7 +310,9 @@ class TelegramSender:
             data["reply_markup"] = json.dumps(build_keyboard(message.choices, message.columns))
         files = {field: (file.filename, content, file.media_type)}
         try:
-            response = await self._client.post(f"{self._base}{method}", data=data, files=files)
+            response = await self._client.post(
+                f"{self._method_url}{method}", data=data, files=files
+            )
         except httpx.TimeoutException:
             log.warning("telegram %s timed out", method)
             return SendResult(SendStatus.RETRY, error="timeout")
@@ -356,7 +358,7 @@ class TelegramSender:
 
     async def _post(self, payload: dict[str, Any], *, method: str = "sendMessage") -> SendResult:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        url = self._send_url if method == "sendMessage" else f"{self._base}{method}"
+        url = self._send_url if method == "sendMessage" else f"{self._method_url}{method}"
         try:
             response = await self._client.post(url, content=body, headers=_JSON)
         except httpx.TimeoutException:
@@ -366,6 +368,19 @@ class TelegramSender:
             log.warning("telegram %s transport error: %s", method, type(exc).__name__)
             return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
         return classify_response(response.status_code, response.content)
+
+    async def get_me(self) -> dict[str, Any]:
+        """The bot's own user (getMe), e.g. its `username`. Raises httpx.HTTPError when Telegram
+        cannot be reached and ValueError when it answers with an error (401: a wrong token)."""
+        response = await self._client.post(f"{self._method_url}getMe", content=b"{}", headers=_JSON)
+        try:
+            payload = json.loads(response.content or b"{}")
+        except ValueError:
+            payload = {}
+        result = payload.get("result") if isinstance(payload, dict) else None
+        if response.status_code != 200 or not isinstance(result, dict):
+            raise ValueError(f"getMe answered HTTP {response.status_code}")
+        return result
 
     async def aclose(self) -> None:
         """Close the connection pool."""

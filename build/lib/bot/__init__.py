@@ -1,0 +1,1 @@
+"""Loa: the ward's digital loudspeaker and clipboard for the Action Month."""

@@ -1,0 +1,119 @@
+"""The Channel protocol: what the core knows of a messenger (Telegram, Zalo, console).
+
+Services build `Outbound` values and read `Inbound` values; only channel packages import
+platform libraries. A choice is data: an inline keyboard on Telegram, a numbered reply elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class InboundKind(StrEnum):
+    """What a person sent."""
+
+    TEXT = "text"  # free text (may be a numbered reply to a choice)
+    COMMAND = "command"  # /start, /khauhieu …
+    CHOICE = "choice"  # a button press, carrying Choice.data
+    OTHER = "other"  # sticker, photo, voice … where text was expected
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One update from a person, already normalised (NFC text, lower-case command)."""
+
+    channel: str
+    chat_id: str
+    update_id: str
+    kind: InboundKind
+    received_at: datetime
+    text: str = ""
+    command: str | None = None
+    args: str = ""
+    choice_data: str | None = None
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One option offered to the person; `data` comes back in Inbound.choice_data."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One message to send: text plus optional choices."""
+
+    channel: str
+    chat_id: str
+    text: str
+    choices: tuple[Choice, ...] = ()
+    columns: int = 1
+    numbered: bool = True  # a typed «N» picks choices[N-1]; False where a number is an answer
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can render; the core adapts to these."""
+
+    max_text: int
+    buttons: bool
+    max_buttons: int = 0
+
+
+class SendStatus(StrEnum):
+    """Outcome of one send attempt, as the delivery engine needs it."""
+
+    OK = "ok"
+    RETRY = "retry"  # 429 / 5xx / timeout: try again later (retry_after if given)
+    BLOCKED = "blocked"  # 403: the person stopped the bot; never send again
+    MIGRATED = "migrated"  # the chat moved to a new id (Telegram group → supergroup)
+    FAILED = "failed"  # a permanent error for this message (400 bad request …)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The result of `Channel.send`."""
+
+    status: SendStatus
+    retry_after: float | None = None
+    new_chat_id: str | None = None
+    error: str | None = None
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """«/khauhieu abc» → ("khauhieu", "abc"); None when the text is not a command."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return None
+    parts = stripped.split(maxsplit=1)  # any whitespace, a newline too, ends the command word
+    name = parts[0][1:]
+    if not name or name.startswith("/"):
+        return None
+    return name, parts[1].strip() if len(parts) > 1 else ""
+
+
+def render_choices(message: Outbound) -> str:
+    """Choices as text, for channels without buttons (Zalo, console): «\n  1. …» lines when a
+    typed number picks them, «\n(label / label)» when a typed number is an answer."""
+    if not message.choices:
+        return ""
+    if message.numbered:
+        return "\n" + "\n".join(f"  {n}. {c.label}" for n, c in enumerate(message.choices, 1))
+    return "\n(" + " / ".join(choice.label for choice in message.choices) + ")"
+
+
+class Channel(Protocol):
+    """A messenger transport: the only things the core and the delivery engine call."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def send(self, message: Outbound) -> SendResult:
+        """Deliver one message (splitting long text by the channel's limit)."""
+        ...

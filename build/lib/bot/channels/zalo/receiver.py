@@ -1,0 +1,161 @@
+"""Receiving from Zalo: long polling (wired now) and a webhook handler (for `loa run` later).
+
+Polling: one loop calls getUpdates (Zalo answers one update, or 408 after the timeout, which the
+client turns into []); each update becomes an Inbound and is handled in its own task, at most
+`concurrency` at once (the core serialises turns of one chat). The loop never dies: an error is
+logged by type only and followed by a growing pause (1 s doubling to 30 s, or Zalo's retry_after);
+a 409 (webhook still set) removes the webhook. Zalo has no offset: an update is gone once
+delivered, so one whose handling fails is lost (the person is simply not answered).
+
+Webhook: Zalo POSTs the update with the secret given to setWebhook in the header
+``X-Bot-Api-Secret-Token`` (the name in the Zalo Bot Platform docs and in public bot code; the
+body may be the update itself or wrapped as ``{"ok": true, "result": update}`` — both are read).
+`handle_webhook` answers 403 on a wrong or missing secret, 400 on a body that is not an update,
+500 when handling failed (Zalo may re-deliver; the core ignores a duplicate), 200 otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from bot.channels.base import Inbound
+from bot.channels.zalo.client import ZaloClient, ZaloConflict, ZaloError, ZaloRateLimited
+from bot.channels.zalo.updates import to_inbound
+from bot.clock import Clock
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_SECRET_HEADER = "X-Bot-Api-Secret-Token"
+InboundHandler = Callable[[Inbound], Awaitable[object]]
+
+
+class ZaloReceiver:
+    """Feeds Zalo updates to the core's handler, by long polling or through `handle_webhook`."""
+
+    def __init__(
+        self,
+        client: ZaloClient,
+        handle: InboundHandler,
+        clock: Clock,
+        *,
+        poll_seconds: int = 30,
+        webhook_secret: str | None = None,
+        concurrency: int = 16,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 30.0,
+    ) -> None:
+        self._client = client
+        self._handle = handle
+        self._clock = clock
+        self._poll_seconds = poll_seconds
+        self._secret = webhook_secret
+        self._slots = asyncio.Semaphore(concurrency)
+        self._backoff_s = backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._loop_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.errors = 0  # polling errors seen, for tests and status
+
+    @property
+    def running(self) -> bool:
+        """True while the polling loop runs."""
+        return self._loop_task is not None and not self._loop_task.done()
+
+    async def start(self) -> None:
+        """Start long polling in the background (returns at once)."""
+        if self.running:
+            return
+        self._loop_task = asyncio.create_task(self._poll_forever(), name="zalo-polling")
+
+    async def stop(self, *, drain_s: float = 10.0) -> None:
+        """Stop polling, then wait up to `drain_s` for updates being handled."""
+        task, self._loop_task = self._loop_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=drain_s)
+            for late in pending:
+                late.cancel()
+            if pending:
+                await asyncio.wait(pending)
+
+    async def register_webhook(self, url: str) -> None:
+        """Ask Zalo to POST updates to `url` with this receiver's secret (webhook mode)."""
+        if not self._secret:
+            raise ValueError("a webhook needs a secret token")
+        await self._client.set_webhook(url, self._secret)
+
+    async def handle_webhook(self, body: bytes, secret_header: str | None) -> int:
+        """Handle one webhook POST; returns the HTTP status code to answer with."""
+        if not self._secret or secret_header is None:
+            return 403
+        if not hmac.compare_digest(secret_header.encode(), self._secret.encode()):
+            return 403
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return 400
+        if isinstance(payload, dict) and isinstance(payload.get("result"), dict):
+            payload = payload["result"]
+        if not isinstance(payload, dict):
+            return 400
+        inbound = to_inbound(payload, now=self._clock.now())
+        if inbound is None:
+            return 200  # an event Loa ignores on purpose
+        try:
+            await self._handle(inbound)
+        except Exception as exc:
+            log.error("error while handling a Zalo update: %s", type(exc).__name__)
+            return 500
+        return 200
+
+    async def _poll_forever(self) -> None:
+        pause = self._backoff_s
+        clear_webhook = True
+        while True:
+            try:
+                if clear_webhook:
+                    await self._client.delete_webhook()
+                    clear_webhook = False
+                updates = await self._client.get_updates(self._poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.errors += 1
+                wait = pause
+                if isinstance(exc, ZaloConflict):
+                    clear_webhook = True
+                    log.warning("zalo: a webhook is set; removing it to poll")
+                elif isinstance(exc, ZaloRateLimited) and exc.retry_after is not None:
+                    wait = max(pause, exc.retry_after)
+                if isinstance(exc, ZaloError):
+                    log.warning("zalo polling failed: %s %s", type(exc).__name__, exc.status)
+                else:
+                    log.error("zalo polling failed: %s", type(exc).__name__)
+                await asyncio.sleep(wait)
+                pause = min(pause * 2, self._max_backoff_s)
+                continue
+            pause = self._backoff_s
+            for update in updates:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._handle_update(update))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _handle_update(self, update: Mapping[str, Any]) -> None:
+        try:
+            inbound = to_inbound(update, now=self._clock.now())
+            if inbound is not None:
+                await self._handle(inbound)
+        except Exception as exc:
+            log.error("error while handling a Zalo update: %s", type(exc).__name__)
+        finally:
+            self._slots.release()

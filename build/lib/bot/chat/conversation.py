@@ -1,0 +1,175 @@
+"""The single entry point for everything a person sends: Inbound in, replies into the outbox.
+
+One turn is one database transaction: the update id is claimed (so a re-delivered update is
+ignored), the handler runs, the chat state and the replies are written together. A crash before
+the commit loses nothing (the platform re-delivers the update); after it, the replies are durable.
+Two updates from one chat at once are serialised by a per-chat lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from sqlalchemy.exc import OperationalError
+
+from bot.channels.base import Choice, Inbound, InboundKind, Outbound
+from bot.chat import repository as repo
+from bot.chat.router import Router
+from bot.chat.turn import Turn
+from bot.clock import Clock
+from bot.delivery.outbox import OutboxItem, Priority, decode_choices, encode_choices, enqueue
+from bot.domain.text import TELEGRAM_MAX_TEXT, fold, fold_words, normalize_text
+from bot.storage.db import Database
+from messages import DEFAULT_LANG
+
+log = logging.getLogger(__name__)
+
+MAX_INBOUND_TEXT = TELEGRAM_MAX_TEXT  # the longest message a messenger delivers
+
+
+class ChatLocks:
+    """One asyncio lock per chat, dropped when nobody waits on it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._users: dict[tuple[str, str], int] = {}
+
+    def hold(self, key: tuple[str, str]) -> _Held:
+        """Context manager holding the lock of `key`."""
+        return _Held(self, key)
+
+
+class _Held:
+    def __init__(self, locks: ChatLocks, key: tuple[str, str]) -> None:
+        self._locks = locks
+        self._key = key
+
+    async def __aenter__(self) -> None:
+        locks = self._locks
+        lock = locks._locks.setdefault(self._key, asyncio.Lock())
+        locks._users[self._key] = locks._users.get(self._key, 0) + 1
+        await lock.acquire()
+
+    async def __aexit__(self, *exc: object) -> None:
+        locks = self._locks
+        locks._locks[self._key].release()
+        locks._users[self._key] -= 1
+        if locks._users[self._key] == 0:
+            del locks._users[self._key]
+            del locks._locks[self._key]
+
+
+class Conversation:
+    """Handles inbound updates for every channel."""
+
+    def __init__(
+        self,
+        db: Database,
+        router: Router,
+        clock: Clock,
+        *,
+        on_replies: Callable[[], None] = lambda: None,
+        retries: int = 5,
+    ) -> None:
+        self._db = db
+        self._router = router
+        self._clock = clock
+        self._on_replies = on_replies
+        self._retries = retries
+        self._locks = ChatLocks()
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        """Handle one update; returns the replies queued (empty for a duplicate update)."""
+        inbound = _clean(inbound)
+        async with self._locks.hold((inbound.channel, inbound.chat_id)):
+            delay = 0.05
+            for attempt in range(self._retries):
+                try:
+                    replies = await self._handle_once(inbound)
+                    break
+                except OperationalError:
+                    # A locked or briefly unreachable database: wait and try the whole turn again
+                    # (the transaction rolled back, so nothing is half-written).
+                    if attempt == self._retries - 1:
+                        raise
+                    log.warning("database busy while handling an update; retrying")
+                    await asyncio.sleep(delay)
+                    delay *= 2
+        if replies:
+            self._on_replies()
+        return replies
+
+    async def _handle_once(self, inbound: Inbound) -> list[Outbound]:
+        now = self._clock.now()
+        async with self._db.session() as session:
+            fresh = await repo.claim_update(
+                session, channel=inbound.channel, update_id=inbound.update_id, now=now
+            )
+            if not fresh:
+                log.info("ignored a re-delivered update on %s", inbound.channel)
+                return []
+            state = await repo.load_state(
+                session, channel=inbound.channel, chat_id=inbound.chat_id, now=now
+            )
+            subscriber = await repo.get_subscriber(
+                session, channel=inbound.channel, chat_id=inbound.chat_id
+            )
+            lang = subscriber.lang if subscriber is not None else DEFAULT_LANG
+            turn = Turn(
+                inbound=_numbered_reply(
+                    inbound, decode_choices(state.last_choices), state.last_numbered
+                ),
+                session=session,
+                state=state,
+                subscriber=subscriber,
+                now=now,
+                lang=lang,
+            )
+            await self._router.dispatch(turn)
+            if turn.state_deleted:
+                # The handler deleted the chat's rows; drop the loaded copies so that committing
+                # neither re-inserts the new state nor updates the deleted ones.
+                for row in (state, subscriber):
+                    if row is not None and row in session:
+                        session.expunge(row)
+            else:
+                if turn.replies:
+                    state.last_choices = encode_choices(turn.replies[-1].choices)
+                    state.last_numbered = turn.replies[-1].numbered
+                state.updated_at = now
+            items = [OutboxItem(message=r, priority=Priority.REPLY) for r in turn.replies]
+            await enqueue(session, items, now=now)
+            return turn.replies
+
+
+def _clean(inbound: Inbound) -> Inbound:
+    """NFC, no control characters, bounded length; commands folded to their bare name."""
+    text = normalize_text(inbound.text)[:MAX_INBOUND_TEXT]
+    command = inbound.command
+    if command is not None:
+        command = fold(command).lstrip("/").split("@", 1)[0]
+    args = normalize_text(inbound.args)[:MAX_INBOUND_TEXT]
+    return replace(inbound, text=text, command=command, args=args)
+
+
+def _numbered_reply(inbound: Inbound, offered: Sequence[Choice], numbered: bool) -> Inbound:
+    """Turn «2» (or a choice's label typed out) into a press of the second choice last offered.
+
+    Only where the last message was numbered: when it asked for a figure, «2» is the answer.
+    """
+    if inbound.kind is not InboundKind.TEXT or not offered:
+        return inbound
+    typed = inbound.text.strip().rstrip(".)")
+    data: str | None = None
+    if typed.isdigit():
+        if numbered and 1 <= int(typed) <= len(offered):
+            data = offered[int(typed) - 1].data
+    else:
+        folded = fold_words(inbound.text)
+        data = next((c.data for c in offered if folded and fold_words(c.label) == folded), None)
+    if data is None:
+        return inbound
+    return replace(inbound, kind=InboundKind.CHOICE, choice_data=data)

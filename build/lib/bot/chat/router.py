@@ -1,0 +1,64 @@
+"""Routes a turn to its handler: commands, button data prefixes, flows, fallbacks.
+
+Feature modules (residents, officials …) register their handlers in app.py; the router itself
+knows no feature.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.channels.base import InboundKind
+from bot.chat.turn import Handler, Turn
+from bot.domain.text import fold
+
+
+async def _ignore(turn: Turn) -> None:
+    return None
+
+
+@dataclass
+class Router:
+    """Handler tables; the first matching rule wins."""
+
+    commands: dict[str, Handler] = field(default_factory=dict)
+    choices: dict[str, Handler] = field(default_factory=dict)
+    flows: dict[str, Handler] = field(default_factory=dict)
+    unknown_command: Handler = _ignore
+    stale_choice: Handler = _ignore
+    fallback: Handler = _ignore
+    non_text: Handler = _ignore
+
+    def command(self, names: tuple[str, ...], handler: Handler) -> None:
+        """Register a command under its names (Vietnamese first, aliases after)."""
+        for name in names:
+            key = fold(name).lstrip("/")
+            if key in self.commands:
+                raise ValueError(f"command /{key} registered twice")
+            self.commands[key] = handler
+
+    def choice(self, prefix: str, handler: Handler) -> None:
+        """Register a handler for button data `prefix:…`."""
+        if prefix in self.choices:
+            raise ValueError(f"choice prefix {prefix!r} registered twice")
+        self.choices[prefix] = handler
+
+    def flow(self, name: str, handler: Handler) -> None:
+        """Register the handler of free text typed while a chat is in flow `name`."""
+        self.flows[name] = handler
+
+    async def dispatch(self, turn: Turn) -> None:
+        """Run the handler for this turn."""
+        inbound = turn.inbound
+        if inbound.kind is InboundKind.COMMAND:
+            name = fold(inbound.command or "")
+            await self.commands.get(name, self.unknown_command)(turn)
+        elif inbound.kind is InboundKind.CHOICE:
+            prefix = (inbound.choice_data or "").split(":", 1)[0]
+            await self.choices.get(prefix, self.stale_choice)(turn)
+        elif inbound.kind is InboundKind.OTHER:
+            await self.non_text(turn)
+        elif turn.flow is not None and turn.flow in self.flows:
+            await self.flows[turn.flow](turn)
+        else:
+            await self.fallback(turn)

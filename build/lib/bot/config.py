@@ -1,0 +1,119 @@
+"""Settings from the environment or `.env`; built once in main and passed down, never a global."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB = "sqlite+aiosqlite:///./loa.db"
+PLACEHOLDER_TOKENS = {"", "changeme", "your-token-here", "123456:CHANGE-ME"}
+
+
+class Settings(BaseSettings):
+    """Every setting Loa reads; `.env.example` lists the same names (a test keeps them in step)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr = Field(default=SecretStr(""))
+    telegram_bot_username: str = Field(default="", pattern=r"^@?[A-Za-z0-9_]{0,64}$")
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(default=8443, ge=1, le=65535)
+    zalo_bot_token: SecretStr = Field(default=SecretStr(""))
+    zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
+    zalo_oa_id: str = Field(default="", pattern=r"^[0-9]{0,32}$")
+    database_url: str = DEFAULT_DB
+    loa_campaign: str = "ky-lua-2026"
+    loa_log_level: str = "INFO"
+
+    @field_validator("telegram_api_base_url", "zalo_api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith("https://") and not value.startswith("http://127.0.0.1"):
+            raise ValueError("must be an https:// URL")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        secret = value.get_secret_value()
+        allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+        if not 1 <= len(secret) <= 256 or not set(secret) <= allowed:
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("loa_log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @property
+    def webhook_mode(self) -> bool:
+        """True when a webhook URL is set; polling otherwise."""
+        return self.telegram_webhook_url is not None
+
+    def telegram_token(self) -> str | None:
+        """The Telegram token, or None when it is not set; refuses a malformed one."""
+        return _token("TELEGRAM_BOT_TOKEN", self.telegram_bot_token)
+
+    def zalo_token(self) -> str | None:
+        """The Zalo token, or None when it is not set; refuses a malformed one."""
+        return _token("ZALO_BOT_TOKEN", self.zalo_bot_token)
+
+    def bot_tokens(self) -> tuple[str | None, str | None]:
+        """(Telegram, Zalo) tokens; at least one must be set to run the bot."""
+        tokens = self.telegram_token(), self.zalo_token()
+        if not any(tokens):
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN: missing (set it in the environment or .env; "
+                "or ZALO_BOT_TOKEN for Zalo)"
+            )
+        return tokens
+
+
+def _token(name: str, value: SecretStr) -> str | None:
+    token = value.get_secret_value().strip()
+    if token in PLACEHOLDER_TOKENS:
+        return None
+    if ":" not in token:
+        raise SettingsError(f"{name}: malformed (expected <bot id>:<secret>)")
+    return token
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Build Settings, turning pydantic's report into one clear line naming the setting."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"{name}: {first['msg']}") from None

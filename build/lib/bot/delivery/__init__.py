@@ -1,0 +1,1 @@
+"""The delivery engine: durable outbox, one dispatcher, smooth rate limits; all sends go here."""

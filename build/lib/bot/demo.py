@@ -1,0 +1,341 @@
+"""`loa demo`: the real bot against a local fake Bot API server, printed as a transcript.
+
+Nothing leaves 127.0.0.1: python-telegram-bot polls the fake server, replies go through the
+outbox, the dispatcher and the lean sender to the same fake server, which records them. The
+campaign clock is simulated so a few days of daily posts pass in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.app import Loa, build_loa, prepare_database
+from bot.campaign.events import sweep_due
+from bot.channels.base import Inbound, Outbound
+from bot.channels.telegram.receiver import TelegramReceiver
+from bot.channels.telegram.sender import TelegramSender
+from bot.clock import VN_TZ, FakeClock, SystemClock
+from bot.delivery.limiter import ChannelLimits
+from bot.domain.campaign import CampaignPack
+from bot.reporting.officials import create_invite
+from bot.reporting.reminders import sweep_reminders
+from bot.storage.db import Database
+from fakes.botapi import FakeBotApi
+from fakes.calls import SentCall
+from messages import t
+from messages.packs import load_pack
+
+DEMO_TOKEN = "7000000001:loa-demo-token"
+WIDTH = 78
+
+
+@dataclass(frozen=True)
+class Person:
+    """A demo resident."""
+
+    name: str
+    chat_id: int
+
+
+class Transcript:
+    """Prints the conversation as it happens."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def emit(self, line: str = "") -> None:
+        self.lines.append(line)
+        print(line, flush=True)
+
+    def heading(self, text: str) -> None:
+        self.emit()
+        self.emit("=" * WIDTH)
+        self.emit(text)
+        self.emit("=" * WIDTH)
+
+    def person(self, who: Person, text: str) -> None:
+        self.emit()
+        self.emit(f"👤 {who.name}: {text}")
+
+    def bot(self, call: SentCall) -> None:
+        body = call.text or ""
+        lines = [
+            wrapped
+            for line in body.split("\n")
+            for wrapped in (textwrap.wrap(line, WIDTH - 8) or [""])
+        ]
+        self.emit("🤖 Loa: " + "\n        ".join(lines))
+        buttons = _buttons(call)
+        if buttons:
+            self.emit("   " + " ".join(f"[{label}]" for label, _ in buttons))
+
+
+def _buttons(call: SentCall) -> list[tuple[str, str]]:
+    markup: Any = call.params.get("reply_markup") or {}
+    if isinstance(markup, str):
+        import json
+
+        markup = json.loads(markup)
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    return [(b["text"], b.get("callback_data", "")) for row in rows for b in row]
+
+
+class DemoDriver:
+    """Pushes updates into the fake server and waits for exactly the replies they produce."""
+
+    def __init__(self, server: FakeBotApi, transcript: Transcript) -> None:
+        self.server = server
+        self.transcript = transcript
+        self._handled: asyncio.Queue[int] = asyncio.Queue()
+
+    def wrap(self, handle: Any) -> Any:
+        """Wrap the core's handler to learn how many replies each update produced."""
+
+        async def counted(inbound: Inbound) -> list[Outbound]:
+            replies: list[Outbound] = await handle(inbound)
+            await self._handled.put(len(replies))
+            return replies
+
+        return counted
+
+    async def _show_replies(self, who: Person, before: int) -> None:
+        count = await asyncio.wait_for(self._handled.get(), timeout=10)
+        calls = await self.server.wait_for(
+            before + count, chat_id=who.chat_id, method="sendMessage", timeout=10
+        )
+        for call in calls[before:]:
+            self.transcript.bot(call)
+
+    def _sent(self, who: Person) -> list[SentCall]:
+        return self.server.sent_to(who.chat_id, "sendMessage")
+
+    async def say(self, who: Person, text: str) -> None:
+        """The person types `text` (a command if it starts with /)."""
+        before = len(self._sent(who))
+        self.transcript.person(who, text)
+        if text.startswith("/"):
+            self.server.push_command(who.chat_id, text, first_name=who.name)
+        else:
+            self.server.push_message(who.chat_id, text, first_name=who.name)
+        await self._show_replies(who, before)
+
+    async def press(self, who: Person, label: str) -> None:
+        """The person presses the button `label` on the bot's latest message that has it."""
+        sent = self._sent(who)
+        for call in reversed(sent):
+            for text, data in _buttons(call):
+                if text == label:
+                    self.transcript.person(who, t("demo.pressed", "vi", label=label))
+                    assert call.message_id is not None
+                    self.server.push_callback(
+                        who.chat_id, data, message_id=int(call.message_id), first_name=who.name
+                    )
+                    await self._show_replies(who, len(sent))
+                    return
+        raise RuntimeError(f"no button {label!r} for {who.name}")
+
+    async def sticker(self, who: Person) -> None:
+        """The person sends a sticker."""
+        before = len(self._sent(who))
+        self.transcript.person(who, t("demo.sticker", "vi"))
+        self.server.push_sticker(who.chat_id, first_name=who.name)
+        await self._show_replies(who, before)
+
+
+async def play_residents(driver: DemoDriver) -> None:
+    """Three residents through the features of part 1."""
+    lan, minh, hoa = Person("Lan", 1001), Person("Minh", 1002), Person("Hoa", 1003)
+    await driver.say(lan, "/start")
+    await driver.press(lan, "Tiếng Việt")
+    await driver.press(lan, "Trang sau ›")
+    await driver.press(lan, "Khối phố 12")
+    await driver.say(lan, "/khauhieu")
+    await driver.press(lan, "Nhóm thông điệp về Huy động sự tham gia của nam giới và xã hội")
+    await driver.say(lan, "/trogiup")
+    await driver.say(minh, "/start")
+    await driver.press(minh, "English")
+    await driver.press(minh, "Prefer not to say")
+    await driver.sticker(minh)
+    await driver.say(minh, "hello, is anyone there?")
+    await driver.say(minh, "/huy")
+    await driver.say(minh, "/batdau")
+    await driver.say(hoa, "/start")
+    await driver.say(hoa, "1")
+    await driver.say(hoa, "khoi pho 3")
+    await driver.say(hoa, "/xoadulieu")
+    await driver.press(hoa, "Xóa dữ liệu")
+
+
+async def play_posts(loa: Loa, clock: FakeClock, driver: DemoDriver, days: int) -> None:
+    """Move the simulated clock to 07:30 of the next `days` days and show the posts."""
+    pack = loa.pack
+    people = {1001: "Lan", 1002: "Minh"}
+    start_day = clock.now().astimezone(VN_TZ).date() + timedelta(days=1)
+    for offset in range(days):
+        day = start_day + timedelta(days=offset)
+        clock.set(datetime.combine(day, time(7, 30), tzinfo=VN_TZ))
+        before = {chat: len(driver.server.sent_to(chat, "sendMessage")) for chat in people}
+        result = await sweep_due(loa.db, pack, now=clock.now())
+        loa.dispatcher.notify()
+        driver.transcript.emit()
+        driver.transcript.emit(
+            "🕖 " + t("demo.day", "vi", date=f"{day:%d/%m/%Y}", time="07:30", count=result.enqueued)
+        )
+        for chat, name in people.items():
+            calls = await driver.server.wait_for(
+                before[chat] + 1, chat_id=chat, method="sendMessage", timeout=10
+            )
+            driver.transcript.emit(f"   → {name}:")
+            driver.transcript.bot(calls[-1])
+
+
+async def _remind_at(
+    loa: Loa, clock: FakeClock, driver: DemoDriver, when: datetime, people: Sequence[Person]
+) -> None:
+    """Move the clock, sweep the reminders, and show what each person received."""
+    clock.set(when)
+    before = {p.chat_id: len(driver.server.sent_to(p.chat_id, "sendMessage")) for p in people}
+    result = await sweep_reminders(loa.db, loa.pack, now=clock.now())
+    loa.dispatcher.notify()
+    local = when.astimezone(VN_TZ)
+    count = result.reminders + result.escalations
+    driver.transcript.emit()
+    driver.transcript.emit(
+        t("demo.clock", "vi", date=f"{local:%d/%m/%Y}", time=f"{local:%H:%M}", count=count)
+    )
+    if count:
+        await driver.server.wait_for(
+            lambda _: (
+                sum(len(driver.server.sent_to(p.chat_id, "sendMessage")) for p in people)
+                >= sum(before.values()) + count
+            ),
+            timeout=10,
+        )
+    for person in people:
+        for call in driver.server.sent_to(person.chat_id, "sendMessage")[before[person.chat_id] :]:
+            driver.transcript.emit(f"   → {person.name}:")
+            driver.transcript.bot(call)
+
+
+async def play_officials(loa: Loa, clock: FakeClock, driver: DemoDriver) -> None:
+    """Two officials bind, get reminded, one reports; the coordinator sees who is missing."""
+    pack = loa.pack
+    deadline = pack.deadlines[0]
+    thu, hung, chi = (
+        Person("Thu (Trạm y tế)", 3001),
+        Person("Hùng (Công an)", 3002),
+        Person("Chi (điều phối viên)", 3003),
+    )
+    clock.set(datetime.combine(deadline.due - timedelta(days=5), time(9, 0), tzinfo=VN_TZ))
+    for person, agency in ((thu, "tram-y-te"), (hung, "cong-an")):
+        invite = await create_invite(
+            loa.db, pack=pack, role="official", agency_id=agency, now=clock.now()
+        )
+        driver.transcript.emit()
+        driver.transcript.emit(t("demo.invite", "vi", agency=agency, code=invite.code))
+        await driver.say(person, f"/start {invite.code}")
+    invite = await create_invite(
+        loa.db, pack=pack, role="coordinator", agency_id=None, now=clock.now()
+    )
+    driver.transcript.emit()
+    driver.transcript.emit(t("demo.invite_coordinator", "vi", code=invite.code))
+    await driver.say(chi, f"/start {invite.code}")
+    await driver.say(hung, "/start SAIMA12345")  # a wrong code: refused, says nothing more
+
+    remind = (deadline.due - timedelta(days=3), time(8, 0))
+    await _remind_at(loa, clock, driver, datetime.combine(*remind, tzinfo=VN_TZ), (thu, hung, chi))
+
+    clock.set(datetime.combine(deadline.due - timedelta(days=2), time(10, 0), tzinfo=VN_TZ))
+    await driver.say(thu, "/baocao")
+    await driver.press(thu, "Lễ phát động")
+    for answer in ("1", "40", "65"):
+        await driver.say(thu, answer)
+    await driver.press(thu, "Cấp xã (phường, xã)")
+    await driver.press(thu, "Không")
+    await driver.press(thu, "Loa truyền thanh")
+    await driver.say(thu, "-3")  # refused: not negative
+    for answer in ("12", "1.200", "1,5 nghìn"):
+        await driver.say(thu, answer)
+    await driver.press(thu, "Khu dân cư (khối phố, tổ dân phố, thôn)")
+    await driver.press(thu, "Không")
+    await driver.press(thu, "Không có")
+    await driver.say(thu, "2 tr")
+    await driver.say(thu, "bỏ qua")
+    await driver.say(thu, "Người dân hưởng ứng tích cực; nhiều nam giới tham gia buổi nói chuyện.")
+    await driver.say(thu, "bỏ qua")
+    await driver.say(thu, "bỏ qua")
+    await driver.press(thu, "Gửi")
+    await driver.say(thu, "/baocaocuatoi")
+    await driver.say(thu, "/nhanh truyenthong 3 120 150")
+
+    for days_before in (1, 0):
+        when = datetime.combine(
+            deadline.due - timedelta(days=days_before), time(8, 0), tzinfo=VN_TZ
+        )
+        await _remind_at(loa, clock, driver, when, (thu, hung, chi))
+
+
+async def run_demo(*, days: int = 3, pack_name: str = "ky-lua-2025") -> int:
+    """Run the whole demo; returns a process exit code."""
+    pack: CampaignPack = load_pack(pack_name)
+    transcript = Transcript()
+    with tempfile.TemporaryDirectory(prefix="loa-demo-") as tmp:
+        db_path = Path(tmp) / "demo.db"
+        db = Database(f"sqlite+aiosqlite:///{db_path}")
+        # Day 2 of the window, mid-morning Vietnam time: residents are subscribing.
+        clock = FakeClock(
+            datetime.combine(pack.campaign.start + timedelta(days=1), time(9, 0), tzinfo=VN_TZ)
+        )
+        async with FakeBotApi(clock=SystemClock()) as server:
+            base_url = f"{server.url}/bot"
+            await prepare_database(db, pack, clock)
+            sender = TelegramSender(DEMO_TOKEN, base_url)
+            limits = {"telegram": ChannelLimits(per_second=200.0, per_chat_per_second=50.0)}
+            loa = build_loa(
+                db=db, pack=pack, clock=clock, channels={"telegram": sender}, limits=limits
+            )
+            driver = DemoDriver(server, transcript)
+            receiver = TelegramReceiver(
+                token=DEMO_TOKEN,
+                base_url=base_url,
+                handle=driver.wrap(loa.conversation.handle),
+                clock=clock,
+            )
+            info = pack.campaign
+            window = f"{info.start:%d/%m/%Y}–{info.end:%d/%m/%Y}"
+            transcript.heading(t("demo.title", "vi", locality=info.locality, window=window))
+            transcript.emit(t("demo.note", "vi", url=server.url))
+            await loa.dispatcher.start()
+            await receiver.start_polling(poll_seconds=1)
+            try:
+                transcript.heading(t("demo.residents", "vi"))
+                await play_residents(driver)
+                transcript.heading(t("demo.posts", "vi", days=days))
+                await play_posts(loa, clock, driver, days)
+                if pack.deadlines and pack.report_form is not None:
+                    transcript.heading(t("demo.officials", "vi"))
+                    await play_officials(loa, clock, driver)
+            finally:
+                await receiver.stop()
+                await loa.dispatcher.stop()
+                await sender.aclose()
+                await db.dispose()
+        transcript.emit()
+        transcript.emit(t("demo.done", "vi", path=t("demo.deleted_dir", "vi", path=tmp)))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - `loa demo` is the entry
+    """Run the demo from `python -m bot.demo`."""
+    return asyncio.run(run_demo())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,461 @@
+"""Residents: subscribe (language, residential group), slogans, help, stop, resume, delete data."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import Choice
+from bot.chat.router import Router
+from bot.chat.turn import Handler, Turn
+from bot.domain.campaign import CampaignPack, in_lang
+from bot.domain.deeplinks import group_number
+from bot.domain.text import fold, fold_words
+from bot.residents import repository as repo
+from bot.residents.preferences import apply_delivery_hour, apply_posts_muted
+from messages import LANGUAGES, t
+
+GROUP_PAGE = 8
+ONBOARDING = "onboarding"
+GROUP_FLOW = "group"
+DELETE_FLOW = "delete"
+
+# Deletes what another area keeps about a chat; returns how many rows it removed.
+Forget = Callable[..., Awaitable[int]]
+
+
+class Residents:
+    """The resident conversation for one campaign pack."""
+
+    def __init__(
+        self,
+        pack: CampaignPack,
+        *,
+        start_payload: Handler | None = None,
+        forget: Sequence[Forget] = (),
+    ) -> None:
+        self.pack = pack
+        self.groups = pack.residential_groups.all_names()
+        self._start_payload = start_payload
+        self._forget = tuple(forget)
+
+    async def _delete_everything(self, turn: Turn) -> int:
+        """Delete the chat's data here and in every other area; returns the rows other areas
+        removed (the chat's own conversation state does not count as data to report)."""
+        session: AsyncSession = turn.session
+        await repo.delete_person(session, channel=turn.channel, chat_id=turn.chat_id)
+        removed = 0
+        for forget in self._forget:
+            removed += await forget(session, channel=turn.channel, chat_id=turn.chat_id)
+        return removed
+
+    def register(self, router: Router) -> None:
+        """Add the resident commands, buttons and flows to the router."""
+        router.command(("start", "batdau_dangky"), self.start)
+        router.command(("khauhieu", "slogans"), self.slogans)
+        router.command(("trogiup", "help", "tro_giup"), self.help)
+        router.command(("huy", "stop"), self.stop)
+        router.command(("batdau", "resume"), self.resume)
+        router.command(("xoadulieu", "deletedata"), self.delete_data)
+        router.command(("ngonngu", "language"), self.ask_language)
+        router.command(("khoi", "group"), self.ask_group_command)
+        router.command(("gio", "hour"), self.set_hour)
+        router.command(("tatbai", "mute"), self.mute_posts)
+        router.command(("batbai", "unmute"), self.unmute_posts)
+        router.choice("lang", self.on_language)
+        router.choice("grp", self.on_group)
+        router.choice("sg", self.on_slogan_group)
+        router.choice("del", self.on_delete)
+        router.choice("menu", self.on_menu)
+        router.flow(ONBOARDING, self.on_onboarding_text)
+        router.flow(GROUP_FLOW, self.on_group_text)
+        router.unknown_command = self.unknown_command
+        router.stale_choice = self.stale
+        router.fallback = self.fallback
+        router.non_text = self.non_text
+
+    # ---- subscribing ------------------------------------------------------------------------
+
+    async def start(self, turn: Turn) -> None:
+        """/start: subscribe (or welcome back); `/start g<n>` (a poster's link) also picks
+        residential group n; `/start <code>` goes to the invite handler."""
+        number = group_number(turn.inbound.args)
+        linked = self.groups[number - 1] if number and number <= len(self.groups) else None
+        if turn.inbound.args and number is None and self._start_payload is not None:
+            await self._start_payload(turn)
+            return
+        info = self.pack.campaign
+        was = turn.subscriber
+        sub, created = await repo.subscribe(
+            turn.session,
+            channel=turn.channel,
+            chat_id=turn.chat_id,
+            lang=turn.lang,
+            now=turn.now,
+        )
+        turn.subscriber = sub
+        if linked is not None:
+            sub.group_code = linked
+            sub.updated_at = turn.now
+        if not created and was is not None and was.status != "active":
+            turn.say("residents.welcome_back")
+            if linked is not None:
+                turn.say("residents.group_from_link", group=linked)
+            return
+        if info.theme:
+            title, theme = self._title(turn.lang), self._theme(turn.lang)
+            turn.say("residents.welcome", locality=info.locality, title=title, theme=theme)
+        else:  # the year's national theme is not published yet
+            turn.say(
+                "residents.welcome_no_theme", locality=info.locality, title=self._title(turn.lang)
+            )
+        if linked is not None:
+            turn.say("residents.group_from_link", group=linked)
+        if created:
+            turn.set_flow(ONBOARDING, "lang")
+            turn.say("residents.ask_lang", choices=self._language_choices(), columns=2)
+        else:
+            turn.say("residents.ready")
+
+    async def ask_language(self, turn: Turn) -> None:
+        """/ngonngu: choose the language again."""
+        if turn.subscriber is None:
+            turn.say("residents.not_subscribed")
+            return
+        turn.say("residents.ask_lang", choices=self._language_choices(), columns=2)
+
+    async def on_language(self, turn: Turn) -> None:
+        """Button lang:<code>: set the language; during onboarding go on to the group."""
+        code = (turn.inbound.choice_data or "").split(":")[1:2]
+        lang = code[0] if code else ""
+        if turn.subscriber is None:
+            turn.say("residents.not_subscribed")
+            return
+        if lang not in LANGUAGES:
+            await self.stale(turn)
+            return
+        self._set_language(turn, lang)
+
+    def _set_language(self, turn: Turn, lang: str) -> None:
+        assert turn.subscriber is not None
+        turn.subscriber.lang = lang
+        turn.subscriber.updated_at = turn.now
+        turn.lang = lang
+        turn.say("residents.lang_set")
+        if turn.flow == ONBOARDING and turn.subscriber.group_code is not None:
+            self._finish_group_step(turn)  # a poster's link chose the group already
+        elif turn.flow == ONBOARDING:
+            turn.set_flow(ONBOARDING, "group")
+            self._ask_group(turn, page=1)
+
+    async def on_onboarding_text(self, turn: Turn) -> None:
+        """Typed text while subscribing: a language name, then a group; else ask again."""
+        if turn.step != "lang" or turn.subscriber is None:
+            await self.on_group_text(turn)
+            return
+        typed = fold_words(turn.inbound.text)
+        names = {
+            code: {fold_words(t(f"languages.{code}", lang)) for lang in LANGUAGES} | {code}
+            for code in LANGUAGES
+        }
+        chosen = next((code for code, known in names.items() if typed in known), None)
+        if chosen is not None:
+            self._set_language(turn, chosen)
+            return
+        turn.say("residents.choice_unknown", typed=turn.inbound.text[:60])
+        turn.say("residents.ask_lang", choices=self._language_choices(), columns=2)
+
+    async def ask_group_command(self, turn: Turn) -> None:
+        """/khoi: choose the residential group again."""
+        if turn.subscriber is None:
+            turn.say("residents.not_subscribed")
+            return
+        turn.set_flow(GROUP_FLOW, "group")
+        self._ask_group(turn, page=1)
+
+    async def on_group(self, turn: Turn) -> None:
+        """Button grp:<index> | grp:p<page> | grp:skip."""
+        value = (turn.inbound.choice_data or "").split(":", 1)[-1]
+        if turn.subscriber is None:
+            turn.say("residents.not_subscribed")
+            return
+        if value.startswith("p") and value[1:].isdigit():
+            self._ask_group(turn, page=int(value[1:]))
+            return
+        if value == "skip":
+            turn.subscriber.group_code = None
+            turn.say("residents.group_skipped")
+        elif value.isdigit() and int(value) < len(self.groups):
+            self._set_group(turn, self.groups[int(value)])
+        else:
+            await self.stale(turn)
+            return
+        self._finish_group_step(turn)
+
+    async def on_group_text(self, turn: Turn) -> None:
+        """Typed text while choosing a group: match it to a group name."""
+        if turn.subscriber is None or turn.step != "group":
+            await self.fallback(turn)
+            return
+        typed = fold(turn.inbound.text)
+        matches = [g for g in self.groups if fold(g) == typed]
+        if not matches and typed.isdigit() and 1 <= int(typed) <= len(self.groups):
+            matches = [self.groups[int(typed) - 1]]  # the group's place in the whole list
+        elif not matches and typed:
+            matches = [g for g in self.groups if typed in fold(g)]
+        if len(matches) == 1:
+            self._set_group(turn, matches[0])
+            self._finish_group_step(turn)
+            return
+        turn.say("residents.group_not_found", typed=turn.inbound.text[:60])
+        self._ask_group(turn, page=1)
+
+    def _set_group(self, turn: Turn, group: str) -> None:
+        assert turn.subscriber is not None
+        turn.subscriber.group_code = group
+        turn.subscriber.updated_at = turn.now
+        turn.say("residents.group_set", group=group)
+
+    def _finish_group_step(self, turn: Turn) -> None:
+        onboarding = turn.flow == ONBOARDING
+        turn.clear_flow()
+        if onboarding:
+            turn.say("residents.ready")
+
+    def _ask_group(self, turn: Turn, *, page: int) -> None:
+        pages = max(1, math.ceil(len(self.groups) / GROUP_PAGE))
+        page = min(max(page, 1), pages)
+        first = (page - 1) * GROUP_PAGE
+        choices = [
+            Choice(label=name, data=f"grp:{first + i}")
+            for i, name in enumerate(self.groups[first : first + GROUP_PAGE])
+        ]
+        if page < pages:
+            choices.append(turn.choice("residents.group_page_next", f"grp:p{page + 1}"))
+        if page > 1:
+            choices.append(turn.choice("residents.group_page_prev", f"grp:p{page - 1}"))
+        choices.append(turn.choice("residents.group_skip", "grp:skip"))
+        # Not numbered: on button-less channels a typed number is the group's place in the
+        # whole list (Khối phố 9 is «9» on every page), not its place on this page.
+        turn.say(
+            "residents.ask_group",
+            choices=choices,
+            columns=2,
+            numbered=False,
+            kind=self.pack.residential_groups.kind,
+            count=len(self.groups),
+            page=page,
+            pages=pages,
+        )
+
+    # ---- information ------------------------------------------------------------------------
+
+    async def slogans(self, turn: Turn) -> None:
+        """/khauhieu: the slogan groups as choices."""
+        groups = self.pack.slogan_groups
+        if not groups:
+            turn.say("residents.slogans_none", locality=self.pack.campaign.locality)
+            return
+        choices = [
+            Choice(label=self._group_title(g.id, turn.lang), data=f"sg:{g.id}") for g in groups
+        ]
+        turn.say("residents.slogans_intro", choices=choices)
+
+    async def on_slogan_group(self, turn: Turn) -> None:
+        """Button sg:<id>: the group's slogans, verbatim, numbered."""
+        group_id = (turn.inbound.choice_data or "").split(":", 1)[-1]
+        group = next((g for g in self.pack.slogan_groups if g.id == group_id), None)
+        if group is None:
+            turn.say("residents.slogans_unknown")
+            return
+        lines = "\n".join(f"{n}. {s}" for n, s in enumerate(group.slogans, start=1))
+        turn.say(
+            "residents.slogans_group", title=self._group_title(group.id, turn.lang), slogans=lines
+        )
+
+    async def help(self, turn: Turn) -> None:
+        """/trogiup: hotlines, trusted addresses, commands."""
+        lines = []
+        for hotline in self.pack.hotlines:
+            name = in_lang(turn.lang, hotline.name, hotline.name_en)
+            note = in_lang(turn.lang, hotline.note, hotline.note_en)
+            lines.append(
+                t(
+                    "residents.hotline_line",
+                    turn.lang,
+                    number=hotline.number,
+                    name=name,
+                    note=f" ({note})" if note else "",
+                )
+            )
+        trusted = ""
+        if self.pack.trusted_addresses:
+            addresses = "\n".join(
+                "• " + ", ".join(p for p in (a.name, a.where, a.contact) if p)
+                for a in self.pack.trusted_addresses
+            )
+            trusted = turn.text("residents.help_trusted", addresses=addresses)
+        turn.say(
+            "residents.help",
+            locality=self.pack.campaign.locality,
+            hotlines="\n".join(lines),
+            trusted=trusted,
+            kind=self.pack.residential_groups.kind,
+        )
+
+    # ---- stopping, resuming, deleting -------------------------------------------------------
+
+    async def stop(self, turn: Turn) -> None:
+        """/huy: stop every message at once."""
+        sub = turn.subscriber
+        if sub is None:
+            turn.say("residents.not_subscribed")
+            return
+        if sub.status != "active":
+            turn.say("residents.already_stopped")
+            return
+        sub.status = "stopped"
+        sub.updated_at = turn.now
+        await repo.cancel_pending_bulk(turn.session, channel=turn.channel, chat_id=turn.chat_id)
+        turn.clear_flow()
+        turn.say("residents.stopped")
+
+    async def resume(self, turn: Turn) -> None:
+        """/batdau: resume messages (or subscribe if never subscribed)."""
+        sub = turn.subscriber
+        if sub is None:
+            await self.start(turn)
+            return
+        sub.status = "active"
+        sub.updated_at = turn.now
+        turn.say("residents.resumed")
+
+    async def delete_data(self, turn: Turn) -> None:
+        """/xoadulieu: ask for confirmation with buttons bound to this request."""
+        if turn.subscriber is None:
+            # Not a resident: delete whatever else is kept (an official's binding …) at once.
+            removed = await self._delete_everything(turn)
+            turn.forget_chat()
+            turn.say("residents.deleted" if removed else "residents.nothing_to_delete")
+            return
+        nonce = turn.set_flow(DELETE_FLOW, "confirm")
+        turn.say(
+            "residents.delete_confirm",
+            choices=[
+                turn.choice("residents.delete_yes", f"del:yes:{nonce}"),
+                turn.choice("residents.delete_no", f"del:no:{nonce}"),
+            ],
+            columns=2,
+        )
+
+    async def on_delete(self, turn: Turn) -> None:
+        """Button del:yes|no:<nonce>: only the buttons of the latest request count."""
+        parts = (turn.inbound.choice_data or "").split(":")
+        answer = parts[1] if len(parts) > 1 else ""
+        nonce = parts[2] if len(parts) > 2 else ""
+        if turn.flow != DELETE_FLOW or not nonce or nonce != turn.state.nonce:
+            await self.stale(turn)
+            return
+        if answer == "yes":
+            await self._delete_everything(turn)
+            turn.forget_chat()
+            turn.say("residents.deleted")
+            return
+        turn.clear_flow()
+        turn.say("residents.delete_cancelled")
+
+    # ---- preferences ------------------------------------------------------------------------
+
+    async def set_hour(self, turn: Turn) -> None:
+        """/gio [HH:MM | chung]: show or change the time of the daily post."""
+        sub = turn.subscriber
+        delivery = self.pack.delivery
+        arg = fold(turn.inbound.args)
+        if not arg and sub is not None and sub.status == "active":
+            turn.say(
+                "residents.hour_current",
+                hour=sub.delivery_hour or delivery.hour,
+                default=delivery.hour,
+            )
+            return
+        hour = None if arg in {"chung", "mac dinh", "macdinh", "default"} else turn.inbound.args
+        result = apply_delivery_hour(sub, hour, delivery=delivery, now=turn.now)
+        turn.say_text(turn.text(result.key, **result.fields))
+
+    async def mute_posts(self, turn: Turn) -> None:
+        """/tatbai: daily posts off (announcements still arrive)."""
+        result = apply_posts_muted(turn.subscriber, True, now=turn.now)
+        turn.say_text(turn.text(result.key, **result.fields))
+
+    async def unmute_posts(self, turn: Turn) -> None:
+        """/batbai: daily posts on again."""
+        result = apply_posts_muted(turn.subscriber, False, now=turn.now)
+        turn.say_text(turn.text(result.key, **result.fields))
+
+    # ---- everything else --------------------------------------------------------------------
+
+    async def on_menu(self, turn: Turn) -> None:
+        """Buttons of the fallback menu."""
+        action = (turn.inbound.choice_data or "").split(":", 1)[-1]
+        handlers: dict[str, Handler] = {
+            "slogans": self.slogans,
+            "help": self.help,
+            "stop": self.stop,
+            "start": self.start,
+        }
+        await handlers.get(action, self.stale)(turn)
+
+    async def unknown_command(self, turn: Turn) -> None:
+        """A command nobody registered."""
+        turn.say("residents.unknown_command", command="/" + (turn.inbound.command or "")[:32])
+
+    async def stale(self, turn: Turn) -> None:
+        """A button from an old message or an unknown one."""
+        turn.say("residents.stale_button")
+
+    async def fallback(self, turn: Turn) -> None:
+        """Free text that matches nothing: a short helpful answer with the menu, never silence."""
+        if turn.subscriber is None:
+            turn.say(
+                "residents.fallback_unsubscribed",
+                choices=[turn.choice("residents.menu_start", "menu:start")],
+            )
+            return
+        turn.say("residents.fallback", choices=self._menu(turn), columns=2)
+
+    async def non_text(self, turn: Turn) -> None:
+        """A sticker, photo or voice message where text was expected."""
+        if turn.subscriber is None:
+            turn.say(
+                "residents.fallback_unsubscribed",
+                choices=[turn.choice("residents.menu_start", "menu:start")],
+            )
+            return
+        turn.say("residents.non_text", choices=self._menu(turn), columns=2)
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    def _menu(self, turn: Turn) -> list[Choice]:
+        return [
+            turn.choice("residents.menu_slogans", "menu:slogans"),
+            turn.choice("residents.menu_help", "menu:help"),
+            turn.choice("residents.menu_stop", "menu:stop"),
+        ]
+
+    @staticmethod
+    def _language_choices() -> list[Choice]:
+        return [Choice(label=t(f"languages.{code}"), data=f"lang:{code}") for code in LANGUAGES]
+
+    def _title(self, lang: str) -> str:
+        info = self.pack.campaign
+        return in_lang(lang, info.title, info.title_en)
+
+    def _theme(self, lang: str) -> str:
+        info = self.pack.campaign
+        return in_lang(lang, info.theme, info.theme_en)
+
+    def _group_title(self, group_id: str, lang: str) -> str:
+        group = next(g for g in self.pack.slogan_groups if g.id == group_id)
+        return in_lang(lang, group.title, group.title_en)

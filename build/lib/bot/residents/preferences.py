@@ -1,0 +1,139 @@
+"""A resident's own settings: the time of day of the daily post, and muting the daily posts.
+
+The functions return a `PreferenceResult` carrying a message key and its fields (never raw text):
+the caller renders it with `t(result.key, lang, **result.fields)`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, time
+
+from bot.chat.repository import get_subscriber
+from bot.domain.campaign import Delivery
+from bot.storage.db import Database
+from bot.storage.models.residents import Subscriber
+
+# Residents may pick any time from 05:00 to 21:00 that is not in the pack's quiet hours.
+EARLIEST_HOUR = time(5, 0)
+LATEST_HOUR = time(21, 0)
+
+# "7:30", "07:30", "7h30", "7h", "7 giờ 30", "7g30", "18.00" — how people write a time of day.
+_HOUR_RE = re.compile(r"^(\d{1,2})\s*(?::|\.|h|g|giờ)?\s*(\d{2})?\s*(?:p|phút)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class PreferenceResult:
+    """The outcome of a preference change: ok or not, and the message to show."""
+
+    ok: bool
+    key: str  # a message key, e.g. "preferences.hour.set"
+    fields: dict[str, str] = field(default_factory=dict)
+    delivery_hour: str | None = None  # the stored value after the change ("HH:MM" or None)
+    posts_muted: bool | None = None
+
+
+def parse_hour(text: str) -> time | None:
+    """A time of day as residents type it ("7:30", "07:30", "18h", "7 giờ 30"), or None."""
+    cleaned = unicodedata.normalize("NFC", text).strip().lower()
+    match = _HOUR_RE.match(cleaned)
+    if match is None:
+        return None
+    hour = int(match.group(1))
+    minute = int(match.group(2) or "0")
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def check_hour(at: time, delivery: Delivery) -> str | None:
+    """The message key refusing `at` as a delivery time, or None when it is allowed."""
+    if delivery.is_quiet(at):
+        return "preferences.hour.quiet"
+    if not EARLIEST_HOUR <= at <= LATEST_HOUR:
+        return "preferences.hour.out_of_range"
+    return None
+
+
+def apply_delivery_hour(
+    subscriber: Subscriber | None, hour: str | None, *, delivery: Delivery, now: datetime
+) -> PreferenceResult:
+    """Set (or with None, clear back to the pack's default) the time of a resident's daily post.
+
+    Allowed: 05:00-21:00 outside the pack's quiet hours. A change takes effect at once: if the
+    new time has already passed today and today's post has not reached the resident yet, the
+    next sweep sends it; it is never sent twice. Changes the row only when the result is ok.
+    """
+    if subscriber is None or subscriber.status != "active":
+        return PreferenceResult(ok=False, key="preferences.not_subscribed")
+    stored: str | None = None
+    if hour is not None:
+        parsed = parse_hour(hour)
+        if parsed is None:
+            return PreferenceResult(ok=False, key="preferences.hour.invalid")
+        refusal = check_hour(parsed, delivery)
+        if refusal == "preferences.hour.quiet":
+            fields = {"quiet_start": delivery.quiet_start, "quiet_end": delivery.quiet_end}
+            return PreferenceResult(ok=False, key=refusal, fields=fields)
+        if refusal is not None:
+            fields = {
+                "earliest": EARLIEST_HOUR.strftime("%H:%M"),
+                "latest": LATEST_HOUR.strftime("%H:%M"),
+            }
+            return PreferenceResult(ok=False, key=refusal, fields=fields)
+        stored = parsed.strftime("%H:%M")
+    subscriber.delivery_hour = stored
+    subscriber.updated_at = now
+    key, shown = ("preferences.hour.set", stored) if stored else ("preferences.hour.reset", None)
+    return PreferenceResult(
+        ok=True,
+        key=key,
+        fields={"hour": shown or delivery.hour},
+        delivery_hour=stored,
+        posts_muted=subscriber.posts_muted,
+    )
+
+
+def apply_posts_muted(
+    subscriber: Subscriber | None, muted: bool, *, now: datetime
+) -> PreferenceResult:
+    """Turn a resident's daily posts off (muted) or back on; announcements still arrive.
+
+    Unmuting during the day lets the next sweep deliver today's post if its time has passed.
+    """
+    if subscriber is None or subscriber.status != "active":
+        return PreferenceResult(ok=False, key="preferences.not_subscribed")
+    hour = subscriber.delivery_hour
+    if subscriber.posts_muted == muted:
+        key = "preferences.posts.already_muted" if muted else "preferences.posts.already_unmuted"
+        return PreferenceResult(ok=True, key=key, delivery_hour=hour, posts_muted=muted)
+    subscriber.posts_muted = muted
+    subscriber.updated_at = now
+    key = "preferences.posts.muted" if muted else "preferences.posts.unmuted"
+    return PreferenceResult(ok=True, key=key, delivery_hour=hour, posts_muted=muted)
+
+
+async def set_delivery_hour(
+    db: Database,
+    *,
+    channel: str,
+    chat_id: str,
+    hour: str | None,
+    now: datetime,
+    delivery: Delivery | None = None,
+) -> PreferenceResult:
+    """`apply_delivery_hour` in a transaction of its own (operators' tools and tests)."""
+    async with db.session() as session:
+        subscriber = await get_subscriber(session, channel=channel, chat_id=chat_id)
+        return apply_delivery_hour(subscriber, hour, delivery=delivery or Delivery(), now=now)
+
+
+async def set_posts_muted(
+    db: Database, *, channel: str, chat_id: str, muted: bool, now: datetime
+) -> PreferenceResult:
+    """`apply_posts_muted` in a transaction of its own (operators' tools and tests)."""
+    async with db.session() as session:
+        subscriber = await get_subscriber(session, channel=channel, chat_id=chat_id)
+        return apply_posts_muted(subscriber, muted, now=now)

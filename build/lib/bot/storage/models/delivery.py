@@ -1,0 +1,76 @@
+"""Tables of the delivery engine: the durable outbox and the bulk runs it reports on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, Index, Text, true
+from sqlmodel import Field, SQLModel
+
+from bot.storage.types import UTCDateTime
+
+# The statuses of an outbox row.
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+BLOCKED = "blocked"
+CANCELLED = "cancelled"
+FINAL_STATUSES = (SENT, FAILED, BLOCKED, CANCELLED)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to send. Every send in Loa is a row here first.
+
+    status: pending → sending → sent | failed | blocked | cancelled.
+    priority: 0 = reply to a person typing, 1 = direct (reminders), 2 = bulk (posts, broadcasts).
+    dedup_key: set for generated messages (e.g. "post:<campaign>:<day>:<subscriber>") so that a
+    sweep run twice inserts nothing twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+        # the dispatcher claims in (priority, id) order: this index lets it stop after LIMIT rows
+        Index("ix_outbox_claim", "status", "priority", "id"),
+        # blocked / migrated chats update their other rows
+        Index("ix_outbox_chat", "channel", "chat_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    choices: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    columns: int = Field(default=1)
+    # a typed «N» picks choice N; False where a number is an answer (a figure in the report form)
+    numbered: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, default=True, server_default=true())
+    )
+    priority: int = Field(default=2)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    run_id: int | None = Field(default=None, foreign_key="bulk_run.id", index=True)
+    dedup_key: str | None = Field(default=None, max_length=160, unique=True)
+    last_error: str | None = Field(default=None, max_length=200)
+
+
+class BulkRun(SQLModel, table=True):
+    """One bulk send (a day's post, a broadcast, a round of reminders) and its counts."""
+
+    __tablename__ = "bulk_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)  # daily_post | broadcast | reminder | escalation
+    label: str = Field(max_length=200)
+    status: str = Field(default="running", max_length=16)  # running | done
+    queued: int = Field(default=0)
+    sent: int = Field(default=0)
+    failed: int = Field(default=0)
+    blocked: int = Field(default=0)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
