@@ -13,7 +13,7 @@ import hmac
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from bot.coordinators.filestore import StoredFile
+from bot.coordinators.filestore import FileStore, StoredFile
 
 LINK_TTL = timedelta(hours=24)
 ROUTE = "/files/{file_id}/{expires}/{signature}/{name}"
@@ -43,3 +43,13 @@ def verify(key: bytes, file_id: str, expires: str, sig: str, *, now: datetime) -
     expected = signature(key, file_id, int(expires))
     valid = hmac.compare_digest(expected.encode(), sig.encode())
     return valid and now.timestamp() < int(expires)
+
+
+def resolve(
+    key: bytes, store: FileStore, file_id: str, expires: str, sig: str, *, now: datetime
+) -> StoredFile | None:
+    """The file a link names when the link is valid and the file still kept; None otherwise
+    (the web route answers 404 alike for a bad signature, an expired link and a purged file)."""
+    if not verify(key, file_id, expires, sig, now=now):
+        return None
+    return store.get(file_id)

@@ -177,6 +177,11 @@ async def test_export_where_files_cannot_travel_gives_signed_links(
         assert not links.verify(KEY, file_id, str(int(expires) + 3600), sig, now=now)
         tampered = ("0" if sig[0] != "0" else "1") + sig[1:]
         assert not links.verify(KEY, file_id, expires, tampered, now=now)
+        assert links.resolve(KEY, store, file_id, expires, sig, now=now) == stored
+        assert links.resolve(KEY, store, file_id, expires, tampered, now=now) is None
+    store.purge(now=time.time() + 25 * 3600)  # a day later the files are gone, links or not
+    file_id, expires, sig, _ = urls[0].removeprefix(PUBLIC_URL + "/files/").split("/")
+    assert links.resolve(KEY, store, file_id, expires, sig, now=now) is None
 
 
 async def test_export_with_no_submissions_still_makes_files(
