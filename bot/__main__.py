@@ -239,7 +239,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
             role = "coordinator" if args.role != "agency" else f"official {args.name}"[:80]
             await record_office_action(db, action="invite", detail=role, now=_clock(args).now())
         except InviteError as exc:
-            print(f"loa: {exc}", file=sys.stderr)
+            print(f"loa: {exc.refusal.render('vi')}", file=sys.stderr)
             return 2
         finally:
             await db.dispose()

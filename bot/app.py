@@ -26,7 +26,7 @@ from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
 from bot.chat.conversation import Conversation
 from bot.chat.router import Router
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, SystemRandomness
 from bot.config import Settings
 from bot.coordinators.broadcast_chat import BroadcastChat
 from bot.coordinators.chat import Coordinators
@@ -108,7 +108,9 @@ def build_loa(
         is_quiet=quiet_predicate(pack),
         concurrency=concurrency,
     )
-    conversation = Conversation(db, router, clock, on_replies=dispatcher.notify)
+    conversation = Conversation(
+        db, router, clock, on_replies=dispatcher.notify, randomness=SystemRandomness()
+    )
     progress = BroadcastProgress(db, channels, clock, notify=dispatcher.notify)
     return Loa(
         progress=progress,
@@ -223,3 +225,6 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
         if zalo_client is not None:
             await zalo_client.aclose()
         await db.dispose()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)

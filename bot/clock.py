@@ -1,8 +1,11 @@
-"""Injected clocks: every datetime in Loa is timezone-aware; the campaign runs on Vietnam time."""
+"""Injected clocks and randomness: every datetime in Loa is timezone-aware; the campaign runs on
+Vietnam time; every nonce is drawn from an injected `Randomness`."""
 
 from __future__ import annotations
 
 import asyncio
+import random
+import secrets
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -170,6 +173,33 @@ class FakeTicker:
         while self._now < when:
             self._moved.clear()
             await self._moved.wait()
+
+
+class Randomness(Protocol):
+    """Source of the random tokens that bind buttons to a state (nonces)."""
+
+    def token_hex(self, nbytes: int) -> str:
+        """`nbytes` random bytes as 2·nbytes hex digits."""
+        ...
+
+
+class SystemRandomness:
+    """Tokens from the operating system's secure generator."""
+
+    def token_hex(self, nbytes: int) -> str:
+        """`nbytes` random bytes as hex."""
+        return secrets.token_hex(nbytes)
+
+
+class SeededRandomness:
+    """Reproducible tokens for tests and the demo."""
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed)
+
+    def token_hex(self, nbytes: int) -> str:
+        """`nbytes` pseudo-random bytes as hex, the same sequence for the same seed."""
+        return self._random.randbytes(nbytes).hex()
 
 
 def format_vn_datetime(when: datetime) -> str:

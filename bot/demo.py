@@ -109,7 +109,9 @@ class DemoDriver:
 
         return counted
 
-    async def _show_replies(self, who: Person, before: int) -> None:
+    async def show_replies(self, who: Person, before: int) -> None:
+        """Wait for the bot's answer to the next update handled (however it was pushed) and
+        write the messages `who` got after the first `before` ones into the transcript."""
         count = await asyncio.wait_for(self._handled.get(), timeout=10)
         await self.server.wait_for(lambda _: len(self._sent(who)) >= before + count, timeout=60)
         for call in self._sent(who)[before : before + count]:
@@ -127,7 +129,7 @@ class DemoDriver:
             self.server.push_command(who.chat_id, text, first_name=who.name)
         else:
             self.server.push_message(who.chat_id, text, first_name=who.name)
-        await self._show_replies(who, before)
+        await self.show_replies(who, before)
 
     async def press(self, who: Person, label: str) -> None:
         """The person presses the button `label` on the bot's latest message that has it."""
@@ -140,7 +142,7 @@ class DemoDriver:
                     self.server.push_callback(
                         who.chat_id, data, message_id=int(call.message_id), first_name=who.name
                     )
-                    await self._show_replies(who, len(sent))
+                    await self.show_replies(who, len(sent))
                     return
         raise RuntimeError(f"no button {label!r} for {who.name}")
 
@@ -165,7 +167,7 @@ class DemoDriver:
         before = len(self._sent(who))
         self.transcript.person(who, t("demo.sticker", "vi"))
         self.server.push_sticker(who.chat_id, first_name=who.name)
-        await self._show_replies(who, before)
+        await self.show_replies(who, before)
 
 
 async def play_residents(driver: DemoDriver) -> None:

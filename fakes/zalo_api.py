@@ -61,6 +61,7 @@ class FakeZaloApi:
         self._log = CallLog()
         self._updates: list[dict[str, Any]] = []
         self._waiters: list[asyncio.Future[None]] = []
+        self._poll_parked = asyncio.Event()
         self._failures: list[list[Any]] = []  # [method, status, count, description]
         self._ids = itertools.count(0x16F6366B3F02645A3D15)
         self._webhook: dict[str, Any] = {}
@@ -87,6 +88,13 @@ class FakeZaloApi:
         """Wait for `what` accepted calls (count) or a call matching a predicate."""
         return await self._log.wait_for(what, chat_id=chat_id, method=method, timeout=timeout)
 
+    async def wait_for_poll(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until a getUpdates long poll is parked on the server (nothing to deliver)."""
+        async with asyncio.timeout(timeout):
+            while not self._waiters:
+                self._poll_parked.clear()
+                await self._poll_parked.wait()
+
     @property
     def webhook(self) -> dict[str, Any]:
         """The webhook set by setWebhook (empty when none)."""
@@ -107,6 +115,10 @@ class FakeZaloApi:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+    def take_update(self) -> dict[str, Any]:
+        """Remove and return the newest queued update (to post it to a webhook instead)."""
+        return self._updates.pop()
 
     def push_message(
         self, chat_id: str, text: str, *, display_name: str = "Lan", chat_type: str = "PRIVATE"
@@ -226,6 +238,7 @@ class FakeZaloApi:
                 return self._error(408, "Request timeout")
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.append(waiter)
+            self._poll_parked.set()
             try:
                 await asyncio.wait_for(waiter, remaining)
             except TimeoutError:

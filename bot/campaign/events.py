@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign import repository as repo
 from bot.clock import VN_TZ, format_vn_date
+from bot.delivery import keys
 from bot.delivery.outbox import start_run
 from bot.domain.campaign import CampaignPack, in_lang
 from bot.storage.db import Database
@@ -78,11 +79,6 @@ class SweepResult:
 def post_event_key(campaign_id: str, day: int) -> str:
     """The unique key of a daily-post event, e.g. `ky-lua-2025:post:3`."""
     return f"{campaign_id}:post:{day}"
-
-
-def post_dedup_prefix(campaign_id: str, day: int) -> str:
-    """The outbox dedup key of a day's post, without the subscriber id."""
-    return f"post:{campaign_id}:{day}:"
 
 
 def local_datetime(day: date, at: time) -> datetime:
@@ -248,7 +244,7 @@ async def sweep_due(
             if not await repo.anyone_due(
                 session,
                 default_hour=pack.delivery.hour,
-                dedup_prefix=post_dedup_prefix(campaign_id, day),
+                dedup_prefix=keys.post_prefix(campaign_id, day),
                 now_local=now_local,
                 channels=channels,
             ):
@@ -272,7 +268,7 @@ async def sweep_due(
             session,
             texts={lang: render(pack, day, lang) for lang in ("en", "vi")},
             default_hour=pack.delivery.hour,
-            dedup_prefix=post_dedup_prefix(campaign_id, day),
+            dedup_prefix=keys.post_prefix(campaign_id, day),
             run_id=run_id,
             now=now,
             now_local=now_local,

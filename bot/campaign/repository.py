@@ -15,9 +15,9 @@ from sqlmodel import col
 
 from bot.delivery.outbox import Priority
 from bot.storage.models.delivery import PENDING as OUTBOX_PENDING
-from bot.storage.models.delivery import BulkRun, OutboxMessage
+from bot.storage.models.delivery import BulkRun, OutboxMessage, RunStatus
 from bot.storage.models.events import DAILY_POST, DONE, MISSED, PENDING, CampaignEvent
-from bot.storage.models.residents import Subscriber
+from bot.storage.models.residents import Subscriber, SubscriberStatus
 from bot.storage.types import UTCDateTime
 
 
@@ -76,7 +76,7 @@ def _audience(
         else_=col(Subscriber.delivery_hour),
     )
     conditions: list[ColumnElement[bool]] = [
-        col(Subscriber.status) == "active",
+        col(Subscriber.status) == SubscriberStatus.ACTIVE,
         col(Subscriber.posts_muted).is_(False),
         effective_hour <= now_local.strftime("%H:%M"),
         # An anti-join before the insert: ON CONFLICT alone would burn an id from PostgreSQL's
@@ -186,5 +186,5 @@ async def add_to_run(session: AsyncSession, *, run_id: int, enqueued: int) -> No
     await session.execute(
         update(BulkRun)
         .where(col(BulkRun.id) == run_id)
-        .values(queued=col(BulkRun.queued) + enqueued, status="running", finished_at=None)
+        .values(queued=col(BulkRun.queued) + enqueued, status=RunStatus.RUNNING, finished_at=None)
     )

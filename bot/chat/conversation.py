@@ -19,7 +19,7 @@ from bot.channels.base import Choice, Inbound, InboundKind, Outbound
 from bot.chat import repository as repo
 from bot.chat.router import Router
 from bot.chat.turn import Turn
-from bot.clock import Clock
+from bot.clock import Clock, Randomness, SystemRandomness
 from bot.delivery.outbox import OutboxItem, Priority, decode_choices, encode_choices, enqueue
 from bot.domain.text import TELEGRAM_MAX_TEXT, fold, fold_words, normalize_text
 from bot.storage.db import Database
@@ -73,12 +73,14 @@ class Conversation:
         *,
         on_replies: Callable[[], None] = lambda: None,
         retries: int = 5,
+        randomness: Randomness | None = None,
     ) -> None:
         self._db = db
         self._router = router
         self._clock = clock
         self._on_replies = on_replies
         self._retries = retries
+        self._randomness = randomness or SystemRandomness()
         self._locks = ChatLocks()
 
     async def handle(self, inbound: Inbound) -> list[Outbound]:
@@ -119,7 +121,7 @@ class Conversation:
             )
             lang = subscriber.lang if subscriber is not None else DEFAULT_LANG
             turn = Turn(
-                inbound=_numbered_reply(
+                inbound=numbered_reply(
                     inbound, decode_choices(state.last_choices), state.last_numbered
                 ),
                 session=session,
@@ -127,6 +129,7 @@ class Conversation:
                 subscriber=subscriber,
                 now=now,
                 lang=lang,
+                randomness=self._randomness,
             )
             await self._router.dispatch(turn)
             if turn.state_deleted:
@@ -155,7 +158,7 @@ def _clean(inbound: Inbound) -> Inbound:
     return replace(inbound, text=text, command=command, args=args)
 
 
-def _numbered_reply(inbound: Inbound, offered: Sequence[Choice], numbered: bool) -> Inbound:
+def numbered_reply(inbound: Inbound, offered: Sequence[Choice], numbered: bool) -> Inbound:
     """Turn «2» (or a choice's label typed out) into a press of the second choice last offered.
 
     Only where the last message was numbered: when it asked for a figure, «2» is the answer.

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.channels.base import InboundKind
+from bot.chat.callbacks import CallbackData, prefix_of
 from bot.chat.turn import Handler, Turn
 from bot.domain.text import fold
 
@@ -37,8 +38,11 @@ class Router:
                 raise ValueError(f"command /{key} registered twice")
             self.commands[key] = handler
 
-    def choice(self, prefix: str, handler: Handler) -> None:
-        """Register a handler for button data `prefix:…`."""
+    def choice(self, data: type[CallbackData] | str, handler: Handler) -> None:
+        """Register a handler for the buttons of a callback-data class (or of a bare prefix).
+
+        Classes sharing a prefix share one handler, which unpacks the data itself."""
+        prefix = data if isinstance(data, str) else data.__prefix__
         if prefix in self.choices:
             raise ValueError(f"choice prefix {prefix!r} registered twice")
         self.choices[prefix] = handler
@@ -54,7 +58,7 @@ class Router:
             name = fold(inbound.command or "")
             await self.commands.get(name, self.unknown_command)(turn)
         elif inbound.kind is InboundKind.CHOICE:
-            prefix = (inbound.choice_data or "").split(":", 1)[0]
+            prefix = prefix_of(inbound.choice_data or "")
             await self.choices.get(prefix, self.stale_choice)(turn)
         elif inbound.kind is InboundKind.OTHER:
             await self.non_text(turn)

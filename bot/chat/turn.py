@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,8 +11,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Choice, Inbound, Outbound
+from bot.chat.refusal import Refusal
+from bot.clock import Randomness, SystemRandomness
 from bot.storage.models import ChatState, Subscriber
 from messages import t
+
+NONCE_BYTES = 4  # 8 hex digits: the chat_state.nonce column holds 16
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Turn:
     subscriber: Subscriber | None
     now: datetime
     lang: str
+    randomness: Randomness = field(default_factory=SystemRandomness)
     replies: list[Outbound] = field(default_factory=list)
     state_deleted: bool = False
 
@@ -60,6 +64,10 @@ class Turn:
         """Reply with the message `key`."""
         self.say_text(self.text(key, **fields), choices=choices, columns=columns, numbered=numbered)
 
+    def refuse(self, refusal: Refusal) -> None:
+        """Reply with a refusal, rendered in the person's language."""
+        self.say_text(refusal.render(self.lang))
+
     def say_text(
         self,
         text: str,
@@ -92,6 +100,16 @@ class Turn:
         """The step within the flow."""
         return self.state.step
 
+    @property
+    def flow_data(self) -> dict[str, Any]:
+        """The data the current flow keeps in the chat's state."""
+        data = json.loads(self.state.data or "{}")
+        return data if isinstance(data, dict) else {}
+
+    def nonce_matches(self, nonce: str) -> bool:
+        """Whether a button's nonce is that of the chat's current flow step (else it is stale)."""
+        return bool(nonce) and nonce == self.state.nonce
+
     def forget_chat(self) -> None:
         """The chat's rows were deleted this turn: nothing about it is written back."""
         self.state_deleted = True
@@ -102,7 +120,7 @@ class Turn:
         self.state.flow = flow
         self.state.step = step
         self.state.data = json.dumps(data or {}, ensure_ascii=False)
-        self.state.nonce = secrets.token_hex(4)
+        self.state.nonce = self.randomness.token_hex(NONCE_BYTES)
         return self.state.nonce
 
     def clear_flow(self) -> None:

@@ -13,6 +13,7 @@ from sqlmodel import col
 from bot.storage.models import BulkRun, CampaignEvent, OutboxMessage, ReportSubmission, Subscriber
 from bot.storage.models import delivery as outbox_status
 from bot.storage.models.events import DAILY_POST
+from bot.storage.models.residents import SubscriberStatus
 
 BROADCAST = "broadcast"  # the bulk-run kind of a coordinator's broadcast
 
@@ -98,7 +99,7 @@ async def subscriber_counts(session: AsyncSession) -> dict[tuple[str | None, str
     """(residential group or None, channel) → number of active subscribers."""
     stmt = (
         select(col(Subscriber.group_code), col(Subscriber.channel), func.count())
-        .where(col(Subscriber.status) == "active")
+        .where(col(Subscriber.status) == SubscriberStatus.ACTIVE)
         .group_by(col(Subscriber.group_code), col(Subscriber.channel))
     )
     return {

@@ -29,9 +29,10 @@ from bot.storage.models.delivery import (
     SENT,
     BulkRun,
     OutboxMessage,
+    RunStatus,
 )
 
-# 500 rows x 12 columns stays far below SQLite's 32,766 bound parameters and PG's 65,535.
+# 500 rows x 14 columns stays far below SQLite's 32,766 bound parameters and PG's 65,535.
 ENQUEUE_CHUNK = 500
 EMPTY_RUN_GRACE = timedelta(minutes=5)
 
@@ -53,6 +54,8 @@ class OutboxItem:
     dedup_key: str | None = None  # unique; an item whose key exists is skipped
     run_id: int | None = None
     not_before: datetime | None = None
+    topic: str | None = None  # what the message is about (bot/delivery/keys.py) …
+    topic_ref: str | None = None  # … and which one of them, both matched by equality
 
 
 def encode_choices(choices: Sequence[Choice]) -> str:
@@ -114,6 +117,8 @@ def _row_values(item: OutboxItem, now: datetime) -> dict[str, Any]:
         "run_id": item.run_id,
         "dedup_key": item.dedup_key,
         "extra": encode_extra(msg),
+        "topic": item.topic,
+        "topic_ref": item.topic_ref,
     }
 
 
@@ -147,14 +152,14 @@ async def enqueue(session: AsyncSession, items: Sequence[OutboxItem], *, now: da
             update(BulkRun)
             .where(BulkRun.id == run_id)  # type: ignore[arg-type]
             # rows added to a run already finished reopen it
-            .values(queued=BulkRun.queued + count, status="running", finished_at=None)
+            .values(queued=BulkRun.queued + count, status=RunStatus.RUNNING, finished_at=None)
         )
     return inserted
 
 
 async def start_run(session: AsyncSession, *, kind: str, label: str, now: datetime) -> int:
     """Open a bulk run (daily_post | broadcast | reminder | escalation); returns its id."""
-    run = BulkRun(kind=kind, label=label[:200], status="running", started_at=now)
+    run = BulkRun(kind=kind, label=label[:200], status=RunStatus.RUNNING, started_at=now)
     session.add(run)
     await session.flush()
     assert run.id is not None
@@ -167,7 +172,7 @@ async def finish_runs(
     """Recount running runs (all, or `run_ids`) from their rows; mark those settled as done."""
     runs = BulkRun.__table__.c  # type: ignore[attr-defined]
     outbox = OutboxMessage.__table__.c  # type: ignore[attr-defined]
-    query = select(runs.id, runs.started_at).where(runs.status == "running")
+    query = select(runs.id, runs.started_at).where(runs.status == RunStatus.RUNNING)
     if run_ids is not None:
         query = query.where(runs.id.in_(run_ids))
     running = (await session.execute(query)).all()
@@ -195,6 +200,6 @@ async def finish_runs(
         # an empty run may still be filling (its producer enqueues in several transactions)
         settled = sum(by_status.values()) > 0 or now - started[run_id] > EMPTY_RUN_GRACE
         if open_rows == 0 and settled:
-            values["status"] = "done"
+            values["status"] = RunStatus.DONE
             values["finished_at"] = now
         await session.execute(update(BulkRun).where(BulkRun.id == run_id).values(**values))  # type: ignore[arg-type]

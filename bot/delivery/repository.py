@@ -11,7 +11,15 @@ from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import Priority, finish_runs
-from bot.storage.models.delivery import CANCELLED, PENDING, SENDING, SENT, BulkRun, OutboxMessage
+from bot.storage.models.delivery import (
+    CANCELLED,
+    PENDING,
+    SENDING,
+    SENT,
+    BulkRun,
+    OutboxMessage,
+    RunStatus,
+)
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 RUNS = BulkRun.__table__  # type: ignore[attr-defined]
@@ -212,7 +220,9 @@ async def finish_settled_runs(session: AsyncSession, *, now: datetime) -> None:
         .where(OUTBOX.c.run_id == RUNS.c.id, OUTBOX.c.status.in_((PENDING, SENDING)))
         .exists()
     )
-    complete = await session.execute(select(RUNS.c.id).where(RUNS.c.status == "running", ~unsent))
+    complete = await session.execute(
+        select(RUNS.c.id).where(RUNS.c.status == RunStatus.RUNNING, ~unsent)
+    )
     run_ids = [run_id for (run_id,) in complete.all()]
     if run_ids:
         await finish_runs(session, now=now, run_ids=run_ids)
@@ -222,7 +232,7 @@ async def running_runs(session: AsyncSession) -> list[tuple[int, str, int, int, 
     """(id, kind, queued, sent, blocked) of every run still running, for progress logs."""
     runs = await session.execute(
         select(RUNS.c.id, RUNS.c.kind, RUNS.c.queued, RUNS.c.sent, RUNS.c.blocked).where(
-            RUNS.c.status == "running"
+            RUNS.c.status == RunStatus.RUNNING
         )
     )
     return [tuple(row) for row in runs.all()]

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.clock import VN_TZ, format_vn_datetime
 from bot.storage.db import Database
-from bot.storage.models.delivery import PENDING, SENDING, BulkRun, OutboxMessage
+from bot.storage.models.delivery import PENDING, SENDING, BulkRun, OutboxMessage, RunStatus
 
 RUNS = BulkRun.__table__.c  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__.c  # type: ignore[attr-defined]
@@ -58,7 +58,7 @@ async def runs_summary(db: Database, *, limit: int = 5) -> list[RunSummary]:
                 .limit(limit)
             )
         ).all()
-        open_ids = [row.id for row in runs if row.status == "running"]
+        open_ids = [row.id for row in runs if row.status == RunStatus.RUNNING]
         pending: dict[int, int] = {}
         if open_ids:
             counts = await session.execute(

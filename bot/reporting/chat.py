@@ -146,7 +146,7 @@ class Reporting:
             if not on_time:
                 turn.say("reports.amend_closed", agency=agency.name, due=due)
                 return
-            state = service.amend_state(data)
+            state = service.amend_state(data, turn.randomness)
             notes.append(
                 turn.text(
                     "reports.amend_intro",
@@ -157,7 +157,9 @@ class Reporting:
             )
             reply = prompt(form, state, lang=turn.lang)
         else:
-            state, reply = start(form, draft_id=service.new_draft_id(), lang=turn.lang)
+            state, reply = start(
+                form, draft_id=service.new_draft_id(turn.randomness), lang=turn.lang
+            )
             notes.append(
                 turn.text(
                     "reports.start_intro",
@@ -234,8 +236,8 @@ class Reporting:
                 data=reply.submitted,
                 now=turn.now,
             )
-        except service.AmendClosed:
-            turn.say("reports.amend_closed", agency=agency.name, due=due)
+        except service.AmendClosed as refused:
+            turn.refuse(refused.refusal.with_fields(agency=agency.name))
             return
         await reminders.cancel_pending_reminders(
             turn.session,
@@ -353,9 +355,11 @@ class Reporting:
                 )
                 return
             if data is not None:
-                state = service.add_row(service.amend_state(data), quick.section, row)
+                state = service.add_row(
+                    service.amend_state(data, turn.randomness), quick.section, row
+                )
             else:
-                state = service.quick_state(quick.section, row)
+                state = service.quick_state(quick.section, row, turn.randomness)
             deadline_id = deadline.id
         notes.append(
             turn.text("reports.quick.added", row=describe_row(form, quick.section, row, turn.lang))

@@ -17,6 +17,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chat.refusal import Refusal, Refused
 from bot.clock import format_vn_datetime
 from bot.domain.campaign import Agency, CampaignPack
 from bot.domain.text import closest, fold
@@ -40,8 +41,8 @@ ATTEMPT_RETENTION = timedelta(days=1)
 MAX_PAYLOAD = 64  # Telegram's deep-link payload limit; longer text is no code of ours
 
 
-class InviteError(ValueError):
-    """An invite cannot be made; the message is ready to print (Vietnamese)."""
+class InviteError(Refused, ValueError):
+    """An invite cannot be made; the command line prints `refusal.render("vi")`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ def find_agency(pack: CampaignPack, text: str) -> Agency:
     """
     wanted = fold(text)
     if not wanted:
-        raise InviteError(t("officials.cli.agency_empty", "vi"))
+        raise InviteError(Refusal("officials.cli.agency_empty"))
     for agency in pack.agencies:
         if agency.id == text.strip() or fold(agency.name) == wanted:
             return agency
@@ -98,7 +99,7 @@ def find_agency(pack: CampaignPack, text: str) -> Agency:
         near = closest(text, [a.name for a in pack.agencies])
         shown = ", ".join(f"«{name}»" for name in near) or "-"
         raise InviteError(
-            t("officials.cli.agency_unknown_near", "vi", text=text.strip()[:80], near=shown)
+            Refusal("officials.cli.agency_unknown_near", {"text": text.strip()[:80], "near": shown})
         )
     matches.sort(key=lambda a: name_order(a.name))
     lines = "\n".join(
@@ -108,7 +109,7 @@ def find_agency(pack: CampaignPack, text: str) -> Agency:
     if more > 0:
         lines += "\n" + t("officials.cli.more_candidates", "vi", n=more)
     raise InviteError(
-        t("officials.cli.agency_ambiguous", "vi", text=text.strip()[:80], lines=lines)
+        Refusal("officials.cli.agency_ambiguous", {"text": text.strip()[:80], "lines": lines})
     )
 
 
@@ -123,14 +124,16 @@ async def create_invite(
 ) -> Invite:
     """Make a single-use invite for an agency's official, or for a coordinator (no agency)."""
     if role not in ROLES:
-        raise InviteError(t("officials.cli.bad_role", "vi"))
+        raise InviteError(Refusal("officials.cli.bad_role"))
     if role == "official":
         if agency_id is None or agency_id not in {a.id for a in pack.agencies}:
-            raise InviteError(t("officials.cli.agency_unknown", "vi", text=str(agency_id)[:80]))
+            raise InviteError(
+                Refusal("officials.cli.agency_unknown", {"text": str(agency_id)[:80]})
+            )
     elif agency_id is not None:
-        raise InviteError(t("officials.cli.coordinator_no_agency", "vi"))
+        raise InviteError(Refusal("officials.cli.coordinator_no_agency"))
     if ttl <= timedelta(0):
-        raise InviteError(t("officials.cli.bad_ttl", "vi"))
+        raise InviteError(Refusal("officials.cli.bad_ttl"))
     code = new_code()
     expires_at = now + ttl
     async with db.session() as session:

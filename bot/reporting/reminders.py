@@ -17,8 +17,8 @@ unique (`<campaign>:reminder:<deadline>:<offset>`), so activating twice creates 
 - a reminder is only sent on its own Vietnam calendar day: one whose day passed (the bot was
   down) is closed as `missed` rather than sent with a wrong «còn N ngày»; an escalation is sent
   late rather than never;
-- each round opens one BulkRun; rows carry dedup keys
-  (`remind:<campaign>:<deadline>:<offset>:<agency>:<official id>`), the event is closed in the same
+- each round opens one BulkRun; rows carry dedup keys (built in bot/delivery/keys.py) and, for
+  reminders, the deadline and the agency as their topic; the event is closed in the same
   transaction, so a crash, a restart or a second sweep sends nothing twice.
 """
 
@@ -36,6 +36,7 @@ from sqlmodel import col
 from bot.campaign.events import ActivationResult, WantedEvents, sync_events
 from bot.channels.base import Outbound
 from bot.clock import VN_TZ
+from bot.delivery import keys
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
 from bot.domain.campaign import Agency, CampaignPack, Deadline
 from bot.domain.text import ZALO_MAX_TEXT
@@ -45,13 +46,13 @@ from bot.reporting.gaps import gap_lines, group_gaps
 from bot.storage.db import Database
 from bot.storage.models import CampaignEvent, OutboxMessage
 from bot.storage.models import delivery as outbox_status
-from bot.storage.models.events import CANCELLED, DONE, MISSED, PENDING
+from bot.storage.models.events import CANCELLED, DONE, MISSED, PENDING, EventKind
 from messages import t
 
 log = logging.getLogger(__name__)
 
-REMINDER = "reminder"
-ESCALATION = "escalation"
+REMINDER = EventKind.REMINDER
+ESCALATION = EventKind.ESCALATION
 KINDS = (REMINDER, ESCALATION)
 
 
@@ -211,16 +212,18 @@ async def _remind(
     items = []
     for official in recipients:
         assert official.agency_id is not None
+        assert official.id is not None
         text = _reminder_text(pack, deadline, offset, names[official.agency_id], official.lang)
         items.append(
             OutboxItem(
                 message=Outbound(channel=official.channel, chat_id=official.chat_id, text=text),
                 priority=Priority.DIRECT,
                 run_id=run_id,
-                dedup_key=(
-                    f"remind:{pack.campaign.id}:{deadline.id}:{offset}:"
-                    f"{official.agency_id}:{official.id}"
+                dedup_key=keys.reminder_key(
+                    pack.campaign.id, deadline.id, offset, official.agency_id, official.id
                 ),
+                topic=keys.reminder_topic(pack.campaign.id, deadline.id),
+                topic_ref=official.agency_id,
             )
         )
     return await enqueue(session, items, now=now), run_id
@@ -290,8 +293,8 @@ async def _escalate(
                     ),
                     priority=Priority.DIRECT,
                     run_id=run_id,
-                    dedup_key=(
-                        f"escalate:{pack.campaign.id}:{deadline.id}:{coordinator.id}:{number}"
+                    dedup_key=keys.escalation_key(
+                        pack.campaign.id, deadline.id, coordinator.id, number
                     ),
                 )
             )
@@ -302,14 +305,12 @@ async def cancel_pending_reminders(
     session: AsyncSession, *, campaign_id: str, deadline_id: str, agency_id: str
 ) -> int:
     """Cancel reminder rows not yet sent to an agency that has just reported."""
-    prefix = f"remind:{campaign_id}:{deadline_id}:"
-    suffix = f":{agency_id}:"
     result = await session.execute(
         update(OutboxMessage)
         .where(
             col(OutboxMessage.status) == outbox_status.PENDING,
-            col(OutboxMessage.dedup_key).startswith(prefix, autoescape=True),
-            col(OutboxMessage.dedup_key).contains(suffix, autoescape=True),
+            col(OutboxMessage.topic) == keys.reminder_topic(campaign_id, deadline_id),
+            col(OutboxMessage.topic_ref) == agency_id,
         )
         .values(status=outbox_status.CANCELLED)
     )

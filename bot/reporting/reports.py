@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Outbound
+from bot.chat.refusal import Refusal, Refused
+from bot.clock import Randomness, SystemRandomness
+from bot.delivery import keys
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
 from bot.domain.campaign import Agency, CampaignPack, Deadline, in_lang
 from bot.domain.forms import (
@@ -42,8 +44,10 @@ log = logging.getLogger(__name__)
 DRAFT_WARN_BEFORE_HOURS = 12
 
 
-class AmendClosed(Exception):
-    """The deadline passed and the agency has already sent: no new version is accepted."""
+class AmendClosed(Refused):
+    """The deadline passed and the agency has already sent: no new version is accepted.
+
+    The refusal's fields lack the agency's display name, which the chat adds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +112,15 @@ def reporting_agencies(pack: CampaignPack) -> list[Agency]:
     return [a for a in pack.agencies if a.reports]
 
 
-def new_draft_id() -> str:
-    """A short random id telling one draft's buttons from another's."""
-    return secrets.token_urlsafe(6)
+def new_draft_id(randomness: Randomness | None = None) -> str:
+    """A short random id telling one draft's buttons from another's (12 hex digits)."""
+    return (randomness or SystemRandomness()).token_hex(6)
 
 
-def amend_state(data: FormData) -> FormState:
+def amend_state(data: FormData, randomness: Randomness | None = None) -> FormState:
     """A draft holding a sent version, opened at its summary (so «sửa N» changes one item)."""
     return FormState(
-        draft_id=new_draft_id(),
+        draft_id=new_draft_id(randomness),
         nonce=1,
         mode="summary",
         tables={k: [dict(r) for r in v] for k, v in data.tables.items()},
@@ -135,10 +139,10 @@ def add_row(state: FormState, section_id: str, row: Row) -> FormState:
     return state.model_copy(update={"tables": tables, "nonce": state.nonce + 1})
 
 
-def quick_state(section_id: str, row: Row) -> FormState:
+def quick_state(section_id: str, row: Row, randomness: Randomness | None = None) -> FormState:
     """A new draft made by `/nhanh`: the row, opened at the summary (the rest can follow)."""
     return FormState(
-        draft_id=new_draft_id(), nonce=1, mode="summary", tables={section_id: [dict(row)]}
+        draft_id=new_draft_id(randomness), nonce=1, mode="summary", tables={section_id: [dict(row)]}
     )
 
 
@@ -165,7 +169,7 @@ async def submit_report(
     )
     on_time = is_on_time(deadline, now)
     if previous and not on_time:
-        raise AmendClosed(deadline.id)
+        raise AmendClosed(Refusal("reports.amend_closed", {"due": format_due(deadline)}))
     row = await repo.add_submission(
         session,
         agency_id=official.agency_id,
@@ -238,7 +242,7 @@ async def expire_drafts(db: Database, pack: CampaignPack, *, now: datetime) -> D
                         OutboxItem(
                             message=_draft_message(draft, official, text),
                             priority=Priority.DIRECT,
-                            dedup_key=f"draft-expired:{draft.id}:{_stamp(draft.updated_at)}",
+                            dedup_key=keys.draft_expired_key(draft.id, draft.updated_at),
                         )
                     )
                 continue
@@ -253,7 +257,7 @@ async def expire_drafts(db: Database, pack: CampaignPack, *, now: datetime) -> D
                 OutboxItem(
                     message=_draft_message(draft, official, text),
                     priority=Priority.DIRECT,
-                    dedup_key=f"draft-warn:{draft.id}:{_stamp(draft.updated_at)}",
+                    dedup_key=keys.draft_warning_key(draft.id, draft.updated_at),
                 )
             )
             draft.warned_at = now
@@ -266,7 +270,3 @@ async def expire_drafts(db: Database, pack: CampaignPack, *, now: datetime) -> D
 
 def _hours(n: int) -> timedelta:
     return timedelta(hours=n)
-
-
-def _stamp(moment: datetime) -> str:
-    return str(int(moment.timestamp()))

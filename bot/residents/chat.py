@@ -14,7 +14,19 @@ from bot.domain.campaign import CampaignPack, in_lang
 from bot.domain.deeplinks import group_number
 from bot.domain.text import fold, fold_words
 from bot.residents import repository as repo
-from bot.residents.preferences import apply_delivery_hour, apply_posts_muted
+from bot.residents.buttons import (
+    Answer,
+    DeleteButton,
+    GroupPage,
+    GroupPick,
+    GroupSkip,
+    LanguageButton,
+    MenuAction,
+    MenuButton,
+    SloganGroupButton,
+)
+from bot.residents.preferences import PreferenceResult, apply_delivery_hour, apply_posts_muted
+from bot.storage.models.residents import SubscriberStatus
 from messages import LANGUAGES, t
 
 GROUP_PAGE = 8
@@ -64,11 +76,11 @@ class Residents:
         router.command(("gio", "hour"), self.set_hour)
         router.command(("tatbai", "mute"), self.mute_posts)
         router.command(("batbai", "unmute"), self.unmute_posts)
-        router.choice("lang", self.on_language)
-        router.choice("grp", self.on_group)
-        router.choice("sg", self.on_slogan_group)
-        router.choice("del", self.on_delete)
-        router.choice("menu", self.on_menu)
+        router.choice(LanguageButton, self.on_language)
+        router.choice(GroupPick, self.on_group)  # and GroupPage, GroupSkip: one prefix
+        router.choice(SloganGroupButton, self.on_slogan_group)
+        router.choice(DeleteButton, self.on_delete)
+        router.choice(MenuButton, self.on_menu)
         router.flow(ONBOARDING, self.on_onboarding_text)
         router.flow(GROUP_FLOW, self.on_group_text)
         router.unknown_command = self.unknown_command
@@ -99,7 +111,7 @@ class Residents:
         if linked is not None:
             sub.group_code = linked
             sub.updated_at = turn.now
-        if not created and was is not None and was.status != "active":
+        if not created and was is not None and was.status != SubscriberStatus.ACTIVE:
             turn.say("residents.welcome_back")
             if linked is not None:
                 turn.say("residents.group_from_link", group=linked)
@@ -128,15 +140,14 @@ class Residents:
 
     async def on_language(self, turn: Turn) -> None:
         """Button lang:<code>: set the language; during onboarding go on to the group."""
-        code = (turn.inbound.choice_data or "").split(":")[1:2]
-        lang = code[0] if code else ""
+        button = LanguageButton.unpack(turn.inbound.choice_data)
         if turn.subscriber is None:
             turn.say("residents.not_subscribed")
             return
-        if lang not in LANGUAGES:
+        if button is None or button.code not in LANGUAGES:
             await self.stale(turn)
             return
-        self._set_language(turn, lang)
+        self._set_language(turn, button.code)
 
     def _set_language(self, turn: Turn, lang: str) -> None:
         assert turn.subscriber is not None
@@ -176,19 +187,21 @@ class Residents:
         self._ask_group(turn, page=1)
 
     async def on_group(self, turn: Turn) -> None:
-        """Button grp:<index> | grp:p<page> | grp:skip."""
-        value = (turn.inbound.choice_data or "").split(":", 1)[-1]
+        """Button grp:<index> | grp:p:<page> | grp:skip."""
+        data = turn.inbound.choice_data
         if turn.subscriber is None:
             turn.say("residents.not_subscribed")
             return
-        if value.startswith("p") and value[1:].isdigit():
-            self._ask_group(turn, page=int(value[1:]))
+        page = GroupPage.unpack(data)
+        if page is not None:
+            self._ask_group(turn, page=page.page)
             return
-        if value == "skip":
+        pick = GroupPick.unpack(data)
+        if GroupSkip.unpack(data) is not None:
             turn.subscriber.group_code = None
             turn.say("residents.group_skipped")
-        elif value.isdigit() and int(value) < len(self.groups):
-            self._set_group(turn, self.groups[int(value)])
+        elif pick is not None and 0 <= pick.index < len(self.groups):
+            self._set_group(turn, self.groups[pick.index])
         else:
             await self.stale(turn)
             return
@@ -229,14 +242,18 @@ class Residents:
         page = min(max(page, 1), pages)
         first = (page - 1) * GROUP_PAGE
         choices = [
-            Choice(label=name, data=f"grp:{first + i}")
+            Choice(label=name, data=GroupPick(index=first + i).pack())
             for i, name in enumerate(self.groups[first : first + GROUP_PAGE])
         ]
         if page < pages:
-            choices.append(turn.choice("residents.group_page_next", f"grp:p{page + 1}"))
+            choices.append(
+                turn.choice("residents.group_page_next", GroupPage(page=page + 1).pack())
+            )
         if page > 1:
-            choices.append(turn.choice("residents.group_page_prev", f"grp:p{page - 1}"))
-        choices.append(turn.choice("residents.group_skip", "grp:skip"))
+            choices.append(
+                turn.choice("residents.group_page_prev", GroupPage(page=page - 1).pack())
+            )
+        choices.append(turn.choice("residents.group_skip", GroupSkip().pack()))
         # Not numbered: on button-less channels a typed number is the group's place in the
         # whole list (Khối phố 9 is «9» on every page), not its place on this page.
         turn.say(
@@ -259,13 +276,18 @@ class Residents:
             turn.say("residents.slogans_none", locality=self.pack.campaign.locality)
             return
         choices = [
-            Choice(label=self._group_title(g.id, turn.lang), data=f"sg:{g.id}") for g in groups
+            Choice(
+                label=self._group_title(g.id, turn.lang),
+                data=SloganGroupButton(group_id=g.id).pack(),
+            )
+            for g in groups
         ]
         turn.say("residents.slogans_intro", choices=choices)
 
     async def on_slogan_group(self, turn: Turn) -> None:
         """Button sg:<id>: the group's slogans, verbatim, numbered."""
-        group_id = (turn.inbound.choice_data or "").split(":", 1)[-1]
+        button = SloganGroupButton.unpack(turn.inbound.choice_data)
+        group_id = button.group_id if button is not None else None
         group = next((g for g in self.pack.slogan_groups if g.id == group_id), None)
         if group is None:
             turn.say("residents.slogans_unknown")
@@ -313,10 +335,10 @@ class Residents:
         if sub is None:
             turn.say("residents.not_subscribed")
             return
-        if sub.status != "active":
+        if sub.status != SubscriberStatus.ACTIVE:
             turn.say("residents.already_stopped")
             return
-        sub.status = "stopped"
+        sub.status = SubscriberStatus.STOPPED
         sub.updated_at = turn.now
         await repo.cancel_pending_bulk(turn.session, channel=turn.channel, chat_id=turn.chat_id)
         turn.clear_flow()
@@ -328,7 +350,7 @@ class Residents:
         if sub is None:
             await self.start(turn)
             return
-        sub.status = "active"
+        sub.status = SubscriberStatus.ACTIVE
         sub.updated_at = turn.now
         turn.say("residents.resumed")
 
@@ -344,21 +366,23 @@ class Residents:
         turn.say(
             "residents.delete_confirm",
             choices=[
-                turn.choice("residents.delete_yes", f"del:yes:{nonce}"),
-                turn.choice("residents.delete_no", f"del:no:{nonce}"),
+                turn.choice(
+                    "residents.delete_yes", DeleteButton(answer=Answer.YES, nonce=nonce).pack()
+                ),
+                turn.choice(
+                    "residents.delete_no", DeleteButton(answer=Answer.NO, nonce=nonce).pack()
+                ),
             ],
             columns=2,
         )
 
     async def on_delete(self, turn: Turn) -> None:
         """Button del:yes|no:<nonce>: only the buttons of the latest request count."""
-        parts = (turn.inbound.choice_data or "").split(":")
-        answer = parts[1] if len(parts) > 1 else ""
-        nonce = parts[2] if len(parts) > 2 else ""
-        if turn.flow != DELETE_FLOW or not nonce or nonce != turn.state.nonce:
+        button = DeleteButton.unpack(turn.inbound.choice_data)
+        if turn.flow != DELETE_FLOW or button is None or not turn.nonce_matches(button.nonce):
             await self.stale(turn)
             return
-        if answer == "yes":
+        if button.answer is Answer.YES:
             await self._delete_everything(turn)
             turn.forget_chat()
             turn.say("residents.deleted")
@@ -373,7 +397,7 @@ class Residents:
         sub = turn.subscriber
         delivery = self.pack.delivery
         arg = fold(turn.inbound.args)
-        if not arg and sub is not None and sub.status == "active":
+        if not arg and sub is not None and sub.status == SubscriberStatus.ACTIVE:
             turn.say(
                 "residents.hour_current",
                 hour=sub.delivery_hour or delivery.hour,
@@ -381,31 +405,35 @@ class Residents:
             )
             return
         hour = None if arg in {"chung", "mac dinh", "macdinh", "default"} else turn.inbound.args
-        result = apply_delivery_hour(sub, hour, delivery=delivery, now=turn.now)
-        turn.say_text(turn.text(result.key, **result.fields))
+        self._answer(turn, apply_delivery_hour(sub, hour, delivery=delivery, now=turn.now))
 
     async def mute_posts(self, turn: Turn) -> None:
         """/tatbai: daily posts off (announcements still arrive)."""
-        result = apply_posts_muted(turn.subscriber, True, now=turn.now)
-        turn.say_text(turn.text(result.key, **result.fields))
+        self._answer(turn, apply_posts_muted(turn.subscriber, True, now=turn.now))
 
     async def unmute_posts(self, turn: Turn) -> None:
         """/batbai: daily posts on again."""
-        result = apply_posts_muted(turn.subscriber, False, now=turn.now)
-        turn.say_text(turn.text(result.key, **result.fields))
+        self._answer(turn, apply_posts_muted(turn.subscriber, False, now=turn.now))
+
+    @staticmethod
+    def _answer(turn: Turn, result: PreferenceResult) -> None:
+        if result.refusal is not None:
+            turn.refuse(result.refusal)
+        else:
+            turn.say_text(turn.text(result.key, **result.fields))
 
     # ---- everything else --------------------------------------------------------------------
 
     async def on_menu(self, turn: Turn) -> None:
         """Buttons of the fallback menu."""
-        action = (turn.inbound.choice_data or "").split(":", 1)[-1]
-        handlers: dict[str, Handler] = {
-            "slogans": self.slogans,
-            "help": self.help,
-            "stop": self.stop,
-            "start": self.start,
+        button = MenuButton.unpack(turn.inbound.choice_data)
+        handlers: dict[MenuAction, Handler] = {
+            MenuAction.SLOGANS: self.slogans,
+            MenuAction.HELP: self.help,
+            MenuAction.STOP: self.stop,
+            MenuAction.START: self.start,
         }
-        await handlers.get(action, self.stale)(turn)
+        await (handlers[button.action] if button is not None else self.stale)(turn)
 
     async def unknown_command(self, turn: Turn) -> None:
         """A command nobody registered."""
@@ -420,7 +448,7 @@ class Residents:
         if turn.subscriber is None:
             turn.say(
                 "residents.fallback_unsubscribed",
-                choices=[turn.choice("residents.menu_start", "menu:start")],
+                choices=[self._start_button(turn)],
             )
             return
         turn.say("residents.fallback", choices=self._menu(turn), columns=2)
@@ -430,23 +458,30 @@ class Residents:
         if turn.subscriber is None:
             turn.say(
                 "residents.fallback_unsubscribed",
-                choices=[turn.choice("residents.menu_start", "menu:start")],
+                choices=[self._start_button(turn)],
             )
             return
         turn.say("residents.non_text", choices=self._menu(turn), columns=2)
 
     # ---- helpers ----------------------------------------------------------------------------
 
+    @staticmethod
+    def _start_button(turn: Turn) -> Choice:
+        return turn.choice("residents.menu_start", MenuButton(action=MenuAction.START).pack())
+
     def _menu(self, turn: Turn) -> list[Choice]:
         return [
-            turn.choice("residents.menu_slogans", "menu:slogans"),
-            turn.choice("residents.menu_help", "menu:help"),
-            turn.choice("residents.menu_stop", "menu:stop"),
+            turn.choice("residents.menu_slogans", MenuButton(action=MenuAction.SLOGANS).pack()),
+            turn.choice("residents.menu_help", MenuButton(action=MenuAction.HELP).pack()),
+            turn.choice("residents.menu_stop", MenuButton(action=MenuAction.STOP).pack()),
         ]
 
     @staticmethod
     def _language_choices() -> list[Choice]:
-        return [Choice(label=t(f"languages.{code}"), data=f"lang:{code}") for code in LANGUAGES]
+        return [
+            Choice(label=t(f"languages.{code}"), data=LanguageButton(code=code).pack())
+            for code in LANGUAGES
+        ]
 
     def _title(self, lang: str) -> str:
         info = self.pack.campaign

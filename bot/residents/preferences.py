@@ -1,7 +1,7 @@
 """A resident's own settings: the time of day of the daily post, and muting the daily posts.
 
-The functions return a `PreferenceResult` carrying a message key and its fields (never raw text):
-the caller renders it with `t(result.key, lang, **result.fields)`.
+The functions return a `PreferenceResult` carrying a message key and its fields (never raw text);
+a refused change carries its `Refusal` (bot/chat/refusal.py). The chat renders either.
 """
 
 from __future__ import annotations
@@ -11,14 +11,17 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
+from bot.chat.refusal import Refusal
 from bot.chat.repository import get_subscriber
 from bot.domain.campaign import Delivery
 from bot.storage.db import Database
-from bot.storage.models.residents import Subscriber
+from bot.storage.models.residents import Subscriber, SubscriberStatus
 
 # Residents may pick any time from 05:00 to 21:00 that is not in the pack's quiet hours.
 EARLIEST_HOUR = time(5, 0)
 LATEST_HOUR = time(21, 0)
+
+NOT_SUBSCRIBED = Refusal("preferences.not_subscribed")
 
 # "7:30", "07:30", "7h30", "7h", "7 giờ 30", "7g30", "18.00" — how people write a time of day.
 _HOUR_RE = re.compile(r"^(\d{1,2})\s*(?::|\.|h|g|giờ)?\s*(\d{2})?\s*(?:p|phút)?$")
@@ -34,6 +37,16 @@ class PreferenceResult:
     delivery_hour: str | None = None  # the stored value after the change ("HH:MM" or None)
     posts_muted: bool | None = None
 
+    @classmethod
+    def refused(cls, refusal: Refusal) -> PreferenceResult:
+        """A change refused for `refusal`; nothing was changed."""
+        return cls(ok=False, key=refusal.key, fields={k: str(v) for k, v in refusal.fields.items()})
+
+    @property
+    def refusal(self) -> Refusal | None:
+        """Why the change was refused, or None when it was made."""
+        return None if self.ok else Refusal(self.key, self.fields)
+
 
 def parse_hour(text: str) -> time | None:
     """A time of day as residents type it ("7:30", "07:30", "18h", "7 giờ 30"), or None."""
@@ -48,12 +61,17 @@ def parse_hour(text: str) -> time | None:
     return time(hour, minute)
 
 
-def check_hour(at: time, delivery: Delivery) -> str | None:
-    """The message key refusing `at` as a delivery time, or None when it is allowed."""
+def check_hour(at: time, delivery: Delivery) -> Refusal | None:
+    """Why `at` is refused as a delivery time, or None when it is allowed."""
     if delivery.is_quiet(at):
-        return "preferences.hour.quiet"
+        quiet = {"quiet_start": delivery.quiet_start, "quiet_end": delivery.quiet_end}
+        return Refusal("preferences.hour.quiet", quiet)
     if not EARLIEST_HOUR <= at <= LATEST_HOUR:
-        return "preferences.hour.out_of_range"
+        bounds = {
+            "earliest": EARLIEST_HOUR.strftime("%H:%M"),
+            "latest": LATEST_HOUR.strftime("%H:%M"),
+        }
+        return Refusal("preferences.hour.out_of_range", bounds)
     return None
 
 
@@ -66,23 +84,16 @@ def apply_delivery_hour(
     new time has already passed today and today's post has not reached the resident yet, the
     next sweep sends it; it is never sent twice. Changes the row only when the result is ok.
     """
-    if subscriber is None or subscriber.status != "active":
-        return PreferenceResult(ok=False, key="preferences.not_subscribed")
+    if subscriber is None or subscriber.status != SubscriberStatus.ACTIVE:
+        return PreferenceResult.refused(NOT_SUBSCRIBED)
     stored: str | None = None
     if hour is not None:
         parsed = parse_hour(hour)
         if parsed is None:
-            return PreferenceResult(ok=False, key="preferences.hour.invalid")
+            return PreferenceResult.refused(Refusal("preferences.hour.invalid"))
         refusal = check_hour(parsed, delivery)
-        if refusal == "preferences.hour.quiet":
-            fields = {"quiet_start": delivery.quiet_start, "quiet_end": delivery.quiet_end}
-            return PreferenceResult(ok=False, key=refusal, fields=fields)
         if refusal is not None:
-            fields = {
-                "earliest": EARLIEST_HOUR.strftime("%H:%M"),
-                "latest": LATEST_HOUR.strftime("%H:%M"),
-            }
-            return PreferenceResult(ok=False, key=refusal, fields=fields)
+            return PreferenceResult.refused(refusal)
         stored = parsed.strftime("%H:%M")
     subscriber.delivery_hour = stored
     subscriber.updated_at = now
@@ -103,8 +114,8 @@ def apply_posts_muted(
 
     Unmuting during the day lets the next sweep deliver today's post if its time has passed.
     """
-    if subscriber is None or subscriber.status != "active":
-        return PreferenceResult(ok=False, key="preferences.not_subscribed")
+    if subscriber is None or subscriber.status != SubscriberStatus.ACTIVE:
+        return PreferenceResult.refused(NOT_SUBSCRIBED)
     hour = subscriber.delivery_hour
     if subscriber.posts_muted == muted:
         key = "preferences.posts.already_muted" if muted else "preferences.posts.already_unmuted"

@@ -11,6 +11,7 @@ from sqlmodel import col
 from bot.chat.repository import get_subscriber
 from bot.storage.models import ChatState, OutboxMessage, Subscriber
 from bot.storage.models.delivery import CANCELLED, PENDING
+from bot.storage.models.residents import SubscriberStatus
 
 SUBSCRIBERS = Subscriber.__table__  # type: ignore[attr-defined]
 
@@ -27,7 +28,7 @@ async def subscribe(
         session.add(row)
         await session.flush()
         return row, True
-    row.status = "active"
+    row.status = SubscriberStatus.ACTIVE
     row.updated_at = now
     return row, False
 
@@ -55,7 +56,7 @@ async def on_chat_blocked(
     await session.execute(
         update(SUBSCRIBERS)
         .where(SUBSCRIBERS.c.channel == channel, SUBSCRIBERS.c.chat_id == chat_id)
-        .values(status="blocked", updated_at=now)
+        .values(status=SubscriberStatus.BLOCKED, updated_at=now)
     )
 
 

@@ -179,10 +179,12 @@ async def test_polling_removes_a_webhook_first(server: FakeBotApi, client: ZaloC
     assert receiver.errors == 0
 
 
-async def test_stop_while_parked_in_a_long_poll_is_prompt(client: ZaloClient) -> None:
+async def test_stop_while_parked_in_a_long_poll_is_prompt(
+    server: FakeBotApi, client: ZaloClient
+) -> None:
     receiver = ZaloReceiver(client, Collector(), clock(), poll_seconds=30)
     await receiver.start()
-    await asyncio.sleep(0.05)
+    await server.zalo.wait_for_poll()
     async with asyncio.timeout(2):
         await receiver.stop()
     assert not receiver.running
@@ -193,7 +195,7 @@ async def test_stop_while_parked_in_a_long_poll_is_prompt(client: ZaloClient) ->
 
 def body(server: FakeBotApi, text: str) -> bytes:
     server.zalo.push_message("w1", text)
-    update = server.zalo._updates.pop()  # the fake's own shape, taken off its queue
+    update = server.zalo.take_update()  # the fake's own shape, taken off its queue
     return json.dumps(update, ensure_ascii=False).encode()
 
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import col, select
 
 from bot.adoption.poster import poster_links
 from bot.adoption.profile import profile_texts
@@ -24,6 +23,7 @@ from bot.demo import DemoDriver, Person, Transcript
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
 from fakes.botapi import FakeBotApi
+from tests.support.chat import find_subscriber
 from tests.support.pack import small_pack
 
 TOKEN = "7000000001:e2e-token"
@@ -72,9 +72,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 async def subscriber(loa: Loa, chat_id: int) -> Subscriber | None:
-    async with loa.db.session() as session:
-        stmt = select(Subscriber).where(col(Subscriber.chat_id) == str(chat_id))
-        return (await session.execute(stmt)).scalars().first()
+    return await find_subscriber(loa.db, chat_id)
 
 
 async def test_commands_are_registered_in_both_languages(harness: Harness) -> None:
@@ -146,7 +144,7 @@ async def test_bad_input_over_telegram(harness: Harness) -> None:
     await d.say(minh, "/start")
     await d.sticker(minh)
     harness.server.push_photo(2002)
-    await d._show_replies(minh, len(harness.server.sent_to(2002, "sendMessage")))
+    await d.show_replies(minh, len(harness.server.sent_to(2002, "sendMessage")))
     await d.say(minh, "x" * 5000)
     await d.say(minh, "/lenhkhongco")
     texts = harness.server.texts_to(2002)
@@ -163,7 +161,7 @@ async def test_the_same_update_delivered_twice_is_answered_once(harness: Harness
     update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
     harness.server.push_raw(update)
     harness.server.push_raw(dict(update))
-    await harness.driver._show_replies(hoa, 0)
+    await harness.driver.show_replies(hoa, 0)
     await harness.driver.say(hoa, "/trogiup")  # a later update: proves the duplicate was consumed
     sent = harness.server.texts_to(2003)
     assert sum("Xin chào! Mình là Loa" in x for x in sent) == 1
@@ -181,12 +179,14 @@ async def test_webhook_checks_the_secret_token(tmp_path: Path) -> None:
     await db.create_all()
     clock = FakeClock(datetime(2025, 11, 16, 3, 0, tzinfo=UTC))
     handled = []
+    arrived = asyncio.Event()
 
     async with FakeBotApi() as server:
         loa = build_loa(db=db, pack=small_pack(), clock=clock, channels={})
 
         async def handle(inbound: object) -> object:
             handled.append(inbound)
+            arrived.set()
             return await loa.conversation.handle(inbound)  # type: ignore[arg-type]
 
         receiver = TelegramReceiver(
@@ -206,10 +206,7 @@ async def test_webhook_checks_the_secret_token(tmp_path: Path) -> None:
             assert await server.post_update_to(url, update, secret_token="wrong") == 403
             assert await server.post_update_to(url, update) == 403
             assert await server.post_update_to(url, update, secret_token="s3cret-Token") == 200
-            for _ in range(100):
-                if handled:
-                    break
-                await asyncio.sleep(0.02)
+            await asyncio.wait_for(arrived.wait(), timeout=2)
             assert len(handled) == 1
         finally:
             await receiver.stop()

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlmodel import col, select
 
 from bot.app import Loa, build_loa
 from bot.channels.base import Inbound, Outbound
@@ -23,6 +22,7 @@ from bot.delivery.limiter import ChannelLimits
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
 from fakes.botapi import FakeBotApi
+from tests.support.chat import find_subscriber
 from tests.support.pack import small_pack
 
 TOKEN = "7000000002:zalo-e2e-token"
@@ -93,11 +93,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
 
 
 async def subscriber(loa: Loa, chat_id: str) -> Subscriber | None:
-    async with loa.db.session() as session:
-        stmt = select(Subscriber).where(
-            col(Subscriber.channel) == "zalo", col(Subscriber.chat_id) == chat_id
-        )
-        return (await session.execute(stmt)).scalars().first()
+    return await find_subscriber(loa.db, chat_id, channel="zalo")
 
 
 async def test_a_resident_does_everything_on_zalo(harness: Harness) -> None:

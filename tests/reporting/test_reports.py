@@ -124,10 +124,14 @@ async def test_versions_are_numbered_per_agency_and_deadline(db: Database) -> No
         ]
         assert versions == [1, 2, 1, 3]
         late = DUE_AT + timedelta(hours=1)
-        with pytest.raises(service.AmendClosed):
+        with pytest.raises(service.AmendClosed) as closed:
             await service.submit_report(
                 session, official=a, deadline=deadline, data=empty, now=late
             )
+        refusal = closed.value.refusal.with_fields(agency="Công an phường")
+        assert refusal.key == "reports.amend_closed"
+        assert "«Công an phường» đã gửi báo cáo" in refusal.render("vi")
+        assert service.format_due(deadline) in refusal.render("en")
         c, _ = await repo.bind_official(
             session,
             channel="telegram",

@@ -12,11 +12,11 @@ from sqlmodel import col, func, select
 from bot.channels.base import Inbound, InboundKind
 from bot.chat.conversation import Conversation
 from bot.chat.router import Router
-from bot.clock import FakeClock
+from bot.clock import FakeClock, SeededRandomness
 from bot.residents.chat import Residents
 from bot.storage.db import Database
 from bot.storage.models import ChatState, OutboxMessage, Subscriber
-from tests.support.chat import ChatDriver
+from tests.support.chat import ChatDriver, find_subscriber
 from tests.support.pack import small_pack
 
 START = datetime(2025, 11, 16, 2, 0, tzinfo=UTC)
@@ -34,9 +34,7 @@ def clock() -> FakeClock:
 
 
 async def subscriber(db: Database, chat_id: str = "1001") -> Subscriber | None:
-    async with db.session() as session:
-        stmt = select(Subscriber).where(col(Subscriber.chat_id) == chat_id)
-        return (await session.execute(stmt)).scalars().first()
+    return await find_subscriber(db, chat_id)
 
 
 async def outbox_count(db: Database, chat_id: str = "1001") -> int:
@@ -335,3 +333,38 @@ async def test_a_language_name_typed_after_another_answer_still_counts(
     assert "Đã chọn tiếng Việt." in chat.texts()
     await chat.type("khoi pho 12")
     assert "Đã ghi nhận: Khối phố 12." in chat.texts()
+
+
+async def test_page_buttons_use_the_codec_and_an_old_page_button_is_stale(
+    db: Database, clock: FakeClock
+) -> None:
+    chat = ChatDriver(make_conversation(db, clock), clock)
+    await chat.type("/start")
+    await chat.press("lang:vi")
+    await chat.press("grp:p:2")
+    assert chat.labels()[0] == "Khối phố 9"
+    await chat.press("grp:p2")  # the page button's format before the codec
+    assert "Nút này đã cũ" in chat.texts()
+
+
+async def test_delete_confirmation_nonces_come_from_the_injected_randomness(
+    db: Database, clock: FakeClock
+) -> None:
+    router = Router()
+    Residents(small_pack()).register(router)
+    conversation = Conversation(db, router, clock, randomness=SeededRandomness(7))
+    chats = [ChatDriver(conversation, clock, str(n)) for n in (1, 2)]
+    data = []
+    for chat in chats:
+        await chat.type("/start")
+        await chat.type("/xoadulieu")
+        data.append([c.data for c in chat.last[-1].choices])
+    expected = SeededRandomness(7)
+    expected.token_hex(4)  # /start draws one for the onboarding flow
+    nonce = expected.token_hex(4)
+    assert data[0] == [f"del:yes:{nonce}", f"del:no:{nonce}"]
+    assert data[1] != data[0]  # one source for the process: the next chat draws the next nonce
+    await chats[0].press(f"del:yes:{nonce[::-1]}")
+    assert "Nút này đã cũ" in chats[0].texts()
+    await chats[0].press(f"del:no:{nonce}")
+    assert await subscriber(db, "1") is not None

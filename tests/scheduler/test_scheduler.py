@@ -105,14 +105,12 @@ async def test_scheduler_with_the_real_job_fills_the_outbox(db: Database) -> Non
     clock = FakeClock(vn(window(1), 9))
     await activate_campaign(db, pack, now=clock.now())
     await add_subscriber(db, "a", now=clock.now())
-    job = partial(minute_job, db=db, pack=pack, clock=clock, notify=lambda: None)
+    ran = asyncio.Event()  # the job wakes the dispatcher once it has queued its rows
+    job = partial(minute_job, db=db, pack=pack, clock=clock, notify=ran.set)
     scheduler = build_scheduler(sweep=job)
     scheduler.start()
     try:
-        for _ in range(200):
-            if await outbox_rows(db):
-                break
-            await asyncio.sleep(0.02)
+        await asyncio.wait_for(ran.wait(), timeout=5)
     finally:
         scheduler.shutdown(wait=False)
         await asyncio.sleep(0)

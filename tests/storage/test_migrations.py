@@ -104,3 +104,37 @@ def test_every_revision_steps_up_and_down(database: tuple[str, str | None]) -> N
         down = revision.down_revision
         downgrade(url, down if isinstance(down, str) else "base", schema=schema)
         upgrade(url, revision.revision, schema=schema)
+
+
+def test_reminders_queued_before_the_topic_columns_get_their_topic(
+    database: tuple[str, str | None],
+) -> None:
+    url, schema = database
+    upgrade(url, "0001", schema=schema)
+    insert = (
+        "INSERT INTO outbox (channel, chat_id, text, choices, columns, numbered, priority, status,"
+        " attempts, next_attempt_at, created_at, dedup_key) VALUES ('zalo', '1', 'x', '[]', 1,"
+        " TRUE, 1, :status, 0, '2025-11-20 01:00:00+00:00', '2025-11-20 01:00:00+00:00', :key)"
+    )
+    rows = [
+        ("pending", "remind:ky-lua-2025:d1:3:cong-an:7"),
+        ("sent", "remind:ky-lua-2025:d1:2:cong-an:7"),
+        ("pending", "post:ky-lua-2025:3:12"),
+    ]
+
+    async def run(sql: str, params: list[dict[str, Any]]) -> list[Any]:
+        engine = _engine(url, schema)
+        async with engine.begin() as conn:
+            found = await conn.execute(text(sql), params or None)
+            result = [tuple(r) for r in found.all()] if found.returns_rows else []
+        await engine.dispose()
+        return result
+
+    asyncio.run(run(insert, [{"status": s, "key": k} for s, k in rows]))
+    upgrade(url, schema=schema)
+    select_sql = "SELECT dedup_key, topic, topic_ref FROM outbox ORDER BY id"
+    assert asyncio.run(run(select_sql, [])) == [
+        ("remind:ky-lua-2025:d1:3:cong-an:7", "remind:ky-lua-2025:d1", "cong-an"),
+        ("remind:ky-lua-2025:d1:2:cong-an:7", None, None),  # sent: nothing left to cancel
+        ("post:ky-lua-2025:3:12", None, None),
+    ]

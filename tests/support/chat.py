@@ -5,11 +5,26 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
+from sqlmodel import col, select
+
 from bot.channels.base import Inbound, InboundKind, Outbound
 from bot.chat.conversation import Conversation
 from bot.clock import Clock
+from bot.storage.db import Database
+from bot.storage.models import Subscriber
 
 _ids = itertools.count(1)
+
+
+async def find_subscriber(
+    db: Database, chat_id: str | int, *, channel: str | None = None
+) -> Subscriber | None:
+    """The subscriber row of a chat (on `channel`, or on any), or None."""
+    async with db.session() as session:
+        stmt = select(Subscriber).where(col(Subscriber.chat_id) == str(chat_id))
+        if channel is not None:
+            stmt = stmt.where(col(Subscriber.channel) == channel)
+        return (await session.execute(stmt)).scalars().first()
 
 
 class ChatDriver:

@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Column, Index, Text, true
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
 
-# The statuses of an outbox row.
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-BLOCKED = "blocked"
-CANCELLED = "cancelled"
+
+class OutboxStatus(StrEnum):
+    """The statuses of an outbox row: pending → sending → sent | failed | blocked | cancelled."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+
+
+# Short names used by the delivery engine's SQL.
+PENDING = OutboxStatus.PENDING
+SENDING = OutboxStatus.SENDING
+SENT = OutboxStatus.SENT
+FAILED = OutboxStatus.FAILED
+BLOCKED = OutboxStatus.BLOCKED
+CANCELLED = OutboxStatus.CANCELLED
 FINAL_STATUSES = (SENT, FAILED, BLOCKED, CANCELLED)
+
+
+class RunStatus(StrEnum):
+    """The statuses of a bulk run."""
+
+    RUNNING = "running"
+    DONE = "done"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -25,7 +45,9 @@ class OutboxMessage(SQLModel, table=True):
     status: pending → sending → sent | failed | blocked | cancelled.
     priority: 0 = reply to a person typing, 1 = direct (reminders), 2 = bulk (posts, broadcasts).
     dedup_key: set for generated messages (e.g. "post:<campaign>:<day>:<subscriber>") so that a
-    sweep run twice inserts nothing twice.
+    sweep run twice inserts nothing twice; nothing searches inside it.
+    topic, topic_ref: what a generated message is about (e.g. a deadline's reminders and the
+    agency they concern), so that it can be found again by columns.
     """
 
     __tablename__ = "outbox"
@@ -35,6 +57,8 @@ class OutboxMessage(SQLModel, table=True):
         Index("ix_outbox_claim", "status", "priority", "id"),
         # blocked / migrated chats update their other rows
         Index("ix_outbox_chat", "channel", "chat_id"),
+        # rows found again by what they are about (reminders of a deadline, per agency)
+        Index("ix_outbox_topic", "topic", "topic_ref"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -48,7 +72,7 @@ class OutboxMessage(SQLModel, table=True):
         default=True, sa_column=Column(Boolean, nullable=False, default=True, server_default=true())
     )
     priority: int = Field(default=2)
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
@@ -59,6 +83,9 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=200)
     # a file ({"file": [path, name, type, photo]}) and/or a chat's command menu, as JSON
     extra: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # what the message is about, for finding it again by equality (built in bot/delivery/keys.py)
+    topic: str | None = Field(default=None, max_length=120)
+    topic_ref: str | None = Field(default=None, max_length=64)
 
 
 class BulkRun(SQLModel, table=True):
@@ -69,7 +96,7 @@ class BulkRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)  # daily_post | broadcast | reminder | escalation
     label: str = Field(max_length=200)
-    status: str = Field(default="running", max_length=16)  # running | done
+    status: str = Field(default=RunStatus.RUNNING, max_length=16)
     queued: int = Field(default=0)
     sent: int = Field(default=0)
     failed: int = Field(default=0)

@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
 
-DAILY_POST = "daily_post"
-PENDING = "pending"
-DONE = "done"
-MISSED = "missed"
-CANCELLED = "cancelled"
+
+class EventKind(StrEnum):
+    """What a campaign event does; the kind also names the bulk run it opens."""
+
+    DAILY_POST = "daily_post"
+    REMINDER = "reminder"  # a deadline's reminder to the agencies that have not reported
+    ESCALATION = "escalation"  # the list of those agencies, to the coordinators
+
+
+class EventStatus(StrEnum):
+    """The statuses of a campaign event (see CampaignEvent)."""
+
+    PENDING = "pending"
+    DONE = "done"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+DAILY_POST = EventKind.DAILY_POST
+PENDING = EventStatus.PENDING
+DONE = EventStatus.DONE
+MISSED = EventStatus.MISSED
+CANCELLED = EventStatus.CANCELLED
 
 
 class CampaignEvent(SQLModel, table=True):
@@ -34,7 +53,7 @@ class CampaignEvent(SQLModel, table=True):
     key: str = Field(max_length=160, unique=True)
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     due_at: datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default=EventStatus.PENDING, max_length=16)
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     run_id: int | None = Field(default=None, foreign_key="bulk_run.id")
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
+
+
+class SubscriberStatus(StrEnum):
+    """Whether a subscriber gets messages: stopped by /huy, blocked when the chat refuses them."""
+
+    ACTIVE = "active"
+    STOPPED = "stopped"
+    BLOCKED = "blocked"
 
 
 class Subscriber(SQLModel, table=True):
@@ -21,7 +30,7 @@ class Subscriber(SQLModel, table=True):
     chat_id: str = Field(max_length=64)
     lang: str = Field(default="vi", max_length=8)
     group_code: str | None = Field(default=None, max_length=64)
-    status: str = Field(default="active", max_length=16, index=True)  # active | stopped | blocked
+    status: str = Field(default=SubscriberStatus.ACTIVE, max_length=16, index=True)
     delivery_hour: str | None = Field(default=None, max_length=5)  # "HH:MM" or None = pack default
     posts_muted: bool = Field(default=False)  # daily posts off; announcements still arrive
     created_at: datetime = Field(sa_type=UTCDateTime)
