@@ -20,7 +20,7 @@ from bot.coordinators.progress import BroadcastProgress
 from bot.storage.db import Database
 from bot.storage.models import Broadcast, OutboxMessage, Subscriber
 from tests.support.coordinator_chat import audit_rows, bind, coordinator_conversation, outbox_to
-from tests.support.reporting import START, reporting_pack
+from tests.support.reporting import START, fill_minimal_report, reporting_pack
 
 
 @pytest.fixture
@@ -335,3 +335,53 @@ def test_audience_parsing_for_the_command_line() -> None:
     assert Audience.parse("residents") == Audience("residents")
     with pytest.raises(BroadcastError):
         Audience.parse("everyone")
+
+
+async def test_agency_audiences_reach_the_bound_officials(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    pack = reporting_pack(groups=2)
+    conversation, _ = coordinator_conversation(db, clock, pack, tmp_path)
+    await bind(db, clock, conversation, pack, chat_id="o1", agency_id="tram-y-te")
+    await bind(db, clock, conversation, pack, chat_id="o2", agency_id="kp-1")
+    await bind(db, clock, conversation, pack, chat_id="o3", agency_id="kp-2")
+    reporter = await bind(db, clock, conversation, pack, chat_id="o4", agency_id="cong-an")
+    await bind(db, clock, conversation, pack, chat_id="c5")  # a coordinator: no agency
+    await fill_minimal_report(reporter)
+    await reporter.press_label("Gửi")
+    deadline = pack.deadlines[0].id
+    expected = {
+        Audience("agencies"): ["o1", "o2", "o3", "o4"],
+        Audience("type", ("residential_group",)): ["o2", "o3"],
+        Audience("missing", (deadline,)): ["o1", "o2", "o3"],  # the police station sent
+        Audience("residents"): [],  # officials are not residents
+    }
+    async with db.session() as session:
+        for audience, chats in expected.items():
+            found = await broadcasts.recipients(session, pack, audience, now=clock.now())
+            assert sorted(r.chat_id for r in found) == chats, audience
+        with pytest.raises(BroadcastError):
+            await broadcasts.recipients(session, pack, Audience("missing", ("x",)), now=START)
+
+
+async def test_after_a_restart_the_progress_message_goes_on_being_edited(
+    db: Database, clock: FakeClock
+) -> None:
+    pack = reporting_pack()
+    await add_residents(db, clock, [("zalo", f"z{n}", "Khối phố 1", "active") for n in range(4)])
+    async with db.session() as session:
+        row = await broadcasts.create(
+            session, author="x", channel="telegram", chat_id="c9", text="Tin",
+            audience=Audience("residents"), now=clock.now(),
+        )  # fmt: skip
+        assert row.id is not None
+        await broadcasts.confirm(session, pack, row.id, now=clock.now())
+    before = EditingChannel()
+    await BroadcastProgress(db, {"telegram": before}, clock).tick()
+    assert len(before.sent) == 1
+    await _sent(db, 2)
+    # a new process (the first was killed): the same message is edited, no second one is sent
+    after = EditingChannel()
+    await BroadcastProgress(db, {"telegram": after}, clock).tick()
+    assert after.sent == []
+    assert after.edits[-1][0].startswith("📤 Thông báo #1: đã gửi 2/4 (50%)")
