@@ -113,17 +113,17 @@ class DemoDriver:
         """Wait for the bot's answer to the next update handled (however it was pushed) and
         write the messages `who` got after the first `before` ones into the transcript."""
         count = await asyncio.wait_for(self._handled.get(), timeout=10)
-        await self.server.wait_for(lambda _: len(self._sent(who)) >= before + count, timeout=60)
-        for call in self._sent(who)[before : before + count]:
+        await self.server.wait_for(lambda _: len(self.sent(who)) >= before + count, timeout=60)
+        for call in self.sent(who)[before : before + count]:
             self.transcript.bot(call)
 
-    def _sent(self, who: Person) -> list[SentCall]:
+    def sent(self, who: Person) -> list[SentCall]:
         """Messages and files sent to the person (not edits of earlier messages)."""
         return [c for c in self.server.sent_to(who.chat_id) if c.method in SENDS]
 
     async def say(self, who: Person, text: str) -> None:
         """The person types `text` (a command if it starts with /)."""
-        before = len(self._sent(who))
+        before = len(self.sent(who))
         self.transcript.person(who, text)
         if text.startswith("/"):
             self.server.push_command(who.chat_id, text, first_name=who.name)
@@ -133,7 +133,7 @@ class DemoDriver:
 
     async def press(self, who: Person, label: str) -> None:
         """The person presses the button `label` on the bot's latest message that has it."""
-        sent = self._sent(who)
+        sent = self.sent(who)
         for call in reversed(sent):
             for text, data in _buttons(call):
                 if text == label:
@@ -149,7 +149,7 @@ class DemoDriver:
     async def finish_form(self, who: Person) -> None:
         """Answer the form's remaining questions with «none» / «skip» until «Gửi» sends it."""
         for _ in range(20):
-            last = self._sent(who)[-1]
+            last = self.sent(who)[-1]
             labels = [label for label, _ in _buttons(last)]
             for wanted in ("Gửi", "Giữ nguyên", "Không có", "Không", "Bỏ qua"):
                 if wanted in labels:
@@ -164,7 +164,7 @@ class DemoDriver:
 
     async def sticker(self, who: Person) -> None:
         """The person sends a sticker."""
-        before = len(self._sent(who))
+        before = len(self.sent(who))
         self.transcript.person(who, t("demo.sticker", "vi"))
         self.server.push_sticker(who.chat_id, first_name=who.name)
         await self.show_replies(who, before)
@@ -344,9 +344,9 @@ async def play_coordinator(
             break
         await asyncio.sleep(0.1)
     await driver.say(chi, "/tinhhinh")
-    title = deadline.title[:40]
     hung_before = len(server.sent_to(hung.chat_id, "sendMessage"))
-    await driver.press(chi, t("coordinators.nudge.button", "vi", deadline=title))
+    button = next(label for label, _ in _buttons(driver.sent(chi)[-1]) if label.startswith("🔔"))
+    await driver.press(chi, button)
     calls = await server.wait_for(hung_before + 1, chat_id=hung.chat_id, method="sendMessage")
     transcript.emit(f"   → {hung.name}:")
     transcript.bot(calls[-1])

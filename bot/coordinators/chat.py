@@ -124,7 +124,11 @@ class Coordinators:
         board = await read_board(turn.session, self.pack, now=turn.now, lang=turn.lang)
         buttons = [
             Choice(
-                label=turn.text("coordinators.nudge.button", deadline=item.deadline.title[:40]),
+                label=turn.text(
+                    "coordinators.nudge.button",
+                    missing=item.missing,
+                    due=service.format_due(item.deadline),
+                ),
                 data=f"{PREFIX}:nudge:{item.deadline.id}",
             )
             for item in board.deadlines

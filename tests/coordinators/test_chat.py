@@ -97,7 +97,7 @@ async def test_board_button_reminds_the_missing_once_an_hour(
     assert "Tình hình báo cáo" in coordinator.texts()
     assert "Phải gửi 7 · đã gửi 1" in coordinator.texts(), coordinator.texts()
     (button,) = coordinator.labels()
-    assert button.startswith("🔔 Nhắc các đơn vị chưa gửi")
+    assert button == "🔔 Nhắc 6 đơn vị chưa gửi (hạn trước 18/12/2025)"
     await coordinator.press_label(button)
     assert "Đã nhắc 1 đơn vị (2 người nhận)" in coordinator.texts(), coordinator.texts()
     assert "chưa có ai nhận tin qua Loa: 5" in coordinator.texts()
