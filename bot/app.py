@@ -35,7 +35,7 @@ from bot.coordinators.progress import BroadcastProgress
 from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
-from bot.reporting.chat import Reporting
+from bot.reporting.chat import SPENT_BUTTONS, Reporting
 from bot.reporting.reminders import activate_reminders
 from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
@@ -94,7 +94,13 @@ def build_loa(
         public_url=public_url,
     )
     reporting = Reporting(pack, on_bound=coordinators.on_bound)
-    Residents(pack, start_payload=reporting.start_payload, forget=[forget_chat]).register(router)
+    Residents(
+        pack,
+        start_payload=reporting.start_payload,
+        forget=[forget_chat],
+        role_start=reporting.role_start,
+        role_help=reporting.role_help,
+    ).register(router)
     reporting.register(router)
     coordinators.register(router)
     limits_text = {name: channel.capabilities.max_text for name, channel in channels.items()}
@@ -174,6 +180,7 @@ async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None
             handle=loa.conversation.handle,
             clock=clock,
             profile=profile_texts(pack),
+            spent_buttons=SPENT_BUTTONS,
         )
         if telegram_token is not None
         else None

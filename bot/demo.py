@@ -25,6 +25,7 @@ from bot.clock import VN_TZ, FakeClock, SystemClock
 from bot.coordinators.filestore import FileStore
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
+from bot.reporting.chat import SPENT_BUTTONS
 from bot.reporting.officials import create_invite
 from bot.reporting.reminders import sweep_reminders
 from bot.storage.db import Database
@@ -35,6 +36,11 @@ from messages.packs import load_pack
 
 DEMO_TOKEN = "7000000001:loa-demo-token"
 SENDS = ("sendMessage", "sendDocument", "sendPhoto")
+# How the demo's officials finish a form: send when it may, else the first of these answers.
+ANSWERS = (
+    "Gửi", "Giữ nguyên", "Cấp xã (phường, xã)", "Loa truyền thanh", "Không có", "Không",
+    "Bỏ qua", "Xong",
+)  # fmt: skip
 WIDTH = 78
 
 
@@ -151,14 +157,14 @@ class DemoDriver:
         for _ in range(20):
             last = self.sent(who)[-1]
             labels = [label for label, _ in _buttons(last)]
-            for wanted in ("Gửi", "Giữ nguyên", "Không có", "Không", "Bỏ qua"):
+            for wanted in ANSWERS:
                 if wanted in labels:
                     await self.press(who, wanted)
                     break
             else:
                 required = "bắt buộc" in (last.text or "")
                 await self.say(who, "Đã phát thanh trên loa phường." if required else "bỏ qua")
-            if wanted == "Gửi":
+            if (self.sent(who)[-1].text or "").startswith("Đã nhận báo cáo"):
                 return
         raise RuntimeError(f"the form of {who.name} did not end")
 
@@ -167,6 +173,13 @@ class DemoDriver:
         before = len(self.sent(who))
         self.transcript.person(who, t("demo.sticker", "vi"))
         self.server.push_sticker(who.chat_id, first_name=who.name)
+        await self.show_replies(who, before)
+
+    async def photo(self, who: Person) -> None:
+        """The person sends a photo (of their event, say)."""
+        before = len(self.sent(who))
+        self.transcript.person(who, t("demo.photo", "vi"))
+        self.server.push_photo(who.chat_id, first_name=who.name)
         await self.show_replies(who, before)
 
 
@@ -297,8 +310,7 @@ async def play_officials(
     await driver.press(thu, "Gửi")
     await driver.say(thu, "/baocaocuatoi")
     await driver.say(thu, "/nhanh truyenthong 3 120 150")
-    await driver.press(thu, "Gửi")  # the row added needs its level first
-    await driver.press(thu, "Khu dân cư (khối phố, tổ dân phố, thôn)")
+    await driver.press(thu, "Có")  # open an amendment with this row
     await driver.finish_form(thu)  # the amended report: version 2
 
     for days_before in (1, 0):
@@ -352,8 +364,6 @@ async def play_coordinator(
     transcript.bot(calls[-1])
     clock.set(datetime.combine(deadline.due + timedelta(days=1), time(9, 0), tzinfo=VN_TZ))
     await driver.say(hung, "/nhanh truyenthong 2 30 40")  # a late report, in one line
-    await driver.press(hung, "Gửi")
-    await driver.press(hung, "Cấp xã (phường, xã)")
     await driver.finish_form(hung)
     await driver.say(chi, "/lichsu")
     before = len(server.sent_to(chi.chat_id))
@@ -418,6 +428,7 @@ async def run_demo(
                 base_url=base_url,
                 handle=driver.wrap(loa.conversation.handle),
                 clock=clock,
+                spent_buttons=SPENT_BUTTONS,
             )
             info = pack.campaign
             window = f"{info.start:%d/%m/%Y}–{info.end:%d/%m/%Y}"

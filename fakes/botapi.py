@@ -98,6 +98,7 @@ _METHOD_NAMES = {
         "sendDocument",
         "editMessageText",
         "answerCallbackQuery",
+        "editMessageReplyMarkup",
     )
 }
 
@@ -271,6 +272,7 @@ class FakeBotApi:
             "senddocument": self._send_media,
             "editmessagetext": self._edit_message_text,
             "answercallbackquery": self._answer_callback_query,
+            "editmessagereplymarkup": self._edit_message_reply_markup,
         }
 
     # ------------------------------------------------------------------ lifecycle
@@ -910,6 +912,32 @@ class FakeBotApi:
         chat_id = self._callback_chats.get(str(params["callback_query_id"]), "")
         self._accept(token, "answerCallbackQuery", chat_id, text, params, None)
         return True
+
+    # editMessageReplyMarkup (core.telegram.org/bots/api#editmessagereplymarkup): chat_id and
+    # message_id of a message the bot sent, reply_markup an InlineKeyboardMarkup or absent (the
+    # keyboard is removed). Returns the edited Message; «message is not modified» (400) when the
+    # markup is unchanged, «message to edit not found» (400) for an unknown message. Used by the
+    # receiver to take the buttons off a form message once one of them was pressed.
+    def _edit_message_reply_markup(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = _chat_id(params)
+        message = self._messages.get((chat_id, int(params.get("message_id") or 0)))
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        markup = _check_markup(params.get("reply_markup"))
+        keyboard = markup if markup and "inline_keyboard" in markup else None
+        if keyboard == message.get("reply_markup"):
+            raise ApiError(400, "Bad Request: message is not modified")
+        if keyboard is None:
+            message.pop("reply_markup", None)
+        else:
+            message["reply_markup"] = keyboard
+        self._accept(token, "editMessageReplyMarkup", chat_id, None, params, message["message_id"])
+        return message
+
+    def markup_of(self, chat_id: int | str, message_id: int) -> dict[str, Any] | None:
+        """The inline keyboard a sent message has now (None: none, or an unknown message)."""
+        message = self._messages.get((str(chat_id), message_id))
+        return message.get("reply_markup") if message is not None else None
 
     # ------------------------------------------------------------------ send gate and records
 

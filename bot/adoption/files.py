@@ -22,6 +22,15 @@ class AdoptionError(Exception):
         super().__init__(both(key, **fields))
 
 
+def plain_file_mode() -> int:
+    """The mode `open()` would give a new file: 0o666 less the umask. A temporary file from
+    `mkstemp` is private (0o600); a pack or poster copied into a container's volume must stay
+    readable by the non-root user the container runs as."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomically(path: Path, data: str | bytes, *, force: bool = False) -> None:
     """Write `data` to `path` whole or not at all; refuse to replace a file unless `force`."""
     if path.exists() and not force:
@@ -30,6 +39,7 @@ def write_atomically(path: Path, data: str | bytes, *, force: bool = False) -> N
     payload = data.encode("utf-8") if isinstance(data, str) else data
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(temporary, plain_file_mode())
         with os.fdopen(handle, "wb") as out:
             out.write(payload)
             out.flush()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.adoption.files import AdoptionError, both
+from bot.adoption.files import AdoptionError, both, plain_file_mode
 from bot.adoption.lists import ListReading, read_list
 from bot.adoption.toml_out import document
 from bot.domain.campaign import AgencyType
@@ -187,6 +187,7 @@ def _write_checked(path: Path, text: str) -> list[Problem]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".new-", suffix=".toml", dir=path.parent)
     try:
+        os.chmod(temporary, plain_file_mode())
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
         problems = check_pack(Path(temporary))

@@ -35,6 +35,7 @@ class Inbound:
     args: str = ""
     choice_data: str | None = None
     language_hint: str | None = None
+    text_length: int | None = None  # the text's length before it was cut to a message's size
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class Choice:
 
     label: str
     data: str
+    # Not picked by a typed number (a form's «Quay lại» …): listed after the numbered choices.
+    unnumbered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +132,12 @@ def render_choices(message: Outbound) -> str:
     typed number picks them, «\n(label / label)» when a typed number is an answer."""
     if not message.choices:
         return ""
-    if message.numbered:
-        return "\n" + "\n".join(f"  {n}. {c.label}" for n, c in enumerate(message.choices, 1))
-    return "\n(" + " / ".join(choice.label for choice in message.choices) + ")"
+    if not message.numbered:
+        return "\n(" + " / ".join(choice.label for choice in message.choices) + ")"
+    numbered = [c for c in message.choices if not c.unnumbered]
+    others = [c for c in message.choices if c.unnumbered]
+    text = "\n" + "\n".join(f"  {n}. {c.label}" for n, c in enumerate(numbered, 1))
+    return text + ("\n(" + " / ".join(c.label for c in others) + ")" if others else "")
 
 
 class Channel(Protocol):

@@ -150,12 +150,14 @@ class Conversation:
 
 def _clean(inbound: Inbound) -> Inbound:
     """NFC, no control characters, bounded length; commands folded to their bare name."""
-    text = normalize_text(inbound.text)[:MAX_INBOUND_TEXT]
+    full = normalize_text(inbound.text)
+    text = full[:MAX_INBOUND_TEXT]  # measured first: a refusal can say the real length
     command = inbound.command
     if command is not None:
         command = fold(command).lstrip("/").split("@", 1)[0]
     args = normalize_text(inbound.args)[:MAX_INBOUND_TEXT]
-    return replace(inbound, text=text, command=command, args=args)
+    length = len(full) if len(full) > len(text) else None
+    return replace(inbound, text=text, command=command, args=args, text_length=length)
 
 
 def numbered_reply(inbound: Inbound, offered: Sequence[Choice], numbered: bool) -> Inbound:
@@ -168,8 +170,9 @@ def numbered_reply(inbound: Inbound, offered: Sequence[Choice], numbered: bool) 
     typed = inbound.text.strip().rstrip(".)")
     data: str | None = None
     if typed.isdigit():
-        if numbered and 1 <= int(typed) <= len(offered):
-            data = offered[int(typed) - 1].data
+        picks = [c for c in offered if not c.unnumbered]
+        if numbered and 1 <= int(typed) <= len(picks):
+            data = picks[int(typed) - 1].data
     else:
         folded = fold_words(inbound.text)
         data = next((c.data for c in offered if folded and fold_words(c.label) == folded), None)

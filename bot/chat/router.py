@@ -6,12 +6,15 @@ knows no feature.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.channels.base import InboundKind
 from bot.chat.callbacks import CallbackData, prefix_of
 from bot.chat.turn import Handler, Turn
 from bot.domain.text import fold
+
+Claims = Callable[[Turn], bool]  # True: this update belongs to the mode's handler
 
 
 async def _ignore(turn: Turn) -> None:
@@ -29,6 +32,7 @@ class Router:
     stale_choice: Handler = _ignore
     fallback: Handler = _ignore
     non_text: Handler = _ignore
+    modes: dict[str, tuple[Claims, Handler]] = field(default_factory=dict)
 
     def command(self, names: tuple[str, ...], handler: Handler) -> None:
         """Register a command under its names (Vietnamese first, aliases after)."""
@@ -47,6 +51,11 @@ class Router:
             raise ValueError(f"choice prefix {prefix!r} registered twice")
         self.choices[prefix] = handler
 
+    def mode(self, flow: str, claims: Claims, handler: Handler) -> None:
+        """Make flow `flow` a mode: while a chat is in it, every update `claims` says is not for
+        the usual handlers (a photo, another feature's command or button) goes to `handler`."""
+        self.modes[flow] = (claims, handler)
+
     def flow(self, name: str, handler: Handler) -> None:
         """Register the handler of free text typed while a chat is in flow `name`."""
         self.flows[name] = handler
@@ -54,7 +63,10 @@ class Router:
     async def dispatch(self, turn: Turn) -> None:
         """Run the handler for this turn."""
         inbound = turn.inbound
-        if inbound.kind is InboundKind.COMMAND:
+        mode = self.modes.get(turn.flow or "")
+        if mode is not None and mode[0](turn):
+            await mode[1](turn)
+        elif inbound.kind is InboundKind.COMMAND:
             name = fold(inbound.command or "")
             await self.commands.get(name, self.unknown_command)(turn)
         elif inbound.kind is InboundKind.CHOICE:

@@ -219,7 +219,8 @@ class Coordinators:
             if wanted is None:
                 turn.say("coordinators.export.no_deadline")
             else:
-                turn.say("coordinators.export.unknown_deadline", deadline=wanted[:40])
+                known = ", ".join(d.id for d in self.pack.deadlines)
+                turn.say("coordinators.export.unknown_deadline", deadline=wanted[:40], known=known)
             return
         sent = await records.sent_reports(turn.session, deadline_id=deadline.id)
         statuses = agency_statuses(self.pack, sent)

@@ -13,7 +13,7 @@ from bot.clock import SystemClock
 from bot.config import Settings
 from bot.coordinators import audit, broadcasts
 from bot.coordinators.board import board_view
-from bot.coordinators.export.files import ExportFile, ExportFormat, export_report
+from bot.coordinators.export.files import FORMATS, ExportFile, ExportFormat, export_report
 from bot.coordinators.export.summary import NoDeadline
 from bot.domain.campaign import CampaignPack
 from bot.storage.db import Database
@@ -69,7 +69,12 @@ def export_command(
     deadline: str | None,
     lang: str,
 ) -> int:
-    """Write one file of the summed report to `out`; 2 when the deadline does not exist."""
+    """Write one file of the summed report to `out` (its folder created if need be); 2 when the
+    deadline does not exist or the file cannot be written."""
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix in FORMATS and suffix != fmt:
+        print(t("coordinators.export.wrong_suffix", lang, path=out, fmt=fmt), file=sys.stderr)
+        return 2
     pack = load_campaign(settings, campaign)
     try:
         file = asyncio.run(_export(settings, pack, fmt, deadline, lang))
@@ -77,10 +82,19 @@ def export_command(
         if deadline is None:
             message = t("coordinators.export.no_deadline", lang)
         else:
-            message = t("coordinators.export.unknown_deadline", lang, deadline=deadline)
+            known = ", ".join(d.id for d in pack.deadlines)
+            message = t(
+                "coordinators.export.unknown_deadline", lang, deadline=deadline, known=known
+            )
         print(message, file=sys.stderr)
         return 2
-    out.write_bytes(file.content)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(file.content)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        print(t("coordinators.export.cannot_write", lang, path=out, reason=reason), file=sys.stderr)
+        return 2
     print(f"{out}: {len(file.content)} bytes")
     return 0
 

@@ -245,7 +245,10 @@ class Dispatcher:
             await self._ticker.wait(self._outcome_ready, FINISH_EVERY_S)
             if self._outcome_ready.is_set():
                 self._outcome_ready.clear()
-                await self._ticker.sleep(FLUSH_GATHER_S)  # gather a batch: one commit for many
+                if not any(o.job.priority == int(Priority.REPLY) for o in self._outcomes):
+                    # Bulk only: gather a batch, one commit for many sends. A reply is marked
+                    # at once: until it is, a kill -9 makes the next start send it again.
+                    await self._ticker.sleep(FLUSH_GATHER_S)
                 await self._retry_db("record", self._flush)
                 recorded_since_finish = True
             now = self._ticker.monotonic()

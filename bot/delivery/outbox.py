@@ -62,14 +62,20 @@ def encode_choices(choices: Sequence[Choice]) -> str:
     """Choices as the JSON text stored in `outbox.choices`."""
     if not choices:
         return "[]"
-    return json.dumps([[c.label, c.data] for c in choices], ensure_ascii=False)
+    return json.dumps(
+        [[c.label, c.data, 1] if c.unnumbered else [c.label, c.data] for c in choices],
+        ensure_ascii=False,
+    )
 
 
 def decode_choices(raw: str) -> tuple[Choice, ...]:
     """The inverse of `encode_choices`."""
     if raw in ("", "[]"):
         return ()
-    return tuple(Choice(label=str(pair[0]), data=str(pair[1])) for pair in json.loads(raw))
+    return tuple(
+        Choice(label=str(item[0]), data=str(item[1]), unnumbered=len(item) > 2 and bool(item[2]))
+        for item in json.loads(raw)
+    )
 
 
 def encode_extra(message: Outbound) -> str | None:

@@ -21,6 +21,9 @@ class ChoiceOption(_Model):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")
     label: str = Field(min_length=1)
+    # Other names `/nhanh` accepts for this option, matched whole and accent-insensitive
+    # («loa» for «Loa truyền thanh»); the label and each of its «/»-separated parts count too.
+    aliases: list[str] = Field(default_factory=list)
 
 
 class FormField(_Model):
@@ -62,6 +65,7 @@ class FormSection(_Model):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
     title: str = Field(min_length=1)
+    short_title: str = ""  # for headers and the summary on a phone («Hoạt động»); else the title
     kind: Literal["table", "fields"]
     row_label: str = ""  # for tables: what one row is («hoạt động», «sản phẩm»)
     max_rows: int = Field(default=30, ge=1, le=200)

@@ -7,6 +7,7 @@ goes through `normalize_text`, and matching of typed words goes through `fold`.
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from functools import cache
 
@@ -77,6 +78,18 @@ def vi_sort_key(text: str) -> bytes:
     collator = _collator()
     key: bytes = collator.getSortKey(text)  # type: ignore[attr-defined]
     return key
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def name_order(name: str) -> tuple[tuple[bytes, int], ...]:
+    """Vietnamese order with numbers as numbers: «Khối phố 2» before «Khối phố 10»."""
+    return tuple(
+        (b"", int(chunk)) if chunk.isdigit() else (vi_sort_key(chunk), 0)
+        for chunk in _DIGITS.split(name)
+        if chunk
+    )
 
 
 def closest(text: str, names: list[str], limit: int = 5) -> list[str]:

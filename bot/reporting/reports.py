@@ -14,7 +14,6 @@ Rules (the tests pin them down):
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,7 +32,7 @@ from bot.domain.forms import (
     draft_expired,
     draft_expiry_warning_due,
 )
-from bot.domain.text import vi_sort_key
+from bot.domain.text import name_order as name_order  # kept importable from here
 from bot.reporting import repository as repo
 from bot.storage.db import Database
 from bot.storage.models import Official, ReportDraft, ReportSubmission
@@ -194,18 +193,6 @@ async def missing_agencies(
     sent = await repo.submitted_agency_ids(session, deadline_id=deadline.id)
     missing = [a for a in reporting_agencies(pack) if a.id not in sent]
     return sorted(missing, key=lambda a: name_order(a.name))
-
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-def name_order(name: str) -> tuple[tuple[bytes, int], ...]:
-    """Vietnamese order with numbers as numbers: «Khối phố 2» before «Khối phố 10»."""
-    return tuple(
-        (b"", int(chunk)) if chunk.isdigit() else (vi_sort_key(chunk), 0)
-        for chunk in _DIGITS.split(name)
-        if chunk
-    )
 
 
 def _draft_message(draft: ReportDraft, official: Official, text: str) -> Outbound:

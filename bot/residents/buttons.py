@@ -66,6 +66,7 @@ class MenuAction(StrEnum):
     HELP = "help"
     STOP = "stop"
     START = "start"
+    SUBSCRIBE = "subscribe"  # a chat with another role (an official) also subscribing
 
 
 class MenuButton(CallbackData, prefix="menu"):

@@ -36,6 +36,11 @@ DELETE_FLOW = "delete"
 
 # Deletes what another area keeps about a chat; returns how many rows it removed.
 Forget = Callable[..., Awaitable[int]]
+# Another role's greeting for a bare /start (None: the chat has no other role); a bound official
+# gets it with a button to subscribe as a resident too, never the residents' sign-up.
+RoleStart = Callable[[Turn], Awaitable[str | None]]
+# Another role's commands for /trogiup ("" when the chat has no such role).
+RoleHelp = Callable[[Turn], Awaitable[str]]
 
 
 class Residents:
@@ -47,11 +52,15 @@ class Residents:
         *,
         start_payload: Handler | None = None,
         forget: Sequence[Forget] = (),
+        role_start: RoleStart | None = None,
+        role_help: RoleHelp | None = None,
     ) -> None:
         self.pack = pack
         self.groups = pack.residential_groups.all_names()
         self._start_payload = start_payload
         self._forget = tuple(forget)
+        self._role_start = role_start
+        self._role_help = role_help
 
     async def _delete_everything(self, turn: Turn) -> int:
         """Delete the chat's data here and in every other area; returns the rows other areas
@@ -66,16 +75,17 @@ class Residents:
     def register(self, router: Router) -> None:
         """Add the resident commands, buttons and flows to the router."""
         router.command(("start", "batdau_dangky"), self.start)
-        router.command(("khauhieu", "slogans"), self.slogans)
-        router.command(("trogiup", "help", "tro_giup"), self.help)
-        router.command(("huy", "stop"), self.stop)
-        router.command(("batdau", "resume"), self.resume)
+        leave = self._leaving_group_question
+        router.command(("khauhieu", "slogans"), leave(self.slogans))
+        router.command(("trogiup", "help", "tro_giup"), leave(self.help))
+        router.command(("huy", "stop"), leave(self.stop))
+        router.command(("batdau", "resume"), leave(self.resume))
         router.command(("xoadulieu", "deletedata"), self.delete_data)
         router.command(("ngonngu", "language"), self.ask_language)
         router.command(("khoi", "group"), self.ask_group_command)
-        router.command(("gio", "hour"), self.set_hour)
-        router.command(("tatbai", "mute"), self.mute_posts)
-        router.command(("batbai", "unmute"), self.unmute_posts)
+        router.command(("gio", "hour"), leave(self.set_hour))
+        router.command(("tatbai", "mute"), leave(self.mute_posts))
+        router.command(("batbai", "unmute"), leave(self.unmute_posts))
         router.choice(LanguageButton, self.on_language)
         router.choice(GroupPick, self.on_group)  # and GroupPage, GroupSkip: one prefix
         router.choice(SloganGroupButton, self.on_slogan_group)
@@ -88,16 +98,41 @@ class Residents:
         router.fallback = self.fallback
         router.non_text = self.non_text
 
+    @staticmethod
+    def _leaving_group_question(handler: Handler) -> Handler:
+        """A command that answers something else ends a pending group question (/khoi, or
+        subscribing): its answer is now the last thing shown, so a number typed next must not
+        be read as a group. The group stays optional and /khoi asks again."""
+
+        async def run(turn: Turn) -> None:
+            if turn.flow in (ONBOARDING, GROUP_FLOW):
+                turn.clear_flow()
+            await handler(turn)
+
+        return run
+
     # ---- subscribing ------------------------------------------------------------------------
 
     async def start(self, turn: Turn) -> None:
         """/start: subscribe (or welcome back); `/start g<n>` (a poster's link) also picks
-        residential group n; `/start <code>` goes to the invite handler."""
+        residential group n; `/start <code>` goes to the invite handler; a bare /start from a
+        chat with another role (a bound official) is answered by that role, not signed up."""
         number = group_number(turn.inbound.args)
         linked = self.groups[number - 1] if number and number <= len(self.groups) else None
         if turn.inbound.args and number is None and self._start_payload is not None:
             await self._start_payload(turn)
             return
+        bare = not turn.inbound.args
+        role_start = self._role_start if turn.subscriber is None and bare else None
+        greeting = await role_start(turn) if role_start is not None else None
+        if greeting is not None:
+            subscribe = MenuButton(action=MenuAction.SUBSCRIBE).pack()
+            turn.say_text(greeting, choices=[turn.choice("residents.subscribe_too", subscribe)])
+            return
+        await self.subscribe(turn, linked=linked)
+
+    async def subscribe(self, turn: Turn, *, linked: str | None = None) -> None:
+        """Subscribe (or welcome back) as a resident; `linked`: a group from a poster's link."""
         info = self.pack.campaign
         was = turn.subscriber
         sub, created = await repo.subscribe(
@@ -319,12 +354,17 @@ class Residents:
                 for a in self.pack.trusted_addresses
             )
             trusted = turn.text("residents.help_trusted", addresses=addresses)
+        role = await self._role_help(turn) if self._role_help is not None else ""
+        commands = [role] if role else []
+        if turn.subscriber is not None or not role:
+            kind = self.pack.residential_groups.kind
+            commands.insert(0, turn.text("residents.help_commands", kind=kind))
         turn.say(
             "residents.help",
             locality=self.pack.campaign.locality,
             hotlines="\n".join(lines),
             trusted=trusted,
-            kind=self.pack.residential_groups.kind,
+            commands="\n\n".join(commands),
         )
 
     # ---- stopping, resuming, deleting -------------------------------------------------------
@@ -432,6 +472,7 @@ class Residents:
             MenuAction.HELP: self.help,
             MenuAction.STOP: self.stop,
             MenuAction.START: self.start,
+            MenuAction.SUBSCRIBE: self.subscribe,
         }
         await (handlers[button.action] if button is not None else self.stale)(turn)
 

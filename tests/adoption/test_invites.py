@@ -80,3 +80,10 @@ def test_agencies_are_listed_in_vietnamese_order(
     monkeypatch.setenv("LOA_CAMPAIGN", "ky-lua-2026")
     assert main(["agencies"]) == 0
     assert capsys.readouterr().out.splitlines() == lines
+
+
+def test_numbered_agencies_are_listed_with_numbers_as_numbers() -> None:
+    lines = agency_lines(load_pack("ky-lua-2026"))
+    groups = [line.split("  (")[0].split("  ")[-1].strip() for line in lines if "Khối phố" in line]
+    assert groups[:3] == ["Khối phố 1", "Khối phố 2", "Khối phố 3"]
+    assert groups[-1] == "Khối phố 47"

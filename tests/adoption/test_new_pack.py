@@ -4,6 +4,8 @@ CSV files, 2,000 groups, a 300-character name. Each is reported by row; nothing 
 
 from __future__ import annotations
 
+import os
+import stat
 import unicodedata
 from pathlib import Path
 
@@ -224,3 +226,15 @@ def test_campaign_new_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main([*args, str(bad), "--out", str(tmp_path / "q.toml")]) == 1
     assert "row 3: 'Tổ 1' repeats row 2" in capsys.readouterr().err
     assert not (tmp_path / "q.toml").exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_the_new_pack_is_readable_by_others_as_umask_allows(tmp_path: Path) -> None:
+    """The pack is copied into the container's volume and read there by a non-root user: a
+    private 0600 file (what a bare temporary file gets) would be unreadable."""
+    old = os.umask(0o022)
+    try:
+        out = make(tmp_path, EXAMPLES / "groups.xlsx")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644

@@ -82,6 +82,21 @@ async def test_binding_sets_the_role_menu_and_is_audited(
     ]
 
 
+async def test_help_lists_the_commands_of_the_role(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    pack = reporting_pack()
+    conversation, _ = coordinator_conversation(db, clock, pack, tmp_path)
+    coordinator = await bind(db, clock, conversation, pack, chat_id="651")
+    official = await bind(db, clock, conversation, pack, chat_id="652", agency_id="cong-an")
+    await coordinator.type("/trogiup")
+    for command in ("/tinhhinh", "/thongbao", "/lichsu", "/dunggui", "/xuatbaocao"):
+        assert command in coordinator.texts(), command
+    await official.type("/trogiup")
+    assert "/baocao" in official.texts()
+    assert "/thongbao" not in official.texts()
+
+
 async def test_board_button_reminds_the_missing_once_an_hour(
     db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from docx import Document
+from docx.shared import Mm, Pt
 from openpyxl import load_workbook
 
 from bot.clock import VN_TZ, FakeClock
@@ -250,3 +251,40 @@ async def test_an_unknown_deadline_is_refused(db: Database, pack: CampaignPack) 
     with pytest.raises(NoDeadline):
         await export_report(db, pack, "xlsx", now=NOW, deadline_id="khong-co")
     assert pick_deadline(pack, None, NOW).id == pack.deadlines[0].id
+
+
+async def test_every_sheet_prints_one_page_wide_in_landscape(
+    db: Database, pack: CampaignPack
+) -> None:
+    """Printed as is, a sheet's seven columns spread over several A4 pages, one column each."""
+    file = await export_report(db, pack, "xlsx", now=NOW)
+    wb = load_workbook(io.BytesIO(file.content))
+    for ws in wb:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.page_setup.paperSize == 9, ws.title  # A4 in the OOXML paper codes
+        assert ws.sheet_properties.pageSetUpPr is not None
+        assert ws.sheet_properties.pageSetUpPr.fitToPage is True, ws.title
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0), ws.title
+        assert ws.print_title_rows == "$1:$2", ws.title  # the title and the header on every page
+        assert ws.row_dimensions[2].height == 30, ws.title  # room for a two-line header
+
+
+async def test_the_word_report_is_on_a4_with_administrative_margins_and_sized_columns(
+    db: Database, pack: CampaignPack
+) -> None:
+    """python-docx's blank document is US Letter with equal columns, which cut «Kiểm tra/giám
+    sát» mid-word; Vietnamese administrative documents are A4 (Nghị định 30/2020/NĐ-CP)."""
+    file = await export_report(db, pack, "docx", now=NOW)
+    doc = Document(io.BytesIO(file.content))
+    section = doc.sections[0]
+    sizes = (section.page_width, section.page_height, section.left_margin, section.right_margin)
+    assert [round(s.mm) if s is not None else None for s in sizes] == [210, 297, 30, 15]
+    text_width = Mm(210 - 30 - 15)
+    for grid in doc.tables[:3]:
+        widths = [cell.width for cell in grid.rows[-1].cells]
+        assert all(w is not None for w in widths)
+        assert sum(w or 0 for w in widths) <= text_width
+        assert (widths[0] or 0) < (widths[1] or 0)  # STT narrow, the agency's name wide
+        styles = {p.style.name for row in grid.rows for c in row.cells for p in c.paragraphs}
+        assert styles == {"Loa Table Text"}
+    assert doc.styles["Loa Table Text"].font.size == Pt(11)

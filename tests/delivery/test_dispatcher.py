@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Choice, Outbound, SendResult, SendStatus
 from bot.clock import FakeClock
-from bot.delivery.dispatcher import ChatEvents, RetryPolicy
+from bot.delivery.dispatcher import FLUSH_GATHER_S, ChatEvents, RetryPolicy
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
 from bot.residents.repository import cancel_pending_bulk
@@ -383,6 +383,21 @@ async def test_blocked_and_migrated_chats_are_handed_to_the_injected_chat_events
         subscriber = (await session.execute(select(Subscriber))).scalar_one()
     assert subscriber.status == "active"
     assert await _statuses(db) == {"gone": "blocked", "-1009": "sent"}
+
+
+async def test_bug7_a_reply_is_marked_sent_without_the_batching_wait(db: Database) -> None:
+    # Until a sent reply is marked, a kill -9 makes the next start send it again (issue 8, bug 7):
+    # a reply's outcome is written at once; only bulk outcomes wait to be gathered in a batch.
+    clock = FakeClock(START)
+    runner = Runner(db, ScriptedChannel(), clock)
+    await _enqueue(db, clock, ["r1"], Priority.REPLY)
+    await runner.run(sends=1)
+    assert await _statuses(db) == {"r1": "sent"}
+    assert runner.ticker.waits(FLUSH_GATHER_S) == 0
+    await _enqueue(db, clock, ["b1"], Priority.BULK)
+    await runner.run(sends=1)
+    assert await _statuses(db) == {"r1": "sent", "b1": "sent"}
+    assert runner.ticker.waits(FLUSH_GATHER_S) >= 1
 
 
 async def test_a_file_and_a_menu_travel_through_the_outbox(db: Database) -> None:

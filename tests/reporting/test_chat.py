@@ -86,15 +86,13 @@ async def test_full_report_with_back_skip_bad_numbers_and_edit(
     await chat.type("bỏ qua")
     await chat.type("bỏ qua")
     summary = chat.texts()
-    assert "1. Tổ chức phát động" in summary
+    assert "1. Hoạt động: Lễ phát động" in summary
     assert "Loa truyền thanh — 1.200 lượt, 300 nam, 450 nữ" in summary
     assert "Ngân sách nhà nước (đồng): 1.500.000 đ" in summary
-    # edit item 2 (the media row): change the quantity, keep the rest
+    # edit item 2 (the media row): pick the quantity, change it, the rest stays
     await chat.type("sửa 2")
-    await chat.press_label("Giữ nguyên")
+    await chat.press_label("Số lượng")
     await chat.type("12")
-    for _ in range(3):
-        await chat.press_label("Giữ nguyên")
     assert "Loa truyền thanh — 12 lượt, 300 nam, 450 nữ" in chat.texts()
     assert await submissions(db) == []
     await chat.press_label("Gửi")
@@ -126,11 +124,11 @@ async def test_restart_in_the_middle_resumes_the_draft(db: Database, clock: Fake
     clock.advance(timedelta(minutes=30))
     chat = ChatDriver(make_conversation(db, clock, pack), clock, chat_id="2001")
     await chat.type("80")  # typed text goes on where the draft stopped
-    assert "Số người tham gia: Nữ" in chat.texts()
+    assert "Số người tham gia – Nữ" in chat.texts()
     chat = ChatDriver(make_conversation(db, clock, pack), clock, chat_id="2001")
     await chat.type("/baocao")
     assert "Tiếp tục bản nháp báo cáo của «Khối phố 1»" in chat.texts()
-    assert "Số người tham gia: Nữ" in chat.texts()
+    assert "Số người tham gia – Nữ" in chat.texts()
     await chat.type("95")
     await chat.press_label("Khu dân cư (khối phố, tổ dân phố, thôn)")
     assert "Hội nghị/tọa đàm/đối thoại — 4 cuộc/đoàn, 80 nam, 95 nữ" in chat.texts()
@@ -224,11 +222,11 @@ async def test_quick_line_is_understood_and_added_not_sent(db: Database, clock: 
     await chat.type("/nhanh truyenthong 3 -120 150")
     assert "âm" in chat.texts()
     assert await draft_of(db, "2001") is None
-    await chat.type("/nhanh truyenthong 3 120 150")
+    await chat.type("/nhanh truyenthong loa 3 120 150")
     assert "Đã hiểu: Loa truyền thanh — 3 lượt, 120 nam, 150 nữ" in chat.texts()
     assert "chưa gửi" in chat.texts()
     assert "Tóm tắt báo cáo" in chat.texts()
-    await chat.type("/nhanh truyenthong 2 10 20")
+    await chat.type("/nhanh loa 2 10 20")
     assert "Loa truyền thanh — 2 lượt, 10 nam, 20 nữ" in chat.texts()
     assert await submissions(db) == []
     draft = await draft_of(db, "2001")
@@ -250,7 +248,7 @@ async def test_quick_line_joins_a_draft_in_progress(db: Database, clock: FakeClo
     assert "Đã hiểu:" in chat.texts()
     assert "Số cuộc/đoàn" in chat.texts()  # the question the person was at, again
     await chat.type("2")
-    assert "Số người tham gia: Nam" in chat.texts()
+    assert "Số người tham gia – Nam" in chat.texts()
 
 
 async def test_twenty_thousand_characters_are_refused_and_nothing_stored(

@@ -368,3 +368,38 @@ async def test_delete_confirmation_nonces_come_from_the_injected_randomness(
     assert "Nút này đã cũ" in chats[0].texts()
     await chats[0].press(f"del:no:{nonce}")
     assert await subscriber(db, "1") is not None
+
+
+@pytest.mark.parametrize("command", ["/khauhieu", "/trogiup"])
+async def test_another_command_leaves_the_group_question(
+    db: Database, clock: FakeClock, command: str
+) -> None:
+    """After /khoi then /khauhieu, the slogan menu is what the resident sees: a number beyond it
+    must not quietly move them to another group."""
+    chat = ChatDriver(make_conversation(db, clock), clock)
+    await chat.type("/start")
+    await chat.type("1")
+    await chat.type("khoi pho 12")
+    await chat.type("/khoi")
+    await chat.type(command)
+    await chat.type("4")
+    row = await subscriber(db)
+    assert row is not None
+    assert row.group_code == "Khối phố 12"
+    assert "Đã ghi nhận: Khối phố 4." not in chat.texts()
+
+
+async def test_a_command_during_onboarding_leaves_it_and_the_group_stays_optional(
+    db: Database, clock: FakeClock
+) -> None:
+    chat = ChatDriver(make_conversation(db, clock), clock)
+    await chat.type("/start")
+    await chat.type("1")  # Tiếng Việt; the group question follows
+    await chat.type("/khauhieu")
+    await chat.type("5")  # beyond the slogan menu: not «Khối phố 5»
+    row = await subscriber(db)
+    assert row is not None
+    assert row.group_code is None
+    await chat.type("/khoi")  # the group can still be chosen
+    await chat.type("5")
+    assert "Đã ghi nhận: Khối phố 5." in chat.texts()

@@ -39,7 +39,12 @@ def coordinator_conversation(
         public_url=PUBLIC_URL,
     )
     reporting = Reporting(pack, on_bound=coordinators.on_bound)
-    Residents(pack, start_payload=reporting.start_payload).register(router)
+    Residents(
+        pack,
+        start_payload=reporting.start_payload,
+        role_start=reporting.role_start,
+        role_help=reporting.role_help,
+    ).register(router)
     reporting.register(router)
     coordinators.register(router)
     BroadcastChat(pack, key=KEY, limits=LIMITS).register(router)

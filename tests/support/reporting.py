@@ -58,7 +58,12 @@ def make_conversation(db: Database, clock: FakeClock, pack: CampaignPack) -> Con
     """Residents and Reporting wired as build_loa wires them."""
     router = Router()
     reporting = Reporting(pack)
-    Residents(pack, start_payload=reporting.start_payload).register(router)
+    Residents(
+        pack,
+        start_payload=reporting.start_payload,
+        role_start=reporting.role_start,
+        role_help=reporting.role_help,
+    ).register(router)
     reporting.register(router)
     return Conversation(db, router, clock)
 

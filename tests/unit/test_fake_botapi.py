@@ -10,7 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
-from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -102,6 +109,20 @@ async def test_ptb_get_me_and_send_message(server: FakeBotApi, bot: Bot) -> None
     assert call.text == "Xin chào, phường Loa!"
     assert call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "sub"
     assert server.stats.per_chat_accepted["42"] == 1
+
+
+async def test_edit_message_reply_markup_takes_a_keyboard_off(server: FakeBotApi, bot: Bot) -> None:
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Lễ phát động", callback_data="x")]])
+    message = await bot.send_message(42, "Hoạt động: chọn một mục.", reply_markup=keyboard)
+    edited = await bot.edit_message_reply_markup(42, message.message_id, reply_markup=None)
+    assert isinstance(edited, Message)
+    assert edited.reply_markup is None
+    assert server.markup_of(42, message.message_id) is None
+    with pytest.raises(BadRequest, match="not modified"):
+        await bot.edit_message_reply_markup(42, message.message_id, reply_markup=None)
+    with pytest.raises(BadRequest, match="not found"):
+        await bot.edit_message_reply_markup(42, 999, reply_markup=None)
+    assert [c.method for c in server.sent_to(42)] == ["sendMessage", "editMessageReplyMarkup"]
 
 
 async def test_set_my_commands_in_two_languages(server: FakeBotApi, bot: Bot) -> None:

@@ -22,21 +22,23 @@ from bot.domain.campaign import (
 from bot.domain.forms import (
     FormData,
     FormInput,
-    FormReply,
     FormState,
     QuickFillError,
-    describe_row,
     draft_expired,
     draft_expiry_warning_due,
     is_form_button,
-    prompt,
     quick_fill,
+    state_fits,
+    unusual_fields,
+)
+from bot.reporting.form_render import (
+    FormReply,
+    describe_row,
+    prompt,
     quick_fill_error_text,
     start,
-    state_fits,
     step,
     summary_text,
-    unusual_fields,
 )
 from messages import catalogue, placeholders, t
 
@@ -242,7 +244,7 @@ EXPECTED = FormData(
 def test_happy_path_with_a_restart_at_every_step() -> None:
     chat = Chat()
     assert "Kết quả Tháng hành động 2025" in chat.reply.text
-    assert "Phần 1/5 · Hoạt động · hoạt động thứ 1" in chat.reply.text
+    assert "Phần 1/5 · Hoạt động\n" in chat.reply.text
     assert chat.labels() == [
         "Lễ phát động",
         "Nói chuyện chuyên đề",
@@ -297,7 +299,7 @@ def test_back_across_a_row_boundary_and_a_section() -> None:
     chat.press("Có")
     assert "hoạt động thứ 2" in chat.reply.text
     chat.say("quay lại")  # from row 2's first question to row 1's last
-    assert "hoạt động thứ 1" in chat.reply.text
+    assert "hoạt động thứ 2" not in chat.reply.text
     assert "Cấp triển khai" in chat.reply.text
     assert "Hiện tại: Xã/phường" in chat.reply.text
     assert "Giữ nguyên" in chat.labels()
@@ -311,7 +313,7 @@ def test_back_across_a_row_boundary_and_a_section() -> None:
     chat.say("không")
     assert "Phần 2/5 · Truyền thông" in chat.reply.text
     chat.say("quay lai")  # across sections: media → activities' last field
-    assert "Phần 1/5 · Hoạt động · hoạt động thứ 1" in chat.reply.text
+    assert "Phần 1/5 · Hoạt động\n" in chat.reply.text
     assert "Cấp triển khai" in chat.reply.text
     assert chat.state.tables["activities"] == [
         {"kind": "launch", "sessions": 1, "male": 40, "female": 65, "level": "xa"}
@@ -361,7 +363,10 @@ def test_numbered_replies_pick_choices() -> None:
     assert chat.state.tables["activities"][0]["level"] == "thon"
     chat.say("2")  # «Không» on the yes/no question
     assert chat.state.section == 1
-    chat.say("3")  # media: «Không có» is the third choice
+    # media: «Không có» is the third button, but a typed number picks only the answers
+    assert "Không có lựa chọn số 3." in chat.say("3").text
+    assert chat.state.section == 1
+    chat.say("không có")
     assert chat.state.tables["media"] == []
 
 
@@ -447,7 +452,7 @@ def test_participants_without_sessions_fail_the_cross_check() -> None:
     chat.say("giữ nguyên")  # keeping it runs the check again
     assert "phải lớn hơn 0" in chat.reply.text
     chat.say("quay lại")  # back from the recheck loses nothing
-    assert "hoạt động thứ 1" in chat.reply.text
+    assert "Hiện tại: Lễ phát động" in chat.reply.text
     assert chat.state.tables["activities"][0]["sessions"] == 0
     chat.say("giữ nguyên")
     chat.say("0")  # still wrong; the walk goes on to the row's end, where the check runs
@@ -483,16 +488,23 @@ def test_a_twenty_thousand_character_text_is_refused() -> None:
 def test_summary_edit_then_submit() -> None:
     chat = Chat()
     _fill_to_summary(chat)
-    chat.say("sửa 2")
+    chat.say("sửa 2")  # a table row: pick the value to change
     assert chat.state.editing is not None
-    assert "hoạt động thứ 2" in chat.reply.text
-    assert "Hiện tại: Nói chuyện chuyên đề" in chat.reply.text
-    assert "Xóa dòng này" in chat.labels()
-    chat.press("Giữ nguyên")
-    chat.say("4")  # sessions 3 → 4
-    chat.say("giữ")
-    chat.say("80")
-    chat.press("Giữ nguyên")
+    assert "Sửa mục 2: Nói chuyện chuyên đề — 3 cuộc/đoàn, 25 nam, 75 nữ" in chat.reply.text
+    assert chat.labels() == [
+        "Hoạt động",
+        "Số cuộc/đoàn",
+        "Nam",
+        "Nữ",
+        "Cấp triển khai",
+        "Xóa dòng này",
+        "Quay lại",
+    ]
+    chat.press("Số cuộc/đoàn")
+    assert "Hiện tại: 3" in chat.reply.text
+    chat.say("4")  # sessions 3 → 4, then back to the summary
+    assert chat.mode() == "summary"
+    chat.say("sửa 2 nữ 80")  # or in one line
     assert chat.mode() == "summary"
     assert "2. Hoạt động: Nói chuyện chuyên đề — 4 cuộc/đoàn, 25 nam, 80 nữ" in chat.reply.text
     chat.say("Sua 5")  # a budget field: one question, then the summary
@@ -615,7 +627,10 @@ def test_sum_equals_check() -> None:
     chat.say("90")
     assert chat.mode() == "summary"
     chat.say("sửa 1")
-    chat.say("bỏ qua")  # no total given: nothing to check
+    chat.say("bỏ qua")  # no total given: nothing to check, once the blanking is confirmed
+    assert "«Tổng» đang là 90. Bỏ trống câu này (xóa 90)?" in chat.reply.text
+    assert chat.state.values["people"]["total"] == 90
+    chat.press("Có")
     assert chat.mode() == "summary"
     assert chat.say("gửi").submitted == FormData(
         values={"people": {"total": None, "male": 40, "female": 50}}
@@ -645,7 +660,8 @@ def test_prompt_after_restart_and_state_fits() -> None:
     chat = Chat()
     chat.press("Lễ phát động")
     restored = FormState.from_json(chat.state.to_json())
-    assert prompt(FORM, restored, lang="vi").text == chat.reply.text
+    again = prompt(FORM, restored, lang="vi").text  # after a restart: the header, then the same
+    assert again == "Phần 1/5 · Hoạt động\n" + chat.reply.text
     assert step(FORM, restored, FormInput.word("show"), lang="vi")[0] == restored
     assert state_fits(FORM, restored)
     smaller = FORM.model_copy(update={"sections": FORM.sections[1:]})
@@ -694,7 +710,7 @@ def test_draft_expiry_helpers() -> None:
 
 def test_summary_text_of_submitted_data() -> None:
     text = summary_text(FORM, EXPECTED, "en")
-    assert text.startswith("Summary of the report «Kết quả Tháng hành động 2025»:")
+    assert text.startswith("Summary of the report:\n1. Hoạt động: Lễ phát động")
     assert "6. Kinh phí vận động: (blank)" in text
 
 

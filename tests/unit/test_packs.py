@@ -208,7 +208,7 @@ def test_report_form_has_the_outlines_sections_and_shortcuts() -> None:
     }
     quick = {q.alias: (q.section, q.fields, q.preset) for q in form.quick}
     assert quick == {
-        "truyenthong": ("media", ["quantity", "male", "female"], {"kind": "loudspeaker"}),
+        "truyenthong": ("media", ["quantity", "male", "female"], {}),
         "hoatdong": ("activities", ["sessions", "male", "female"], {}),
         "sanpham": ("products", ["quantity", "male", "female"], {}),
     }

@@ -2,7 +2,8 @@
 
 One catch-all handler turns each update into an Inbound and hands it to the core; replies go
 through the outbox and the lean sender, not through PTB. PTB also answers button presses (so the
-client stops spinning) and registers the command menu in both languages.
+client stops spinning), takes the keyboard off a pressed form message (`spent_buttons`), and
+registers the command menu in both languages.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ class TelegramReceiver:
         clock: Clock,
         concurrent_updates: int = 16,
         profile: Profile | None = None,
+        spent_buttons: tuple[str, ...] = (),
     ) -> None:
         self._handle = handle
+        self._spent = spent_buttons
         self._clock = clock
         self._profile = profile or {}
         file_url = base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
@@ -80,6 +83,23 @@ class TelegramReceiver:
         inbound = to_inbound(update, now=self._clock.now())
         if inbound is not None:
             await self._handle(inbound)
+            await self._take_keyboard_off(update)
+
+    async def _take_keyboard_off(self, update: Update) -> None:
+        """A pressed button whose data starts with one of `spent_buttons` (a form's): its
+        message loses its keyboard once handled, so old messages show no live-looking buttons.
+        Cosmetic: a failure is logged, never raised."""
+        query = update.callback_query
+        if (
+            query is None
+            or query.message is None
+            or not (query.data or "").startswith(self._spent or ("\0",))
+        ):
+            return
+        try:
+            await query.edit_message_reply_markup(reply_markup=None)
+        except TelegramError:
+            log.info("could not take the keyboard off a pressed message")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update: %s", type(context.error).__name__)

@@ -15,6 +15,7 @@ from io import BytesIO
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.clock import VN_TZ, format_vn_datetime
@@ -46,11 +47,23 @@ def _header(ws: Worksheet, row: int, values: list[str]) -> None:
         cell = ws.cell(row=row, column=column, value=value)
         cell.font = BOLD
         cell.alignment = _WRAP
+    ws.row_dimensions[row].height = 30  # two lines: a wrapped header is not refitted on open
 
 
 def _widths(ws: Worksheet, widths: list[int]) -> None:
     for column, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(column)].width = width
+
+
+def _print_setup(ws: Worksheet) -> None:
+    """A4 landscape, one page wide (as many long as needed), title and header on every page:
+    printed as is, the columns would spread one per page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "1:2"
 
 
 def _numbers(ws: Worksheet, row: int, first_column: int, values: list[int]) -> None:
@@ -90,6 +103,7 @@ def _tally_sheet(wb: Workbook, index: int, table: TallyTable, lang: str) -> None
         ws.cell(row=row, column=column).font = BOLD
     _widths(ws, [6, 34, 30, 14, 16, 16, 30])
     ws.freeze_panes = "A3"
+    _print_setup(ws)
 
 
 def _budget_sheet(wb: Workbook, summary: ReportSummary, lang: str) -> None:
@@ -107,6 +121,7 @@ def _budget_sheet(wb: Workbook, summary: ReportSummary, lang: str) -> None:
     _numbers(ws, row, 3, list(summary.budget_totals()))
     _widths(ws, [6, 34, *[24] * len(labels)])
     ws.freeze_panes = "A3"
+    _print_setup(ws)
 
 
 def status_label(status: AgencyStatus, lang: str) -> str:
@@ -148,6 +163,7 @@ def _status_sheet(wb: Workbook, summary: ReportSummary, lang: str) -> None:
     ws.cell(row=note_row, column=2, value=generated)
     _widths(ws, [6, 34, 22, 22, 14, 14, 10])
     ws.freeze_panes = "A3"
+    _print_setup(ws)
 
 
 def workbook_bytes(summary: ReportSummary, lang: str = "vi") -> bytes:
