@@ -3,7 +3,7 @@ forwarded) → the audience by buttons → a preview (the text as each channel s
 per channel) → send now, send now as urgent (through quiet hours), or schedule «dd/mm hh:mm».
 Also /lichsu (past broadcasts and their figures) and stopping one (/dunggui or its button).
 
-Button data: `bc:<action>[:<argument>]`; the flow's state is the chat's flow data (JSON).
+Buttons: bot/coordinators/buttons.py (`bc:…`); the flow's state is the chat's flow data (JSON).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from bot.chat.turn import Turn
 from bot.clock import format_vn_datetime
 from bot.coordinators import audit, broadcasts, roles
 from bot.coordinators.broadcasts import Audience, BroadcastError
+from bot.coordinators.buttons import AudienceButton, Step, StepButton, StopButton, ValueButton
 from bot.domain.campaign import CampaignPack
 from bot.storage.models import Official
 from messages import t
 
 FLOW = "broadcast"
-PREFIX = "bc"
 KINDS = broadcasts.AUDIENCE_KINDS
 MULTI = ("groups",)  # several values may be chosen (the others take one)
 
@@ -41,7 +41,7 @@ class BroadcastChat:
         router.command(("thongbao", "broadcast"), self.start)
         router.command(("lichsu", "history"), self.history)
         router.command(("dunggui", "stopbroadcast"), self.stop_command)
-        router.choice(PREFIX, self.on_button)
+        router.choice(StepButton, self.on_button)  # and the other `bc:` buttons: one prefix
         router.flow(FLOW, self.on_text)
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -54,8 +54,9 @@ class BroadcastChat:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def _choice(self, turn: Turn, key: str, data: str, **fields: object) -> Choice:
-        return Choice(turn.text(f"coordinators.broadcast.{key}", **fields), f"{PREFIX}:{data}")
+    def _choice(self, turn: Turn, key: str, step: Step, **fields: object) -> Choice:
+        label = turn.text(f"coordinators.broadcast.{key}", **fields)
+        return Choice(label, StepButton(step=step).pack())
 
     def _say(self, turn: Turn, key: str, *choices: Choice, **fields: object) -> None:
         turn.say_text(turn.text(f"coordinators.broadcast.{key}", **fields), choices=choices)
@@ -76,7 +77,7 @@ class BroadcastChat:
         if await self._coordinator(turn, "thongbao") is None:
             return
         turn.set_flow(FLOW, "text", {"text": ""})
-        self._say(turn, "ask_text", self._choice(turn, "quit_button", "quit"))
+        self._say(turn, "ask_text", self._choice(turn, "quit_button", Step.QUIT))
 
     async def on_text(self, turn: Turn) -> None:
         """Text typed in the flow: a part of the announcement, or the time of a schedule."""
@@ -94,8 +95,8 @@ class BroadcastChat:
             self._say(
                 turn,
                 "too_long",
-                self._choice(turn, "next_button", "next"),
-                self._choice(turn, "quit_button", "quit"),
+                self._choice(turn, "next_button", Step.NEXT),
+                self._choice(turn, "quit_button", Step.QUIT),
                 length=len(text),
                 limit=broadcasts.MAX_TEXT,
             )
@@ -104,57 +105,66 @@ class BroadcastChat:
         self._say(
             turn,
             "got_text",
-            self._choice(turn, "next_button", "next"),
-            self._choice(turn, "quit_button", "quit"),
+            self._choice(turn, "next_button", Step.NEXT),
+            self._choice(turn, "quit_button", Step.QUIT),
             length=len(text),
         )
 
     # ---- the buttons -----------------------------------------------------------------------
 
-    async def on_button(self, turn: Turn) -> None:  # noqa: C901 - one branch per button
-        """Every `bc:` button."""
-        parts = (turn.inbound.choice_data or "").split(":", 2)
-        action = parts[1] if len(parts) > 1 else ""
-        argument = parts[2] if len(parts) > 2 else ""
-        command = "dunggui" if action == "stop" else "thongbao"
-        if await self._coordinator(turn, command) is None:
+    async def on_button(self, turn: Turn) -> None:
+        """Every `bc:` button: stop, an audience, a value, or a step."""
+        data = turn.inbound.choice_data
+        stop = StopButton.unpack(data)
+        if await self._coordinator(turn, "dunggui" if stop else "thongbao") is None:
             return
-        if action == "stop":
-            await self._stop(turn, argument)
+        if stop is not None:
+            await self._stop(turn, str(stop.broadcast))
             return
-        data = self._data(turn)
-        if action == "quit":
+        state = self._data(turn)
+        step = StepButton.unpack(data)
+        if step is not None and step.step is Step.QUIT:
             turn.clear_flow()
             self._say(turn, "quit")
         elif turn.flow != FLOW:
             turn.say("coordinators.chat.stale_button")
-        elif action == "next":
-            if not data.get("text", "").strip():
-                turn.say("coordinators.broadcast.empty")
-                return
-            self._ask_audience(turn, data)
-        elif action == "aud" and argument in KINDS:
-            data.update(kind=argument, values=[])
-            if broadcasts.audience_values(self.pack, argument):
-                self._ask_values(turn, data)
+        elif (audience := AudienceButton.unpack(data)) is not None and audience.kind in KINDS:
+            state.update(kind=audience.kind, values=[])
+            if broadcasts.audience_values(self.pack, audience.kind):
+                self._ask_values(turn, state)
             else:
-                await self._preview(turn, data)
-        elif action == "val":
-            await self._pick_value(turn, data, argument)
-        elif action == "done":
-            await self._preview(turn, data)
-        elif action in ("go", "urgent"):
-            await self._confirm(turn, data, urgent=action == "urgent", send_at=None)
-        elif action == "at":
-            turn.set_flow(FLOW, "when", data)
-            self._say(turn, "ask_when", self._choice(turn, "quit_button", "quit"))
+                await self._preview(turn, state)
+        elif (value := ValueButton.unpack(data)) is not None:
+            await self._pick_value(turn, state, value.index)
+        elif step is not None:
+            await self._on_step(turn, state, step.step)
         else:
             turn.say("coordinators.chat.stale_button")
 
+    async def _on_step(self, turn: Turn, state: dict[str, Any], step: Step) -> None:
+        if step is Step.NEXT:
+            if not state.get("text", "").strip():
+                turn.say("coordinators.broadcast.empty")
+                return
+            self._ask_audience(turn, state)
+        elif step is Step.DONE:
+            await self._preview(turn, state)
+        elif step in (Step.GO, Step.URGENT):
+            await self._confirm(turn, state, urgent=step is Step.URGENT, send_at=None)
+        elif step is Step.AT:
+            turn.set_flow(FLOW, "when", state)
+            self._say(turn, "ask_when", self._choice(turn, "quit_button", Step.QUIT))
+
     def _ask_audience(self, turn: Turn, data: dict[str, Any]) -> None:
         turn.set_flow(FLOW, "audience", data)
-        choices = [self._choice(turn, f"audience.{kind}", f"aud:{kind}") for kind in KINDS]
-        self._say(turn, "ask_audience", *choices, self._choice(turn, "quit_button", "quit"))
+        choices = [
+            Choice(
+                turn.text(f"coordinators.broadcast.audience.{kind}"),
+                AudienceButton(kind=kind).pack(),
+            )
+            for kind in KINDS
+        ]
+        self._say(turn, "ask_audience", *choices, self._choice(turn, "quit_button", Step.QUIT))
 
     def _value_label(self, turn: Turn, kind: str, value: str) -> str:
         if kind == "type":
@@ -174,10 +184,10 @@ class BroadcastChat:
         for index, value in enumerate(options):
             label = self._value_label(turn, kind, value)
             choices.append(
-                Choice(("✓ " if value in chosen else "") + label, f"{PREFIX}:val:{index}")
+                Choice(("✓ " if value in chosen else "") + label, ValueButton(index=index).pack())
             )
         if kind in MULTI:
-            choices.append(self._choice(turn, "done_button", "done"))
+            choices.append(self._choice(turn, "done_button", Step.DONE))
         turn.set_flow(FLOW, "values", data)
         key = "ask_values_multi" if kind in MULTI else "ask_values"
         turn.say(
@@ -186,13 +196,13 @@ class BroadcastChat:
             columns=3 if len(choices) > 8 else 1,
         )
 
-    async def _pick_value(self, turn: Turn, data: dict[str, Any], argument: str) -> None:
+    async def _pick_value(self, turn: Turn, data: dict[str, Any], index: int) -> None:
         kind = data.get("kind", "")
         options = list(broadcasts.audience_values(self.pack, kind))
-        if not argument.isdigit() or int(argument) >= len(options):
+        if not 0 <= index < len(options):
             turn.say("coordinators.chat.stale_button")
             return
-        value = options[int(argument)]
+        value = options[index]
         values = list(data.get("values", []))
         if kind in MULTI:
             values = [v for v in values if v != value] if value in values else [*values, value]
@@ -248,10 +258,10 @@ class BroadcastChat:
         self._say(
             turn,
             "preview",
-            self._choice(turn, "go_button", "go"),
-            self._choice(turn, "urgent_button", "urgent"),
-            self._choice(turn, "at_button", "at"),
-            self._choice(turn, "quit_button", "quit"),
+            self._choice(turn, "go_button", Step.GO),
+            self._choice(turn, "urgent_button", Step.URGENT),
+            self._choice(turn, "at_button", Step.AT),
+            self._choice(turn, "quit_button", Step.QUIT),
             audience=self._audience_label(turn, audience),
             total=len(shown.recipients),
             lines="\n".join(lines),

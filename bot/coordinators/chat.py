@@ -27,6 +27,7 @@ from bot.coordinators import audit, links, roles
 from bot.coordinators import repository as records
 from bot.coordinators.board import agency_statuses, read_board
 from bot.coordinators.board_text import render_board
+from bot.coordinators.buttons import NudgeButton
 from bot.coordinators.export.files import FORMATS, MEDIA_TYPES, ExportFile, filename, render
 from bot.coordinators.export.summary import (
     NoDeadline,
@@ -45,7 +46,6 @@ from messages import t
 
 log = logging.getLogger(__name__)
 
-PREFIX = "co"
 NUDGE_EVERY = timedelta(hours=1)
 
 
@@ -97,7 +97,7 @@ class Coordinators:
         """Add the coordinator's board and export commands and their buttons."""
         router.command(("tinhhinh", "board"), self.board)
         router.command(("xuatbaocao", "export"), self.export)
-        router.choice(PREFIX, self.on_button)
+        router.choice(NudgeButton, self.on_button)
 
     # ---- binding --------------------------------------------------------------------------
 
@@ -129,7 +129,7 @@ class Coordinators:
                     missing=item.missing,
                     due=service.format_due(item.deadline),
                 ),
-                data=f"{PREFIX}:nudge:{item.deadline.id}",
+                data=NudgeButton(deadline=item.deadline.id).pack(),
             )
             for item in board.deadlines
             if item.missing > 0
@@ -137,12 +137,12 @@ class Coordinators:
         turn.say_text(render_board(board, turn.lang), choices=buttons)
 
     async def on_button(self, turn: Turn) -> None:
-        """A coordinator's button (`co:<action>:<argument>`)."""
-        _, action, argument = [*(turn.inbound.choice_data or "").split(":", 2), "", ""][:3]
-        if action == "nudge":
-            await self.nudge(turn, argument)
-        else:
+        """A coordinator's button (`co:…`)."""
+        button = NudgeButton.unpack(turn.inbound.choice_data)
+        if button is None:
             turn.say("coordinators.chat.stale_button")
+            return
+        await self.nudge(turn, button.deadline)
 
     async def nudge(self, turn: Turn, deadline_id: str) -> None:
         """Remind every official of an agency still missing for the deadline (once an hour)."""

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Channel, Choice, EditableChannel, Outbound
 from bot.clock import Clock
 from bot.coordinators import broadcasts
+from bot.coordinators.buttons import StopButton
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
 from bot.reporting import repository as officials_repo
 from bot.storage.db import Database
@@ -35,7 +36,9 @@ STEPS = (25, 50, 75, 100)
 
 def cancel_choice(broadcast_id: int, lang: str) -> Choice:
     """The «stop sending» button of a progress message."""
-    return Choice(t("coordinators.broadcast.stop_button", lang), f"bc:stop:{broadcast_id}")
+    return Choice(
+        t("coordinators.broadcast.stop_button", lang), StopButton(broadcast=broadcast_id).pack()
+    )
 
 
 class BroadcastProgress:

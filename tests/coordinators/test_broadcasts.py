@@ -385,3 +385,23 @@ async def test_after_a_restart_the_progress_message_goes_on_being_edited(
     await BroadcastProgress(db, {"telegram": after}, clock).tick()
     assert after.sent == []
     assert after.edits[-1][0].startswith("📤 Thông báo #1: đã gửi 2/4 (50%)")
+
+
+def test_button_wire_forms_and_stale_data() -> None:
+    from bot.coordinators.buttons import (
+        AudienceButton,
+        NudgeButton,
+        Step,
+        StepButton,
+        StopButton,
+        ValueButton,
+    )
+
+    assert StepButton(step=Step.GO).pack() == "bc:go"
+    assert AudienceButton(kind="groups").pack() == "bc:aud:groups"
+    assert ValueButton(index=12).pack() == "bc:val:12"
+    assert StopButton(broadcast=7).pack() == "bc:stop:7"
+    assert NudgeButton(deadline="thang-hanh-dong").pack() == "co:nudge:thang-hanh-dong"
+    assert StepButton.unpack("bc:aud:groups") is None  # one prefix, each class its own shape
+    assert StopButton.unpack("bc:stop:x") is None
+    assert ValueButton.unpack("bc:val:3") == ValueButton(index=3)
