@@ -15,6 +15,8 @@ loa board [--campaign PACK]  who has reported, and the plan's measurable targets
 loa export --format F --out FILE [--campaign PACK] [--deadline ID]   the summed report
 loa broadcast --audience A --text-file F [--at "dd/mm hh:mm"] [--urgent]   an announcement
 loa audit [--limit N]        who broadcast, exported, invited, was refused, when
+
+A failure prints one line (`loa: …`) and exits non-zero; `loa --debug …` shows the traceback.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def _clock(args: argparse.Namespace) -> Clock:
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve the real bot."""
     from bot.app import run_bot
-    from bot.logs import setup_logging
+    from bot.logs import derive_key, set_chat_ref_key, setup_logging
 
     settings = _settings()
     try:
@@ -74,10 +76,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         raise SystemExit(f"loa: setting error: {exc}") from None
     secret = settings.telegram_webhook_secret
-    setup_logging(
-        settings.loa_log_level,
-        secrets=[*(t for t in tokens if t), secret.get_secret_value() if secret else ""],
-    )
+    secrets = [*(t for t in tokens if t), secret.get_secret_value() if secret else ""]
+    setup_logging(settings.loa_log_level, secrets=secrets)
+    log_key = settings.loa_log_key.get_secret_value()
+    set_chat_ref_key(derive_key(log_key) if log_key else derive_key(*secrets))
     pack = _pack(settings)
     _refuse_ended(pack, args)
     asyncio.run(run_bot(settings, pack))
@@ -98,13 +100,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(days=args.days))
 
 
-def cmd_chat(_: argparse.Namespace) -> int:
-    """Talk to the bot in the terminal."""
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Talk to the bot in the terminal (a scratch database unless --database is given)."""
     from bot.console_chat import run_chat
 
     settings = _settings()
     pack = _pack(settings)
-    return asyncio.run(run_chat(settings, pack))
+    return asyncio.run(run_chat(pack, database_url=args.database))
 
 
 def cmd_status(_: argparse.Namespace) -> int:
@@ -319,6 +321,9 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `loa`."""
     parser = argparse.ArgumentParser(prog="loa", description="Loa – the ward's campaign bot.")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback when a command fails"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="serve the bot on Telegram")
     run.add_argument("--allow-ended", action="store_true", help="serve a campaign that is over")
@@ -326,7 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="offline demo with a transcript")
     demo.add_argument("--days", type=int, default=3, help="days of daily posts to show")
     demo.set_defaults(func=cmd_demo)
-    sub.add_parser("chat", help="talk to the bot in this terminal").set_defaults(func=cmd_chat)
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument(
+        "--database",
+        metavar="URL",
+        help="the database to use (default: a scratch SQLite file, deleted at the end)",
+    )
+    chat.set_defaults(func=cmd_chat)
     sub.add_parser("status", help="bulk runs").set_defaults(func=cmd_status)
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
@@ -400,11 +411,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
-    """Entry point of the `loa` script; tests pass a clock to set "today"."""
+    """Entry point of the `loa` script (tests pass a clock to set "today"): a failure is one
+    line on stderr and a non-zero exit."""
+    from bot.storage.lease import LeaseHeld
+
     args = build_parser().parse_args(argv)
     args.clock = clock
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except LeaseHeld as held:
+        print(f"loa: {held}", file=sys.stderr)
+        return 3
+    except Exception as error:
+        if args.debug:
+            raise
+        print(_one_line(error), file=sys.stderr)
+        return 1
     return code
+
+
+def _one_line(error: BaseException) -> str:
+    from bot.app import RunStopped
+    from bot.startup import explain
+    from bot.storage.retry import GaveUp
+
+    if isinstance(error, RunStopped):
+        return f"loa: {error}"
+    if isinstance(error, GaveUp) and error.__cause__ is not None:
+        error = error.__cause__
+    return explain(error)
 
 
 if __name__ == "__main__":

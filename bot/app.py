@@ -1,8 +1,9 @@
 """The composition root: the only place that builds and wires engine, services, channels, scheduler.
 
 `build_loa` assembles the core for any set of channels (Telegram, console, the demo's); `run_bot`
-is `loa run`: migrations, campaign activation, dispatcher, scheduler, and Telegram polling or
-webhook, until SIGINT/SIGTERM.
+is `loa run`: migrations, the database lease (one owner), campaign activation, the inbox worker,
+dispatcher, scheduler, and Telegram polling or webhook and/or Zalo polling, until SIGINT/SIGTERM,
+a lost lease, or a receiver that cannot go on (a rejected token).
 """
 
 from __future__ import annotations
@@ -12,19 +13,22 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
 from bot.adoption.profile import profile_texts
 from bot.campaign.events import activate_campaign, quiet_predicate
-from bot.channels.base import Channel
+from bot.channels.base import Channel, Outbound
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.webhook import TelegramWebhookServer, webhook_path
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
 from bot.chat.conversation import Conversation
+from bot.chat.inbox import Inbox
+from bot.chat.inbox import forget_chat as forget_inbox
 from bot.chat.router import Router
 from bot.clock import Clock, SystemClock, SystemRandomness
 from bot.config import Settings
@@ -35,12 +39,15 @@ from bot.coordinators.progress import BroadcastProgress
 from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
+from bot.logs import asyncio_exception_handler
 from bot.reporting.chat import SPENT_BUTTONS, Reporting
 from bot.reporting.reminders import activate_reminders
 from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
+from bot.residents.distress import Distress
 from bot.residents.repository import on_chat_blocked, on_chat_migrated
 from bot.storage.db import Database
+from bot.storage.lease import Lease
 from bot.storage.migrate import upgrade_async
 from scheduler import build_scheduler
 from scheduler.jobs import minute_job
@@ -64,10 +71,15 @@ class Loa:
     pack: CampaignPack
     router: Router
     conversation: Conversation
+    inbox: Inbox
     dispatcher: Dispatcher
     channels: Mapping[str, Channel]
     progress: BroadcastProgress
     coordinators: Coordinators
+
+
+class RunStopped(Exception):
+    """`loa run` stopped for a reason the operator must fix; the message is one line."""
 
 
 def build_loa(
@@ -78,11 +90,13 @@ def build_loa(
     channels: Mapping[str, Channel],
     limits: Mapping[str, ChannelLimits] | None = None,
     concurrency: int = 64,
+    after_turn: Callable[[list[Outbound]], Awaitable[None]] | None = None,
     signing_key: bytes = b"loa-development-key",
     files: FileStore | None = None,
     public_url: str | None = None,
 ) -> Loa:
-    """Wire the services for `pack` over `db`, sending through `channels`."""
+    """Wire the services for `pack` over `db`, sending through `channels`; `after_turn` is told
+    of every turn the inbox ran (the demo's transcript)."""
     router = Router()
     coordinators = Coordinators(
         pack,
@@ -94,10 +108,11 @@ def build_loa(
         public_url=public_url,
     )
     reporting = Reporting(pack, on_bound=coordinators.on_bound)
+    Distress(pack).register(router)
     Residents(
         pack,
         start_payload=reporting.start_payload,
-        forget=[forget_chat],
+        forget=[forget_chat, forget_inbox],
         role_start=reporting.role_start,
         role_help=reporting.role_help,
     ).register(router)
@@ -117,6 +132,7 @@ def build_loa(
     conversation = Conversation(
         db, router, clock, on_replies=dispatcher.notify, randomness=SystemRandomness()
     )
+    inbox = Inbox(db, conversation, clock, after_turn=after_turn)
     progress = BroadcastProgress(db, channels, clock, notify=dispatcher.notify)
     return Loa(
         progress=progress,
@@ -126,6 +142,7 @@ def build_loa(
         pack=pack,
         router=router,
         conversation=conversation,
+        inbox=inbox,
         dispatcher=dispatcher,
         channels=channels,
     )
@@ -142,6 +159,11 @@ def freeze_startup_heap() -> None:
 async def prepare_database(db: Database, pack: CampaignPack, clock: Clock) -> None:
     """Apply migrations and materialise the campaign's events (all idempotent)."""
     await upgrade_async(db.url)
+    await activate(db, pack, clock)
+
+
+async def activate(db: Database, pack: CampaignPack, clock: Clock) -> None:
+    """Materialise the campaign's events and reminders (idempotent)."""
     result = await activate_campaign(db, pack, now=clock.now())
     log.info("campaign %s active: %s", pack.campaign.id, result)
     reminders = await activate_reminders(db, pack, now=clock.now())
@@ -149,89 +171,159 @@ async def prepare_database(db: Database, pack: CampaignPack, clock: Clock) -> No
 
 
 async def run_bot(settings: Settings, pack: CampaignPack, *, clock: Clock | None = None) -> None:
-    """`loa run`: serve Telegram and/or Zalo until a stop signal; a restart resumes where it was."""
+    """`loa run`: serve Telegram and/or Zalo until a stop signal; a restart resumes where it was.
+
+    Raises `LeaseHeld` when another process owns the database, `RunStopped` when a receiver
+    cannot go on (a rejected token) or the lease was lost.
+    """
     clock = clock or SystemClock()
+    asyncio.get_running_loop().set_exception_handler(asyncio_exception_handler)
     telegram_token, zalo_token = settings.bot_tokens()
     db = Database(settings.database_url)
-    await prepare_database(db, pack, clock)
+    lease = Lease(db, clock)
+    try:
+        await upgrade_async(db.url)
+        await lease.acquire()
+        lease.keep()
+        try:
+            await _serve(settings, pack, clock, db, lease, telegram_token, zalo_token)
+        finally:
+            await lease.release()
+    finally:
+        await db.dispose()
 
-    channels: dict[str, Channel] = {}
-    limits: dict[str, ChannelLimits] = {}
-    telegram_sender = zalo_client = None
-    if telegram_token is not None:
-        telegram_sender = TelegramSender(telegram_token, settings.telegram_api_base_url)
-        channels["telegram"], limits["telegram"] = telegram_sender, ChannelLimits()
-    if zalo_token is not None:
-        zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
-        channels["zalo"], limits["zalo"] = ZaloSender(zalo_client), ZALO_LIMITS
-    loa = build_loa(
-        db=db,
-        pack=pack,
-        clock=clock,
-        channels=channels,
-        limits=limits,
-        signing_key=settings.signing_key(),
-        files=FileStore(settings.loa_files_dir),
-    )
-    telegram = (
-        TelegramReceiver(
-            token=telegram_token,
-            base_url=settings.telegram_api_base_url,
-            handle=loa.conversation.handle,
-            clock=clock,
-            profile=profile_texts(pack),
-            spent_buttons=SPENT_BUTTONS,
-        )
-        if telegram_token is not None
-        else None
-    )
-    zalo = ZaloReceiver(zalo_client, loa.conversation.handle, clock) if zalo_client else None
 
-    minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
-    scheduler = build_scheduler(sweep=minute, clock=clock)
+async def _serve(
+    settings: Settings,
+    pack: CampaignPack,
+    clock: Clock,
+    db: Database,
+    lease: Lease,
+    telegram_token: str | None,
+    zalo_token: str | None,
+) -> None:
+    await activate(db, pack, clock)
     stop = asyncio.Event()
+    fatal: list[str] = []
+
+    def give_up(line: str) -> None:
+        fatal.append(line)
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-
-    freeze_startup_heap()
-    await loa.dispatcher.start()
-    scheduler.start()
-    progress = asyncio.create_task(loa.progress.run(stop))
-    try:
-        if telegram is not None and settings.telegram_webhook_url:
-            secret = settings.telegram_webhook_secret
-            await telegram.start_webhook(
-                listen=settings.telegram_webhook_listen,
-                port=settings.telegram_webhook_port,
-                url=settings.telegram_webhook_url,
-                secret_token=secret.get_secret_value() if secret else None,
+    # clean-up runs in the reverse order: receivers first, then the inbox, the scheduler, the
+    # dispatcher (which records the sends in flight), and last the HTTP clients
+    async with contextlib.AsyncExitStack() as stack:
+        channels: dict[str, Channel] = {}
+        limits: dict[str, ChannelLimits] = {}
+        zalo_client = None
+        if telegram_token is not None:
+            sender = TelegramSender(telegram_token, settings.telegram_api_base_url)
+            stack.push_async_callback(sender.aclose)
+            channels["telegram"], limits["telegram"] = sender, ChannelLimits()
+        if zalo_token is not None:
+            zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
+            stack.push_async_callback(zalo_client.aclose)
+            channels["zalo"], limits["zalo"] = ZaloSender(zalo_client), ZALO_LIMITS
+        loa = build_loa(
+            db=db,
+            pack=pack,
+            clock=clock,
+            channels=channels,
+            limits=limits,
+            signing_key=settings.signing_key(),
+            files=FileStore(settings.loa_files_dir),
+        )
+        telegram = None
+        if telegram_token is not None:
+            telegram = TelegramReceiver(
+                token=telegram_token,
+                base_url=settings.telegram_api_base_url,
+                accept=loa.inbox.accept_many,
+                clock=clock,
+                on_fatal=give_up,
+                profile=profile_texts(pack),
+                spent_buttons=SPENT_BUTTONS,
             )
-            log.info("receiving Telegram updates by webhook")
-        elif telegram is not None:
-            await telegram.start_polling()
-            log.info("receiving Telegram updates by long polling")
-        if zalo is not None:
-            await zalo.start()
-            log.info("receiving Zalo updates by long polling")
-        await stop.wait()
-    finally:
-        log.info("stopping")
-        stop.set()
-        await progress
-        await loa.coordinators.wait_idle()
-        if zalo is not None:
-            await zalo.stop()
+            stack.push_async_callback(telegram.stop)
+            await telegram.initialize()  # the token is checked here: a bad one stops start-up
+        webhook = await _bind_webhook(settings, telegram, stack) if telegram else None
+        freeze_startup_heap()
+        await loa.dispatcher.start()
+        stack.push_async_callback(loa.dispatcher.stop)
+        minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
+        scheduler = build_scheduler(sweep=minute, clock=clock)
+        scheduler.start()
+        stack.callback(scheduler.shutdown, wait=False)
+        await loa.inbox.start()
+        stack.push_async_callback(loa.inbox.stop)
+        progress_stop = asyncio.Event()
+        progress = asyncio.create_task(loa.progress.run(progress_stop))
+        stack.push_async_callback(_stop_progress, progress_stop, progress)
+        stack.push_async_callback(loa.coordinators.wait_idle)  # exports being rendered
         if telegram is not None:
-            await telegram.stop()
-        scheduler.shutdown(wait=False)
-        await loa.dispatcher.stop()
-        if telegram_sender is not None:
-            await telegram_sender.aclose()
+            await _receive_telegram(settings, telegram, webhook, stack)
         if zalo_client is not None:
-            await zalo_client.aclose()
-        await db.dispose()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.remove_signal_handler(sig)
+            zalo = ZaloReceiver(zalo_client, loa.inbox.accept, clock, on_fatal=give_up)
+            await zalo.start()
+            stack.push_async_callback(zalo.stop)
+            log.info("receiving Zalo updates by long polling")
+        watch = asyncio.create_task(_watch_lease(lease, give_up))
+        stack.callback(watch.cancel)
+        await stop.wait()
+        log.info("stopping")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(sig)
+    if fatal:
+        raise RunStopped(fatal[0])
+
+
+async def _stop_progress(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    stop.set()
+    await task
+
+
+async def _bind_webhook(
+    settings: Settings, telegram: TelegramReceiver, stack: contextlib.AsyncExitStack
+) -> TelegramWebhookServer | None:
+    """In webhook mode, listen before anything else starts (a port in use stops start-up)."""
+    if not settings.telegram_webhook_url:
+        return None
+    secret = settings.telegram_webhook_secret
+    if secret is None:
+        raise RunStopped("TELEGRAM_WEBHOOK_SECRET: required in webhook mode")
+    webhook = TelegramWebhookServer(telegram, secret.get_secret_value())
+    await webhook.start(
+        listen=settings.telegram_webhook_listen,
+        port=settings.telegram_webhook_port,
+        path=webhook_path(settings.telegram_webhook_url),
+    )
+    stack.push_async_callback(webhook.stop)
+    return webhook
+
+
+async def _receive_telegram(
+    settings: Settings,
+    telegram: TelegramReceiver,
+    webhook: TelegramWebhookServer | None,
+    stack: contextlib.AsyncExitStack,
+) -> None:
+    """Register the webhook with Telegram (webhook mode) or start the polling loop."""
+    if webhook is None or not settings.telegram_webhook_url:
+        await telegram.start_polling()
+        stack.push_async_callback(telegram.stop)  # stop polling before the inbox stops
+        log.info("receiving Telegram updates by long polling")
+        return
+    secret = settings.telegram_webhook_secret
+    assert secret is not None
+    await telegram.set_webhook(settings.telegram_webhook_url, secret.get_secret_value())
+    log.info("receiving Telegram updates by webhook")
+
+
+async def _watch_lease(lease: Lease, give_up: Callable[[str], None]) -> None:
+    await lease.lost.wait()
+    give_up("the database lease was lost to another process; stopped to avoid sending twice")

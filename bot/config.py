@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     loa_log_level: str = "INFO"
     loa_signing_key: SecretStr | None = None
     loa_files_dir: Path = Path("./loa-files")
+    # the key of the short hashes that stand for chat ids in logs; unset: derived from the tokens
+    loa_log_key: SecretStr = Field(default=SecretStr(""))
 
     @field_validator("telegram_api_base_url", "zalo_api_base_url")
     @classmethod

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 import uuid
+from pathlib import Path
 
 from bot.app import build_loa, prepare_database
 from bot.channels.console.channel import ConsoleChannel, console_inbound
 from bot.clock import SystemClock
-from bot.config import Settings
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
 from bot.storage.db import Database
@@ -18,10 +19,22 @@ from messages import t
 CONSOLE_LIMITS = ChannelLimits(per_second=1000.0, per_chat_per_second=1000.0)
 
 
-async def run_chat(settings: Settings, pack: CampaignPack) -> int:
-    """Read lines from stdin until end of input; print the bot's answers."""
+async def run_chat(pack: CampaignPack, *, database_url: str | None = None) -> int:
+    """Read lines from stdin until end of input; print the bot's answers.
+
+    Without `database_url` the chat runs on a scratch SQLite file deleted at the end, so trying
+    the bot never writes a «console» subscriber into the bot's real database (where `loa run`
+    would queue posts for it that no channel sends).
+    """
+    if database_url is None:
+        with tempfile.TemporaryDirectory(prefix="loa-chat-") as tmp:
+            return await _chat(pack, f"sqlite+aiosqlite:///{Path(tmp) / 'chat.db'}")
+    return await _chat(pack, database_url)
+
+
+async def _chat(pack: CampaignPack, database_url: str) -> int:
     clock = SystemClock()
-    db = Database(settings.database_url)
+    db = Database(database_url)
     await prepare_database(db, pack, clock)
     console = ConsoleChannel(prefix=t("chat.bot"))
     loa = build_loa(

@@ -105,12 +105,16 @@ class DemoDriver:
         self.transcript = transcript
         self._handled: asyncio.Queue[int] = asyncio.Queue()
 
+    async def turned(self, replies: list[Outbound]) -> None:
+        """Told by the inbox after each turn: how many replies it queued."""
+        await self._handled.put(len(replies))
+
     def wrap(self, handle: Any) -> Any:
-        """Wrap the core's handler to learn how many replies each update produced."""
+        """Wrap a direct handler (no inbox) to learn how many replies each update produced."""
 
         async def counted(inbound: Inbound) -> list[Outbound]:
             replies: list[Outbound] = await handle(inbound)
-            await self._handled.put(len(replies))
+            await self.turned(replies)
             return replies
 
         return counted
@@ -414,19 +418,20 @@ async def run_demo(
             await prepare_database(db, pack, clock)
             sender = TelegramSender(DEMO_TOKEN, base_url)
             limits = {"telegram": ChannelLimits(per_second=200.0, per_chat_per_second=50.0)}
+            driver = DemoDriver(server, transcript)
             loa = build_loa(
                 db=db,
                 pack=pack,
                 clock=clock,
                 channels={"telegram": sender},
                 limits=limits,
+                after_turn=driver.turned,
                 files=FileStore(Path(tmp) / "files"),
             )
-            driver = DemoDriver(server, transcript)
             receiver = TelegramReceiver(
                 token=DEMO_TOKEN,
                 base_url=base_url,
-                handle=driver.wrap(loa.conversation.handle),
+                accept=loa.inbox.accept_many,
                 clock=clock,
                 spent_buttons=SPENT_BUTTONS,
             )
@@ -434,6 +439,7 @@ async def run_demo(
             window = f"{info.start:%d/%m/%Y}–{info.end:%d/%m/%Y}"
             transcript.heading(t("demo.title", "vi", locality=info.locality, window=window))
             transcript.emit(t("demo.note", "vi", url=server.url))
+            await loa.inbox.start()
             await loa.dispatcher.start()
             await receiver.start_polling(poll_seconds=1)
             try:
@@ -448,6 +454,7 @@ async def run_demo(
                     await play_coordinator(loa, clock, driver, people, files_dir)
             finally:
                 await receiver.stop()
+                await loa.inbox.stop()
                 await loa.dispatcher.stop()
                 await sender.aclose()
                 await db.dispose()

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.campaign.events import SweepResult, sweep_due
+from bot.chat.inbox import forget_done
 from bot.clock import Clock
 from bot.domain.campaign import CampaignPack
 from bot.reporting.officials import ATTEMPT_RETENTION
@@ -58,15 +59,20 @@ class Forgotten:
     updates: int
     messages: int
     attempts: int
+    inbox: int
 
 
 async def forget_old(db: Database, *, now: datetime) -> Forgotten:
-    """Drop old update ids, the text of long-finished messages, and old invite-code attempts."""
+    """Drop old update ids, the text of long-finished messages, old invite-code attempts, and
+    inbox rows handled (or parked) long ago."""
     async with db.session() as session:
         return Forgotten(
             updates=await forget_processed_updates(session, before=now - UPDATE_MEMORY),
             messages=await purge_finished_messages(session, before=now - MESSAGE_MEMORY),
             attempts=await forget_attempts_before(session, before=now - ATTEMPT_RETENTION),
+            inbox=await forget_done(
+                session, done_before=now - UPDATE_MEMORY, parked_before=now - MESSAGE_MEMORY
+            ),
         )
 
 

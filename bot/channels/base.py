@@ -19,6 +19,7 @@ class InboundKind(StrEnum):
     COMMAND = "command"  # /start, /khauhieu …
     CHOICE = "choice"  # a button press, carrying Choice.data
     OTHER = "other"  # sticker, photo, voice … where text was expected
+    DISTRESS = "distress"  # text that signals danger; the text itself is dropped at once
 
 
 @dataclass(frozen=True, slots=True)

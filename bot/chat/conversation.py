@@ -1,9 +1,14 @@
-"""The single entry point for everything a person sends: Inbound in, replies into the outbox.
+"""The conversation engine: one Inbound in, one turn, replies into the outbox.
 
-One turn is one database transaction: the update id is claimed (so a re-delivered update is
-ignored), the handler runs, the chat state and the replies are written together. A crash before
-the commit loses nothing (the platform re-delivers the update); after it, the replies are durable.
-Two updates from one chat at once are serialised by a per-chat lock.
+One turn is one database transaction: the handler runs, the chat state and the replies are
+written together. In `loa run` turns come from the durable inbox (`bot.chat.inbox`), which
+stored the event before the platform was told it arrived and marks it done in the turn's own
+transaction. `handle` is the direct path (console chat, demo, tests): it claims the update id
+(so a re-delivered update is ignored) in the turn's transaction instead. Two updates from one
+chat at once are serialised by a per-chat lock; database faults are retried (`bot.storage.retry`).
+
+`prepare` runs before anything is stored: it normalises the text and recognises a message that
+signals danger, whose text is then dropped (kind DISTRESS), so it is never stored or logged.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Choice, Inbound, InboundKind, Outbound
 from bot.chat import repository as repo
@@ -23,6 +28,7 @@ from bot.clock import Clock, Randomness, SystemRandomness
 from bot.delivery.outbox import OutboxItem, Priority, decode_choices, encode_choices, enqueue
 from bot.domain.text import TELEGRAM_MAX_TEXT, fold, fold_words, normalize_text
 from bot.storage.db import Database
+from bot.storage.retry import DEFAULT_POLICY, RetryPolicy, retrying
 from messages import DEFAULT_LANG
 
 log = logging.getLogger(__name__)
@@ -72,80 +78,100 @@ class Conversation:
         clock: Clock,
         *,
         on_replies: Callable[[], None] = lambda: None,
-        retries: int = 5,
+        retry: RetryPolicy = DEFAULT_POLICY,
         randomness: Randomness | None = None,
     ) -> None:
         self._db = db
         self._router = router
         self._clock = clock
         self._on_replies = on_replies
-        self._retries = retries
+        self._retry = retry
         self._randomness = randomness or SystemRandomness()
         self._locks = ChatLocks()
 
-    async def handle(self, inbound: Inbound) -> list[Outbound]:
-        """Handle one update; returns the replies queued (empty for a duplicate update)."""
+    @property
+    def on_replies(self) -> Callable[[], None]:
+        """Called after a turn queued replies (wakes the dispatcher)."""
+        return self._on_replies
+
+    def prepare(self, inbound: Inbound) -> Inbound:
+        """NFC, bounded, commands folded; a message signalling danger loses its text at once."""
         inbound = _clean(inbound)
+        if inbound.kind is InboundKind.TEXT and self._router.is_distress(inbound.text):
+            return replace(inbound, kind=InboundKind.DISTRESS, text="", args="")
+        return inbound
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        """Handle one update now; returns the replies queued (empty for a duplicate update).
+
+        A database fault rolls the whole turn back and it is tried again with backoff
+        (`bot.storage.retry`); after the policy's window `GaveUp` is raised.
+        """
+        inbound = self.prepare(inbound)
+
+        async def once() -> list[Outbound]:
+            async with self._db.session() as session:
+                return await self.turn(session, inbound, claim=True)
+
         async with self._locks.hold((inbound.channel, inbound.chat_id)):
-            delay = 0.05
-            for attempt in range(self._retries):
-                try:
-                    replies = await self._handle_once(inbound)
-                    break
-                except OperationalError:
-                    # A locked or briefly unreachable database: wait and try the whole turn again
-                    # (the transaction rolled back, so nothing is half-written).
-                    if attempt == self._retries - 1:
-                        raise
-                    log.warning("database busy while handling an update; retrying")
-                    await asyncio.sleep(delay)
-                    delay *= 2
+            replies = await retrying("turn", once, policy=self._retry)
         if replies:
             self._on_replies()
         return replies
 
-    async def _handle_once(self, inbound: Inbound) -> list[Outbound]:
+    async def turn(
+        self, session: AsyncSession, inbound: Inbound, *, claim: bool = False
+    ) -> list[Outbound]:
+        """Run one prepared turn inside `session` (the caller commits); returns the replies.
+
+        With `claim`, the update id is recorded first and a re-delivered one does nothing.
+        """
         now = self._clock.now()
-        async with self._db.session() as session:
+        if claim:
             fresh = await repo.claim_update(
                 session, channel=inbound.channel, update_id=inbound.update_id, now=now
             )
             if not fresh:
                 log.info("ignored a re-delivered update on %s", inbound.channel)
                 return []
-            state = await repo.load_state(
-                session, channel=inbound.channel, chat_id=inbound.chat_id, now=now
-            )
-            subscriber = await repo.get_subscriber(
-                session, channel=inbound.channel, chat_id=inbound.chat_id
-            )
-            lang = subscriber.lang if subscriber is not None else DEFAULT_LANG
-            turn = Turn(
-                inbound=numbered_reply(
-                    inbound, decode_choices(state.last_choices), state.last_numbered
-                ),
-                session=session,
-                state=state,
-                subscriber=subscriber,
-                now=now,
-                lang=lang,
-                randomness=self._randomness,
-            )
-            await self._router.dispatch(turn)
-            if turn.state_deleted:
-                # The handler deleted the chat's rows; drop the loaded copies so that committing
-                # neither re-inserts the new state nor updates the deleted ones.
-                for row in (state, subscriber):
-                    if row is not None and row in session:
-                        session.expunge(row)
-            else:
-                if turn.replies:
-                    state.last_choices = encode_choices(turn.replies[-1].choices)
-                    state.last_numbered = turn.replies[-1].numbered
-                state.updated_at = now
-            items = [OutboxItem(message=r, priority=Priority.REPLY) for r in turn.replies]
-            await enqueue(session, items, now=now)
-            return turn.replies
+        state = await repo.load_state(
+            session, channel=inbound.channel, chat_id=inbound.chat_id, now=now
+        )
+        subscriber = await repo.get_subscriber(
+            session, channel=inbound.channel, chat_id=inbound.chat_id
+        )
+        lang = subscriber.lang if subscriber is not None else DEFAULT_LANG
+        turn = Turn(
+            inbound=numbered_reply(
+                inbound, decode_choices(state.last_choices), state.last_numbered
+            ),
+            session=session,
+            state=state,
+            subscriber=subscriber,
+            now=now,
+            lang=lang,
+            randomness=self._randomness,
+        )
+        await self._router.dispatch(turn)
+        if turn.state_deleted:
+            # The handler deleted the chat's rows; drop the loaded copies so that committing
+            # neither re-inserts the new state nor updates the deleted ones.
+            for row in (state, subscriber):
+                if row is not None and row in session:
+                    session.expunge(row)
+        else:
+            if turn.replies and inbound.kind is not InboundKind.DISTRESS:
+                state.last_choices = encode_choices(turn.replies[-1].choices)
+                state.last_numbered = turn.replies[-1].numbered
+            state.updated_at = now
+        # After a deletion the replies (the confirmation) are deleted once sent, so the outbox
+        # keeps no row naming the chat.
+        items = [
+            OutboxItem(message=r, priority=Priority.REPLY, forget_after_send=turn.state_deleted)
+            for r in turn.replies
+        ]
+        await enqueue(session, items, now=now)
+        return turn.replies
 
 
 def _clean(inbound: Inbound) -> Inbound:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from bot.channels.base import InboundKind
 from bot.chat.callbacks import CallbackData, prefix_of
 from bot.chat.turn import Handler, Turn
-from bot.domain.text import fold
+from bot.domain.text import fold, fold_words
 
 Claims = Callable[[Turn], bool]  # True: this update belongs to the mode's handler
 
@@ -28,6 +28,11 @@ class Router:
     commands: dict[str, Handler] = field(default_factory=dict)
     choices: dict[str, Handler] = field(default_factory=dict)
     flows: dict[str, Handler] = field(default_factory=dict)
+    words: dict[str, Handler] = field(default_factory=dict)  # bare typed words: «giúp», «stop»
+    flows_without_words: set[str] = field(default_factory=set)
+    # a person in danger: recognised before any other rule (text already dropped by then)
+    is_distress: Callable[[str], bool] = lambda _text: False
+    distress: Handler = _ignore
     unknown_command: Handler = _ignore
     stale_choice: Handler = _ignore
     fallback: Handler = _ignore
@@ -56,15 +61,29 @@ class Router:
         the usual handlers (a photo, another feature's command or button) goes to `handler`."""
         self.modes[flow] = (claims, handler)
 
-    def flow(self, name: str, handler: Handler) -> None:
-        """Register the handler of free text typed while a chat is in flow `name`."""
+    def flow(self, name: str, handler: Handler, *, words: bool = True) -> None:
+        """Register the handler of free text typed while a chat is in flow `name`; with
+        `words=False` a bare word such as «dừng» typed in that flow is the flow's, not a
+        command's."""
         self.flows[name] = handler
+        if not words:
+            self.flows_without_words.add(name)
+
+    def word(self, names: tuple[str, ...], handler: Handler) -> None:
+        """Register a bare word (matched accent-folded, as the whole message) as a command."""
+        for name in names:
+            key = fold_words(name)
+            if key in self.words:
+                raise ValueError(f"word {key!r} registered twice")
+            self.words[key] = handler
 
     async def dispatch(self, turn: Turn) -> None:
         """Run the handler for this turn."""
         inbound = turn.inbound
         mode = self.modes.get(turn.flow or "")
-        if mode is not None and mode[0](turn):
+        if inbound.kind is InboundKind.DISTRESS:
+            await self.distress(turn)  # before anything else, a form's mode included
+        elif mode is not None and mode[0](turn):
             await mode[1](turn)
         elif inbound.kind is InboundKind.COMMAND:
             name = fold(inbound.command or "")
@@ -74,7 +93,14 @@ class Router:
             await self.choices.get(prefix, self.stale_choice)(turn)
         elif inbound.kind is InboundKind.OTHER:
             await self.non_text(turn)
+        elif (word := self._word(turn)) is not None:
+            await word(turn)
         elif turn.flow is not None and turn.flow in self.flows:
             await self.flows[turn.flow](turn)
         else:
             await self.fallback(turn)
+
+    def _word(self, turn: Turn) -> Handler | None:
+        if turn.flow in self.flows_without_words or len(turn.inbound.text) > 40:
+            return None
+        return self.words.get(fold_words(turn.inbound.text))

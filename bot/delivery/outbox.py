@@ -54,6 +54,7 @@ class OutboxItem:
     dedup_key: str | None = None  # unique; an item whose key exists is skipped
     run_id: int | None = None
     not_before: datetime | None = None
+    forget_after_send: bool = False  # deleted once sent (no row naming the chat is kept)
     topic: str | None = None  # what the message is about (bot/delivery/keys.py) …
     topic_ref: str | None = None  # … and which one of them, both matched by equality
 
@@ -123,6 +124,7 @@ def _row_values(item: OutboxItem, now: datetime) -> dict[str, Any]:
         "run_id": item.run_id,
         "dedup_key": item.dedup_key,
         "extra": encode_extra(msg),
+        "forget_after_send": item.forget_after_send,
         "topic": item.topic,
         "topic_ref": item.topic_ref,
     }

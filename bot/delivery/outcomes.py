@@ -106,6 +106,11 @@ class OutcomeWriter:
         await repository.mark_sent(session, plan.sent_ids, now=now)
         await repository.mark_retry(session, plan.retries)
         await repository.mark_final(session, plan.finals)
+        retried = {retry["b_id"] for retry in plan.retries}
+        await repository.forget(
+            session,
+            [o.job.id for o in batch if o.job.forget_after_send and o.job.id not in retried],
+        )
         for channel, chat_id in plan.blocked_chats:
             await self._chats.blocked(session, channel=channel, chat_id=chat_id, now=now)
             cancelled = await repository.cancel_bulk_to(session, channel=channel, chat_id=chat_id)

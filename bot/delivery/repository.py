@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select, update
+from sqlalchemy import bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import Priority, finish_runs
@@ -41,6 +41,7 @@ class Job:
     attempts: int
     run_id: int | None
     extra: str | None
+    forget_after_send: bool = False  # deleted once it reached a final state
 
 
 def chunks(ids: Sequence[int]) -> list[Sequence[int]]:
@@ -114,6 +115,7 @@ async def claim(
             OUTBOX.c.attempts,
             OUTBOX.c.run_id,
             OUTBOX.c.extra,
+            OUTBOX.c.forget_after_send,
         )
     )
     return [Job(*row) for row in result.all()]
@@ -137,6 +139,12 @@ async def mark_sent(session: AsyncSession, ids: Sequence[int], *, now: datetime)
             .where(OUTBOX.c.id.in_(chunk))
             .values(status=SENT, sent_at=now, attempts=OUTBOX.c.attempts + 1, last_error=None)
         )
+
+
+async def forget(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Delete rows that must not outlive their send (no row naming a deleted chat is kept)."""
+    for chunk in chunks(ids):
+        await session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(chunk)))
 
 
 async def mark_retry(session: AsyncSession, retries: Sequence[Mapping[str, Any]]) -> None:

@@ -184,7 +184,8 @@ class ResidentialGroups(_Model):
     kind: str = Field(min_length=1)  # e.g. "khối phố"
     names: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
     count: int | None = Field(default=None, ge=1, le=500)  # "<Kind> 1..count" if no names
-    # group name → its focal point for violence reports (seed 004), for the coordinator
+    # group name → its focal point for violence reports (seed 004), for the coordinator, and
+    # given to a person in danger who picked that group
     focal_points: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")

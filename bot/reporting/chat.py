@@ -82,7 +82,7 @@ class Reporting:
         router.command(("nhanh", "quick"), self.quick_rows.quick)
         router.choice(FormButton, self.on_button)
         router.choice(QuickButton, self.quick_rows.on_quick_confirm)
-        router.flow(REPORT_FLOW, self.on_text)
+        router.flow(REPORT_FLOW, self.on_text, words=False)
         router.mode(REPORT_FLOW, _claims, self.in_form)
 
     # ---- the form as a mode -----------------------------------------------------------------

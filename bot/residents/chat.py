@@ -25,6 +25,7 @@ from bot.residents.buttons import (
     MenuButton,
     SloganGroupButton,
 )
+from bot.residents.distress import hotline_line, trusted_addresses
 from bot.residents.preferences import PreferenceResult, apply_delivery_hour, apply_posts_muted
 from bot.storage.models.residents import SubscriberStatus
 from messages import LANGUAGES, t
@@ -79,6 +80,8 @@ class Residents:
         router.command(("khauhieu", "slogans"), leave(self.slogans))
         router.command(("trogiup", "help", "tro_giup"), leave(self.help))
         router.command(("huy", "stop"), leave(self.stop))
+        router.word(("giúp", "trợ giúp", "help"), leave(self.help))
+        router.word(("dừng", "stop", "hủy", "dừng nhận tin"), leave(self.stop))
         router.command(("batdau", "resume"), leave(self.resume))
         router.command(("xoadulieu", "deletedata"), self.delete_data)
         router.command(("ngonngu", "language"), self.ask_language)
@@ -347,13 +350,8 @@ class Residents:
                     note=f" ({note})" if note else "",
                 )
             )
-        trusted = ""
-        if self.pack.trusted_addresses:
-            addresses = "\n".join(
-                "• " + ", ".join(p for p in (a.name, a.where, a.contact) if p)
-                for a in self.pack.trusted_addresses
-            )
-            trusted = turn.text("residents.help_trusted", addresses=addresses)
+        addresses = trusted_addresses(self.pack)
+        trusted = turn.text("residents.help_trusted", addresses=addresses) if addresses else ""
         role = await self._role_help(turn) if self._role_help is not None else ""
         commands = [role] if role else []
         if turn.subscriber is not None or not role:
@@ -485,24 +483,24 @@ class Residents:
         turn.say("residents.stale_button")
 
     async def fallback(self, turn: Turn) -> None:
-        """Free text that matches nothing: a short helpful answer with the menu, never silence."""
-        if turn.subscriber is None:
-            turn.say(
-                "residents.fallback_unsubscribed",
-                choices=[self._start_button(turn)],
-            )
-            return
-        turn.say("residents.fallback", choices=self._menu(turn), columns=2)
+        """Free text that matches nothing: a short helpful answer with the menu, never silence;
+        like every fallback it ends with the urgent-help numbers."""
+        await self._fallback(turn, "residents.fallback")
 
     async def non_text(self, turn: Turn) -> None:
         """A sticker, photo or voice message where text was expected."""
+        await self._fallback(turn, "residents.non_text")
+
+    async def _fallback(self, turn: Turn, key: str) -> None:
         if turn.subscriber is None:
-            turn.say(
+            key, choices, columns = (
                 "residents.fallback_unsubscribed",
-                choices=[self._start_button(turn)],
+                [self._start_button(turn)],
+                1,
             )
-            return
-        turn.say("residents.non_text", choices=self._menu(turn), columns=2)
+        else:
+            choices, columns = self._menu(turn), 2
+        turn.say_text(f"{turn.text(key)}\n\n{hotline_line(turn)}", choices=choices, columns=columns)
 
     # ---- helpers ----------------------------------------------------------------------------
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,11 +30,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class DatabaseUrlError(ValueError):
+    """DATABASE_URL cannot work; the message says why in one line, naming the setting."""
+
+
+def check_url(url: str) -> None:
+    """Refuse a URL that cannot work before any driver is touched: unparsable, a port that is
+    not 1–65535, or a SQLite file whose folder does not exist."""
+    try:
+        parsed = make_url(url)
+        port = parsed.port
+    except (ArgumentError, ValueError):
+        raise DatabaseUrlError(
+            "DATABASE_URL: malformed (expected sqlite+aiosqlite:///path/loa.db or "
+            "postgresql+asyncpg://user@host:5432/db)"
+        ) from None
+    if port is not None and not 1 <= port <= 65535:
+        raise DatabaseUrlError("DATABASE_URL: the port must be between 1 and 65535")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():
+            raise DatabaseUrlError(f"DATABASE_URL: the SQLite folder {folder} does not exist")
+
+
 class Database:
     """Owns the engine and hands out sessions; one per process, built in app.py."""
 
     def __init__(self, url: str, *, schema: str | None = None) -> None:
+        check_url(url)
         self.url = url
+        self.schema = schema
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:

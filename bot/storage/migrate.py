@@ -9,6 +9,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 
+from bot.storage.db import check_url
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -25,6 +27,7 @@ def alembic_config(url: str, *, schema: str | None = None) -> Config:
 
 def upgrade(url: str, revision: str = "head", *, schema: str | None = None) -> None:
     """Apply migrations up to `revision` (blocking; call from a thread inside an event loop)."""
+    check_url(url)
     command.upgrade(alembic_config(url, schema=schema), revision)
 
 

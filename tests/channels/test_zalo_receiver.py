@@ -242,3 +242,27 @@ async def test_register_webhook_sends_the_secret(server: FakeBotApi, client: Zal
     await receiver.register_webhook("https://loa.example.vn/zalo")
     assert server.zalo.webhook["url"] == "https://loa.example.vn/zalo"
     assert server.zalo.webhook["secret_token"] == SECRET
+
+
+async def test_polling_gives_up_on_a_rejected_token_with_one_line(
+    server: FakeBotApi, client: ZaloClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    fatal: list[str] = []
+    stopped = asyncio.Event()
+
+    def give_up(line: str) -> None:
+        fatal.append(line)
+        stopped.set()
+
+    receiver = ZaloReceiver(
+        client, Collector(), clock(), poll_seconds=1, backoff_s=0.01, on_fatal=give_up
+    )
+    server.zalo.fail_next("getUpdates", 401, count=100)
+    with caplog.at_level(logging.DEBUG):
+        await receiver.start()
+        await asyncio.wait_for(stopped.wait(), 5)
+        await receiver.stop()
+    assert fatal == ["ZALO_BOT_TOKEN: rejected by Zalo (401); Zalo polling stopped"]
+    assert receiver.errors == 0  # it did not go on retrying
+    assert "ZaloUnauthorized" not in caplog.text
+    assert TOKEN not in caplog.text

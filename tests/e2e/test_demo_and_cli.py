@@ -147,6 +147,41 @@ def test_demo_outside_the_checkout_says_it_needs_the_checkout(tmp_path: Path) ->
     ]
 
 
+def test_loa_chat_keeps_out_of_the_bots_database(tmp_path: Path) -> None:
+    """`loa chat` runs on a scratch database unless told otherwise, so `loa run` never finds a
+    «console» subscriber it cannot send to."""
+    real = tmp_path / "loa.db"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{real}", "LOA_CAMPAIGN": "ky-lua-2025"}
+    full_env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), **env}
+    chatted = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        cwd=tmp_path,
+        env=full_env,
+        input="/start\n1\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert chatted.returncode == 0, chatted.stderr
+    assert "Bạn muốn đọc tin bằng ngôn ngữ nào?" in chatted.stdout
+    assert not real.exists()
+    chosen = tmp_path / "chosen.db"
+    told = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--database", f"sqlite+aiosqlite:///{chosen}"],
+        cwd=tmp_path,
+        env=full_env,
+        input="/start\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert told.returncode == 0, told.stderr
+    assert chosen.exists()
+    assert not real.exists()
+
+
 def test_board_and_export_on_an_empty_database(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"}
     board = loa("board", "--campaign", "ky-lua-2025", env=env, cwd=tmp_path)

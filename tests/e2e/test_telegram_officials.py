@@ -44,27 +44,30 @@ async def officials(tmp_path: Path) -> AsyncIterator[Officials]:
     async with FakeBotApi() as server:
         base_url = f"{server.url}/bot"
         sender = TelegramSender(TOKEN, base_url, timeout=2.0)
+        driver = DemoDriver(server, Transcript())
         loa = build_loa(
             db=db,
             pack=reporting_pack(),
             clock=clock,
             channels={"telegram": sender},
             limits={"telegram": ChannelLimits(per_second=500.0, per_chat_per_second=100.0)},
+            after_turn=driver.turned,
         )
-        driver = DemoDriver(server, Transcript())
         receiver = TelegramReceiver(
             token=TOKEN,
             base_url=base_url,
-            handle=driver.wrap(loa.conversation.handle),
+            accept=loa.inbox.accept_many,
             clock=clock,
             spent_buttons=SPENT_BUTTONS,
         )
+        await loa.inbox.start()
         await loa.dispatcher.start()
         await receiver.start_polling(poll_seconds=1)
         try:
             yield Officials(server, loa, driver, clock)
         finally:
             await receiver.stop()
+            await loa.inbox.stop()
             await loa.dispatcher.stop()
             await sender.aclose()
             await db.dispose()

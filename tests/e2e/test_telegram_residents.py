@@ -11,17 +11,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.adoption.poster import poster_links
 from bot.adoption.profile import profile_texts
 from bot.app import Loa, build_loa
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.webhook import TelegramWebhookServer, webhook_path
 from bot.clock import FakeClock
 from bot.delivery.limiter import ChannelLimits
 from bot.demo import DemoDriver, Person, Transcript
 from bot.storage.db import Database
-from bot.storage.models import Subscriber
+from bot.storage.models import InboxEvent, Subscriber
 from fakes.botapi import FakeBotApi
 from tests.support.chat import find_subscriber
 from tests.support.pack import small_pack
@@ -45,27 +47,30 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     async with FakeBotApi() as server:
         base_url = f"{server.url}/bot"
         sender = TelegramSender(TOKEN, base_url, timeout=2.0)
+        driver = DemoDriver(server, Transcript())
         loa = build_loa(
             db=db,
             pack=small_pack(),
             clock=clock,
             channels={"telegram": sender},
             limits={"telegram": ChannelLimits(per_second=500.0, per_chat_per_second=100.0)},
+            after_turn=driver.turned,
         )
-        driver = DemoDriver(server, Transcript())
         receiver = TelegramReceiver(
             token=TOKEN,
             base_url=base_url,
-            handle=driver.wrap(loa.conversation.handle),
+            accept=loa.inbox.accept_many,
             clock=clock,
             profile=profile_texts(loa.pack),
         )
+        await loa.inbox.start()
         await loa.dispatcher.start()
         await receiver.start_polling(poll_seconds=1)
         try:
             yield Harness(server, loa, driver, receiver)
         finally:
             await receiver.stop()
+            await loa.inbox.stop()
             await loa.dispatcher.stop()
             await sender.aclose()
             await db.dispose()
@@ -174,43 +179,40 @@ def _free_port() -> int:
         return port
 
 
-async def test_webhook_checks_the_secret_token(tmp_path: Path) -> None:
+async def test_webhook_checks_the_secret_and_answers_after_the_commit(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'hook.db'}")
     await db.create_all()
     clock = FakeClock(datetime(2025, 11, 16, 3, 0, tzinfo=UTC))
-    handled = []
-    arrived = asyncio.Event()
-
     async with FakeBotApi() as server:
         loa = build_loa(db=db, pack=small_pack(), clock=clock, channels={})
-
-        async def handle(inbound: object) -> object:
-            handled.append(inbound)
-            arrived.set()
-            return await loa.conversation.handle(inbound)  # type: ignore[arg-type]
-
         receiver = TelegramReceiver(
-            token=TOKEN, base_url=f"{server.url}/bot", handle=handle, clock=clock
+            token=TOKEN, base_url=f"{server.url}/bot", accept=loa.inbox.accept_many, clock=clock
         )
+        hook = TelegramWebhookServer(receiver, "s3cret-Token")
         port = _free_port()
-        await receiver.start_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url=f"http://127.0.0.1:{port}/hook",
-            secret_token="s3cret-Token",
-        )
+        url = f"http://127.0.0.1:{port}/hook"
+        await hook.start(listen="127.0.0.1", port=port, path=webhook_path(url))
+        await receiver.set_webhook(url, "s3cret-Token")
         try:
             assert server.webhook["secret_token"] == "s3cret-Token"
             update = server.message_update(3001, "xin chào")
-            url = f"http://127.0.0.1:{port}/hook"
             assert await server.post_update_to(url, update, secret_token="wrong") == 403
             assert await server.post_update_to(url, update) == 403
+            assert await inbox_rows(db) == 0
             assert await server.post_update_to(url, update, secret_token="s3cret-Token") == 200
-            await asyncio.wait_for(arrived.wait(), timeout=2)
-            assert len(handled) == 1
+            # the 200 came after the commit: the row is there without waiting
+            assert await inbox_rows(db) == 1
+            assert await server.post_update_to(url, update, secret_token="s3cret-Token") == 200
+            assert await inbox_rows(db) == 1  # a re-delivery is stored once
         finally:
+            await hook.stop()
             await receiver.stop()
             await db.dispose()
+
+
+async def inbox_rows(db: Database) -> int:
+    async with db.session() as session:
+        return len((await session.execute(select(InboxEvent.id))).all())
 
 
 async def test_replies_survive_server_failures(harness: Harness) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Loa, build_loa
-from bot.channels.base import Inbound, Outbound
+from bot.channels.base import Outbound
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender, render_chunks
@@ -73,20 +73,17 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
             clock=clock,
             channels={"zalo": sender},
             limits={"zalo": ChannelLimits(per_second=500.0, per_chat_per_second=100.0)},
+            after_turn=replies.put,
         )
-
-        async def handle(inbound: Inbound) -> list[Outbound]:
-            answered = await loa.conversation.handle(inbound)
-            await replies.put(answered)
-            return answered
-
-        receiver = ZaloReceiver(client, handle, clock, poll_seconds=1)
+        receiver = ZaloReceiver(client, loa.inbox.accept, clock, poll_seconds=1)
+        await loa.inbox.start()
         await loa.dispatcher.start()
         await receiver.start()
         try:
             yield Harness(server, loa, receiver, replies)
         finally:
             await receiver.stop()
+            await loa.inbox.stop()
             await loa.dispatcher.stop()
             await client.aclose()
             await db.dispose()

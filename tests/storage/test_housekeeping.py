@@ -39,7 +39,7 @@ async def test_forget_old_keeps_pending_and_recent(db: Database) -> None:
         session.add(message("sent", timedelta(days=1), "new-sent"))
         for age in (timedelta(days=2), timedelta(minutes=5)):
             session.add(InviteAttempt(channel="telegram", chat_id="x", at=NOW - age, ok=False))
-    assert await forget_old(db, now=NOW) == Forgotten(updates=1, messages=2, attempts=1)
+    assert await forget_old(db, now=NOW) == Forgotten(updates=1, messages=2, attempts=1, inbox=0)
     async with db.session() as session:
         updates = (await session.execute(select(ProcessedUpdate.update_id))).scalars().all()
         chats = (

@@ -13,6 +13,7 @@ from bot.domain.campaign import Agency, CampaignPack, Deadline, ReportForm
 from bot.reporting.chat import Reporting
 from bot.reporting.officials import create_invite
 from bot.residents.chat import Residents
+from bot.residents.distress import Distress
 from bot.storage.db import Database
 from messages import MESSAGES_DIR
 from tests.support.chat import ChatDriver
@@ -58,6 +59,7 @@ def make_conversation(db: Database, clock: FakeClock, pack: CampaignPack) -> Con
     """Residents and Reporting wired as build_loa wires them."""
     router = Router()
     reporting = Reporting(pack)
+    Distress(pack).register(router)
     Residents(
         pack,
         start_payload=reporting.start_payload,

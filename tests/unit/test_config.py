@@ -90,9 +90,9 @@ def test_token_never_shows_in_settings_repr(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_log_filter_redacts_tokens() -> None:
     record = logging.LogRecord(
-        "httpx", logging.INFO, __file__, 1, "POST %s", ("https://x/bot123456:SECRET/send",), None
+        "bot.x", logging.INFO, __file__, 1, "POST %s", ("https://x/bot123456:SECRET/send",), None
     )
-    RedactSecrets(["123456:SECRET"]).filter(record)
+    assert RedactSecrets(["123456:SECRET"]).filter(record)
     assert record.getMessage() == "POST https://x/bot<redacted>/send"
 
 

@@ -1,11 +1,13 @@
 """Receiving from Zalo: long polling (wired now) and a webhook handler (for `loa run` later).
 
 Polling: one loop calls getUpdates (Zalo answers one update, or 408 after the timeout, which the
-client turns into []); each update becomes an Inbound and is handled in its own task, at most
-`concurrency` at once (the core serialises turns of one chat). The loop never dies: an error is
-logged by type only and followed by a growing pause (1 s doubling to 30 s, or Zalo's retry_after);
-a 409 (webhook still set) removes the webhook. Zalo has no offset: an update is gone once
-delivered, so one whose handling fails is lost (the person is simply not answered).
+client turns into []); each update becomes an Inbound and is handed to `handle` — in `loa run`
+the durable inbox, which stores and commits it — *before* the next getUpdates. Zalo has no
+offset: an update is gone once delivered, so storing it before asking again is the most a
+receiver can do; the inbox retries database faults for its whole window first. The loop
+survives errors (logged by type, then a growing pause: 1 s doubling to 30 s, or Zalo's
+retry_after); a 409 (webhook still set) removes the webhook; a 401 (the token was rejected)
+stops polling with one line and calls `on_fatal`, since asking again can never succeed.
 
 Webhook: Zalo POSTs the update with the secret given to setWebhook in the header
 ``X-Bot-Api-Secret-Token`` (the name in the Zalo Bot Platform docs and in public bot code; the
@@ -25,7 +27,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from bot.channels.base import Inbound
-from bot.channels.zalo.client import ZaloClient, ZaloConflict, ZaloError, ZaloRateLimited
+from bot.channels.zalo.client import (
+    ZaloClient,
+    ZaloConflict,
+    ZaloError,
+    ZaloRateLimited,
+    ZaloUnauthorized,
+)
 from bot.channels.zalo.updates import to_inbound
 from bot.clock import Clock
 
@@ -46,20 +54,19 @@ class ZaloReceiver:
         *,
         poll_seconds: int = 30,
         webhook_secret: str | None = None,
-        concurrency: int = 16,
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
+        on_fatal: Callable[[str], None] = lambda _line: None,
     ) -> None:
         self._client = client
         self._handle = handle
         self._clock = clock
         self._poll_seconds = poll_seconds
         self._secret = webhook_secret
-        self._slots = asyncio.Semaphore(concurrency)
+        self._on_fatal = on_fatal
         self._backoff_s = backoff_s
         self._max_backoff_s = max_backoff_s
         self._loop_task: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self.errors = 0  # polling errors seen, for tests and status
 
     @property
@@ -73,19 +80,13 @@ class ZaloReceiver:
             return
         self._loop_task = asyncio.create_task(self._poll_forever(), name="zalo-polling")
 
-    async def stop(self, *, drain_s: float = 10.0) -> None:
-        """Stop polling, then wait up to `drain_s` for updates being handled."""
+    async def stop(self) -> None:
+        """Stop polling."""
         task, self._loop_task = self._loop_task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=drain_s)
-            for late in pending:
-                late.cancel()
-            if pending:
-                await asyncio.wait(pending)
 
     async def register_webhook(self, url: str) -> None:
         """Ask Zalo to POST updates to `url` with this receiver's secret (webhook mode)."""
@@ -103,19 +104,28 @@ class ZaloReceiver:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return 400
-        if isinstance(payload, dict) and isinstance(payload.get("result"), dict):
-            payload = payload["result"]
         if not isinstance(payload, dict):
             return 400
-        inbound = to_inbound(payload, now=self._clock.now())
-        if inbound is None:
-            return 200  # an event Loa ignores on purpose
         try:
-            await self._handle(inbound)
+            await self.handle_payload(payload)
+        except ValueError:
+            return 400
         except Exception as exc:
             log.error("error while handling a Zalo update: %s", type(exc).__name__)
             return 500
         return 200
+
+    async def handle_payload(self, payload: Mapping[str, Any]) -> None:
+        """The webhook callback: one update as Zalo posted it (bare or wrapped in «result»),
+        handed to `handle` (in `loa run`: stored and committed) before this returns. Raises
+        ValueError for a body that is not an update; an event Loa ignores is accepted."""
+        result = payload.get("result")
+        update = result if isinstance(result, Mapping) else payload
+        if not isinstance(update, Mapping):
+            raise ValueError("not a Zalo update")
+        inbound = to_inbound(update, now=self._clock.now())
+        if inbound is not None:
+            await self._handle(inbound)
 
     async def _poll_forever(self) -> None:
         pause = self._backoff_s
@@ -128,6 +138,9 @@ class ZaloReceiver:
                 updates = await self._client.get_updates(self._poll_seconds)
             except asyncio.CancelledError:
                 raise
+            except ZaloUnauthorized:
+                self._on_fatal("ZALO_BOT_TOKEN: rejected by Zalo (401); Zalo polling stopped")
+                return
             except Exception as exc:
                 self.errors += 1
                 wait = pause
@@ -145,10 +158,7 @@ class ZaloReceiver:
                 continue
             pause = self._backoff_s
             for update in updates:
-                await self._slots.acquire()
-                task = asyncio.create_task(self._handle_update(update))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                await self._handle_update(update)
 
     async def _handle_update(self, update: Mapping[str, Any]) -> None:
         try:
@@ -156,6 +166,4 @@ class ZaloReceiver:
             if inbound is not None:
                 await self._handle(inbound)
         except Exception as exc:
-            log.error("error while handling a Zalo update: %s", type(exc).__name__)
-        finally:
-            self._slots.release()
+            log.error("a Zalo update could not be stored: %s", type(exc).__name__)

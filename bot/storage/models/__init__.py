@@ -3,6 +3,8 @@
 from bot.storage.models.coordinators import AuditEntry, Broadcast
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.events import CampaignEvent
+from bot.storage.models.inbox import InboxEvent
+from bot.storage.models.lease import Lease
 from bot.storage.models.reports import (
     InviteAttempt,
     InviteCode,
@@ -18,8 +20,10 @@ __all__ = [
     "BulkRun",
     "CampaignEvent",
     "ChatState",
+    "InboxEvent",
     "InviteAttempt",
     "InviteCode",
+    "Lease",
     "Official",
     "OutboxMessage",
     "ProcessedUpdate",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Column, Index, Text, true
+from sqlalchemy import Boolean, Column, Index, Text, false, true
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UTCDateTime
@@ -83,6 +83,11 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=200)
     # a file ({"file": [path, name, type, photo]}) and/or a chat's command menu, as JSON
     extra: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # deleted once sent instead of kept (the confirmation that a person's data was deleted)
+    forget_after_send: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
     # what the message is about, for finding it again by equality (built in bot/delivery/keys.py)
     topic: str | None = Field(default=None, max_length=120)
     topic_ref: str | None = Field(default=None, max_length=64)
