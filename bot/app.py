@@ -129,8 +129,14 @@ def build_loa(
         is_quiet=quiet_predicate(pack),
         concurrency=concurrency,
     )
+    editable = frozenset(name for name, ch in channels.items() if ch.capabilities.edits)
     conversation = Conversation(
-        db, router, clock, on_replies=dispatcher.notify, randomness=SystemRandomness()
+        db,
+        router,
+        clock,
+        on_replies=dispatcher.notify,
+        randomness=SystemRandomness(),
+        editable=editable,
     )
     inbox = Inbox(db, conversation, clock, after_turn=after_turn)
     progress = BroadcastProgress(db, channels, clock, notify=dispatcher.notify)

@@ -83,6 +83,10 @@ class Outbound:
     numbered: bool = True  # a typed «N» picks choices[N-1]; False where a number is an answer
     attachment: Attachment | None = None  # only to channels whose capabilities say `files`
     menu: tuple[MenuCommand, ...] | None = None  # set first where the channel has menus
+    # Buttons good for one answer (a form's question): taken off this message once the chat's
+    # next such message goes out or the flow ends (`Turn.retire_choices`), where the channel
+    # can edit a sent message. Ignored by the channels themselves.
+    single_use: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +97,9 @@ class Capabilities:
     buttons: bool
     max_buttons: int = 0
     files: bool = False  # documents and photos travel in the chat (else: a signed link)
-    edits: bool = False  # a sent message can be edited in place (progress messages)
+    # can edit a message it sent: take its buttons off (`ChoiceEditor`), replace its text
+    # (`EditableChannel`, progress messages)
+    edits: bool = False
 
 
 class SendStatus(StrEnum):
@@ -114,6 +120,9 @@ class SendResult:
     retry_after: float | None = None
     new_chat_id: str | None = None
     error: str | None = None
+    # the platform's id of the message sent (of its last part), for a later edit; channels
+    # with `Capabilities.edits` give it for messages with buttons
+    message_ref: str | None = None
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -139,6 +148,15 @@ def render_choices(message: Outbound) -> str:
     others = [c for c in message.choices if c.unnumbered]
     text = "\n" + "\n".join(f"  {n}. {c.label}" for n, c in enumerate(numbered, 1))
     return text + ("\n(" + " / ".join(c.label for c in others) + ")" if others else "")
+
+
+@runtime_checkable
+class ChoiceEditor(Protocol):
+    """A channel that can take the buttons off a message it sent (`Capabilities.edits`)."""
+
+    async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
+        """Remove the buttons of message `message_ref` (a `SendResult.message_ref`)."""
+        ...
 
 
 class Channel(Protocol):

@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +26,13 @@ from bot.chat import repository as repo
 from bot.chat.router import Router
 from bot.chat.turn import Turn
 from bot.clock import Clock, Randomness, SystemRandomness
-from bot.delivery.outbox import OutboxItem, Priority, decode_choices, encode_choices, enqueue
+from bot.delivery.outbox import (
+    OutboxItem,
+    Priority,
+    decode_choices,
+    encode_choices,
+    enqueue_each,
+)
 from bot.domain.text import TELEGRAM_MAX_TEXT, fold, fold_words, normalize_text
 from bot.storage.db import Database
 from bot.storage.retry import DEFAULT_POLICY, RetryPolicy, retrying
@@ -80,6 +87,7 @@ class Conversation:
         on_replies: Callable[[], None] = lambda: None,
         retry: RetryPolicy = DEFAULT_POLICY,
         randomness: Randomness | None = None,
+        editable: frozenset[str] = frozenset(),
     ) -> None:
         self._db = db
         self._router = router
@@ -88,6 +96,7 @@ class Conversation:
         self._retry = retry
         self._randomness = randomness or SystemRandomness()
         self._locks = ChatLocks()
+        self._editable = editable  # channels that can take the buttons off a sent message
 
     @property
     def on_replies(self) -> Callable[[], None]:
@@ -170,8 +179,27 @@ class Conversation:
             OutboxItem(message=r, priority=Priority.REPLY, forget_after_send=turn.state_deleted)
             for r in turn.replies
         ]
-        await enqueue(session, items, now=now)
+        ids = await enqueue_each(session, items, now=now)
+        if not turn.state_deleted and inbound.channel in self._editable:
+            await _retire_buttons(session, turn, ids, now)
         return turn.replies
+
+
+async def _retire_buttons(
+    session: AsyncSession, turn: Turn, reply_ids: Sequence[int], now: datetime
+) -> None:
+    """Single-use buttons: when this turn sends a new single-use message or ends the flow
+    (`Turn.retire_choices`), the chat's previous such message loses its buttons. The edit row
+    goes after the replies, so the new question is not delayed by it."""
+    state = turn.state
+    single = [row for row, reply in zip(reply_ids, turn.replies, strict=True) if reply.single_use]
+    if state.buttons_row is not None and (single or turn.retiring):
+        edit = Outbound(channel=turn.channel, chat_id=turn.chat_id, text="")
+        item = OutboxItem(message=edit, priority=Priority.REPLY, edit_of=state.buttons_row)
+        await enqueue_each(session, [item], now=now)
+        state.buttons_row = None
+    if single:
+        state.buttons_row = single[-1]
 
 
 def _clean(inbound: Inbound) -> Inbound:

@@ -32,6 +32,7 @@ class Turn:
     randomness: Randomness = field(default_factory=SystemRandomness)
     replies: list[Outbound] = field(default_factory=list)
     state_deleted: bool = False
+    retiring: bool = False  # take the buttons off the chat's last single-use message
 
     @property
     def channel(self) -> str:
@@ -59,10 +60,14 @@ class Turn:
         choices: Sequence[Choice] = (),
         columns: int = 1,
         numbered: bool = True,
+        single_use: bool = False,
         **fields: object,
     ) -> None:
         """Reply with the message `key`."""
-        self.say_text(self.text(key, **fields), choices=choices, columns=columns, numbered=numbered)
+        text = self.text(key, **fields)
+        self.say_text(
+            text, choices=choices, columns=columns, numbered=numbered, single_use=single_use
+        )
 
     def refuse(self, refusal: Refusal) -> None:
         """Reply with a refusal, rendered in the person's language."""
@@ -75,8 +80,10 @@ class Turn:
         choices: Sequence[Choice] = (),
         columns: int = 1,
         numbered: bool = True,
+        single_use: bool = False,
     ) -> None:
-        """Reply with a ready text; `numbered=False` when a typed number is an answer."""
+        """Reply with a ready text; `numbered=False` when a typed number is an answer;
+        `single_use`: its buttons answer this step only (taken off when the chat moves on)."""
         self.replies.append(
             Outbound(
                 channel=self.channel,
@@ -85,8 +92,14 @@ class Turn:
                 choices=tuple(choices),
                 columns=columns,
                 numbered=numbered,
+                single_use=single_use,
             )
         )
+
+    def retire_choices(self) -> None:
+        """The step the chat's last single-use buttons answered is over (the flow ended):
+        take them off that message, where the channel can edit a sent message."""
+        self.retiring = True
 
     # ---- flow state ---------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.channels.base import Channel, SendResult, SendStatus
+from bot.channels.base import Channel, ChoiceEditor, SendResult, SendStatus
 from bot.clock import Clock, SystemTicker, Ticker
 from bot.delivery import repository
 from bot.delivery.lanes import Lane, outbound
@@ -205,7 +205,7 @@ class Dispatcher:
                 lane.changed.clear()
                 await self._ticker.wait(lane.changed, wake)
                 continue
-            lane.limiter.take(job.chat_id, now, lane.cost(job))
+            lane.limiter.take(job.chat_id, now, lane.cost(job), per_chat=job.edit_of is None)
             self._spawn_send(lane, job)
             if len(lane) <= lane.buffer_target // 2:
                 self._wake.set()
@@ -218,7 +218,7 @@ class Dispatcher:
 
     async def _send(self, lane: Lane, job: Job) -> None:
         try:
-            result = await lane.channel.send(outbound(job))
+            result = await self._deliver(lane.channel, job)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a channel bug must not kill the dispatcher
@@ -236,6 +236,19 @@ class Dispatcher:
             lane.sent_total += 1
         self._outcomes.append(Outcome(job, result))
         self._outcome_ready.set()
+
+    @staticmethod
+    async def _deliver(channel: Channel, job: Job) -> SendResult:
+        """Send the row's message, or for an edit row take the buttons off the message it
+        names; a channel that cannot edit, or a message never sent, leaves nothing to do."""
+        if job.edit_of is None:
+            return await channel.send(outbound(job))
+        if job.edit_ref is None or not channel.capabilities.edits:
+            return SendResult(SendStatus.OK)
+        if not isinstance(channel, ChoiceEditor):
+            return SendResult(SendStatus.OK)
+        editor: ChoiceEditor = channel
+        return await editor.clear_choices(job.chat_id, job.edit_ref)
 
     # -- recording -----------------------------------------------------------------------------
 

@@ -93,9 +93,12 @@ class ChannelLimiter:
         bucket = self._chats.get(chat_id)
         return 0.0 if bucket is None else bucket.delay(now)
 
-    def take(self, chat_id: str, now: float, cost: int = 1) -> None:
-        """Record one send (of `cost` API calls) to `chat_id` at `now`."""
+    def take(self, chat_id: str, now: float, cost: int = 1, *, per_chat: bool = True) -> None:
+        """Record one send (of `cost` API calls) to `chat_id` at `now`; `per_chat=False` for
+        an edit of a message already sent, which counts against the channel's pace only."""
         self.overall.take(now, cost)
+        if not per_chat:
+            return
         bucket = self._chats.get(chat_id)
         if bucket is None:
             bucket = self._chat_bucket(chat_id)

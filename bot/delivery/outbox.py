@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -57,6 +57,7 @@ class OutboxItem:
     forget_after_send: bool = False  # deleted once sent (no row naming the chat is kept)
     topic: str | None = None  # what the message is about (bot/delivery/keys.py) …
     topic_ref: str | None = None  # … and which one of them, both matched by equality
+    edit_of: int | None = None  # not a message: take the buttons off outbox row `edit_of`
 
 
 def encode_choices(choices: Sequence[Choice]) -> str:
@@ -127,6 +128,7 @@ def _row_values(item: OutboxItem, now: datetime) -> dict[str, Any]:
         "forget_after_send": item.forget_after_send,
         "topic": item.topic,
         "topic_ref": item.topic_ref,
+        "edit_of": item.edit_of,
     }
 
 
@@ -163,6 +165,18 @@ async def enqueue(session: AsyncSession, items: Sequence[OutboxItem], *, now: da
             .values(queued=BulkRun.queued + count, status=RunStatus.RUNNING, finished_at=None)
         )
     return inserted
+
+
+async def enqueue_each(
+    session: AsyncSession, items: Sequence[OutboxItem], *, now: datetime
+) -> list[int]:
+    """Insert a few items without dedup keys (a turn's replies) in order; returns their ids."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    ids: list[int] = []
+    for item in items:
+        stmt = insert(table).values(_row_values(item, now)).returning(table.c.id)
+        ids.append((await session.execute(stmt)).scalar_one())
+    return ids
 
 
 async def start_run(session: AsyncSession, *, kind: str, label: str, now: datetime) -> int:

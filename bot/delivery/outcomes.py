@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import SendResult, SendStatus
 from bot.delivery import repository
+from bot.delivery.outbox import Priority
 from bot.delivery.repository import Job
 from bot.storage.models.delivery import BLOCKED, FAILED
 
@@ -73,6 +74,7 @@ class _Plan:
 
     now: datetime
     sent_ids: list[int] = field(default_factory=list)
+    refs: list[dict[str, Any]] = field(default_factory=list)
     retries: list[dict[str, Any]] = field(default_factory=list)
     finals: list[dict[str, Any]] = field(default_factory=list)
     blocked_chats: set[tuple[str, str]] = field(default_factory=set)
@@ -104,6 +106,7 @@ class OutcomeWriter:
         for job, new_chat_id in plan.migrations:
             await self._migrate(session, job, new_chat_id, now)
         await repository.mark_sent(session, plan.sent_ids, now=now)
+        await repository.record_refs(session, plan.refs)
         await repository.mark_retry(session, plan.retries)
         await repository.mark_final(session, plan.finals)
         retried = {retry["b_id"] for retry in plan.retries}
@@ -122,6 +125,8 @@ class OutcomeWriter:
         status = result.status
         if status is SendStatus.OK:
             plan.sent_ids.append(job.id)
+            if result.message_ref is not None and job.priority == int(Priority.REPLY):
+                plan.refs.append({"b_id": job.id, "b_ref": result.message_ref})
             plan.count(job, "sent")
         elif status is SendStatus.RETRY or status is SendStatus.MIGRATED:
             self._retry_later(plan, job, result)

@@ -42,6 +42,8 @@ class Job:
     run_id: int | None
     extra: str | None
     forget_after_send: bool = False  # deleted once it reached a final state
+    edit_of: int | None = None  # an edit row: take the buttons off outbox row `edit_of` …
+    edit_ref: str | None = None  # … whose message the platform knows by this id (if sent)
 
 
 def chunks(ids: Sequence[int]) -> list[Sequence[int]]:
@@ -116,9 +118,21 @@ async def claim(
             OUTBOX.c.run_id,
             OUTBOX.c.extra,
             OUTBOX.c.forget_after_send,
+            OUTBOX.c.edit_of,
         )
     )
-    return [Job(*row) for row in result.all()]
+    jobs = [Job(*row) for row in result.all()]
+    targets = [job.edit_of for job in jobs if job.edit_of is not None]
+    if targets:
+        # The edited row is an earlier reply to the same chat, so it was recorded first.
+        rows = await session.execute(
+            select(OUTBOX.c.id, OUTBOX.c.sent_ref).where(OUTBOX.c.id.in_(targets))
+        )
+        refs: dict[int, str | None] = {row_id: ref for row_id, ref in rows.all()}
+        for job in jobs:
+            if job.edit_of is not None:
+                job.edit_ref = refs.get(job.edit_of)
+    return jobs
 
 
 async def release(session: AsyncSession, ids: Sequence[int]) -> None:
@@ -139,6 +153,16 @@ async def mark_sent(session: AsyncSession, ids: Sequence[int], *, now: datetime)
             .where(OUTBOX.c.id.in_(chunk))
             .values(status=SENT, sent_at=now, attempts=OUTBOX.c.attempts + 1, last_error=None)
         )
+
+
+async def record_refs(session: AsyncSession, refs: Sequence[Mapping[str, Any]]) -> None:
+    """The platform ids of sent messages: each {b_id, b_ref}."""
+    if not refs:
+        return
+    await session.execute(
+        update(OUTBOX).where(OUTBOX.c.id == bindparam("b_id")).values(sent_ref=bindparam("b_ref")),
+        refs,
+    )
 
 
 async def forget(session: AsyncSession, ids: Sequence[int]) -> None:

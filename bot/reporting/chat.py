@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from bot.channels.base import InboundKind
 from bot.chat.callbacks import prefix_of
 from bot.chat.router import Router
+from bot.chat.smalltalk import is_small_talk
 from bot.chat.turn import Turn
 from bot.clock import format_vn_datetime
 from bot.domain.campaign import Agency, CampaignPack
@@ -79,9 +80,8 @@ class Reporting:
         """Add the officials' commands, the form's buttons and its flow to the router."""
         router.command(("baocao", "report"), self.report)
         router.command(("baocaocuatoi", "myreport"), self.my_report)
-        router.command(("nhanh", "quick"), self.quick_rows.quick)
         router.choice(FormButton, self.on_button)
-        router.choice(QuickButton, self.quick_rows.on_quick_confirm)
+        self.quick_rows.register(router)
         router.flow(REPORT_FLOW, self.on_text, words=False)
         router.mode(REPORT_FLOW, _claims, self.in_form)
 
@@ -139,7 +139,7 @@ class Reporting:
         if draft is not None and draft.agency_id != official.agency_id:
             await repo.delete_draft(turn.session, channel=turn.channel, chat_id=turn.chat_id)
             if turn.flow == REPORT_FLOW:
-                turn.clear_flow()
+                drafts.leave(turn)
         agency = officials.agency_of(self.pack, official.agency_id)
         if official.role == "coordinator" or agency is None:
             text = turn.text("officials.bound_coordinator", locality=self.pack.campaign.locality)
@@ -224,8 +224,13 @@ class Reporting:
         await self._step(turn, inp)
 
     async def on_text(self, turn: Turn) -> None:
-        """Text typed while the chat is in the report form."""
+        """Text typed while the chat is in the report form; a greeting or thanks alone is not
+        an answer (not even to a free-text question): the form says what it expects."""
         inbound = turn.inbound
+        if is_small_talk(inbound.text):
+            note = turn.text("reports.in_form_small_talk")
+            await self._step(turn, FormInput.word("show"), note=note)
+            return
         await self._step(turn, FormInput.typed(inbound.text, length=inbound.text_length))
 
     async def _step(self, turn: Turn, inp: FormInput, *, note: str | None = None) -> None:
@@ -237,7 +242,7 @@ class Reporting:
         live = await drafts.live_draft(turn, official, form, notes)
         if live is None:
             if turn.flow == REPORT_FLOW:
-                turn.clear_flow()
+                drafts.leave(turn)
             if notes:  # expired just now: that message says it all
                 turn.say_text("\n\n".join(notes))
             else:
@@ -246,7 +251,7 @@ class Reporting:
         draft, state = live
         new, reply = step(form, state, inp, lang=turn.lang)
         if reply.paused:
-            turn.clear_flow()
+            drafts.leave(turn)
             turn.say_text(reply.text)
             return
         if reply.submitted is not None:
@@ -254,7 +259,7 @@ class Reporting:
             return
         if reply.cancelled or new.mode in ("submitted", "cancelled"):
             await repo.delete_draft(turn.session, channel=turn.channel, chat_id=turn.chat_id)
-            turn.clear_flow()
+            drafts.leave(turn)
             turn.say_text(reply.text)
             return
         if new != state:
@@ -268,7 +273,7 @@ class Reporting:
     ) -> None:
         assert reply.submitted is not None
         await repo.delete_draft(turn.session, channel=turn.channel, chat_id=turn.chat_id)
-        turn.clear_flow()
+        drafts.leave(turn)
         deadline = service.deadline_by_id(self.pack, draft.deadline_id) or (
             service.current_deadline(self.pack, turn.now)
         )

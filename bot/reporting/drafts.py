@@ -35,7 +35,7 @@ async def reporter(pack: CampaignPack, turn: Turn) -> tuple[Official, Agency, Re
     else:
         return official, agency, form
     if turn.flow == REPORT_FLOW:  # typed text must not keep landing in a form it cannot use
-        turn.clear_flow()
+        leave(turn)
     turn.say(key)
     return None
 
@@ -95,10 +95,17 @@ def enter_flow(turn: Turn) -> None:
         turn.set_flow(REPORT_FLOW, "form")
 
 
+def leave(turn: Turn) -> None:
+    """Out of the form (or the /nhanh question): the last question's buttons are spent."""
+    turn.clear_flow()
+    turn.retire_choices()
+
+
 def send(turn: Turn, notes: Sequence[str], reply: FormReply) -> None:
-    """The notes and the form's reply in one message, its buttons routed back to the form."""
+    """The notes and the form's reply in one message, its buttons routed back to the form and
+    good for this step only (the previous question's buttons are taken off)."""
     text = "\n\n".join([*notes, reply.text])
-    turn.say_text(text, choices=_wrap(reply.choices), numbered=reply.numbered)
+    turn.say_text(text, choices=_wrap(reply.choices), numbered=reply.numbered, single_use=True)
 
 
 def _wrap(choices: Sequence[Choice]) -> list[Choice]:

@@ -1,10 +1,17 @@
 """`/nhanh`: one table row from one line, echoed as understood and added to the draft; after a
-sent report it asks before opening an amendment (a new version)."""
+sent report it asks before opening an amendment (a new version).
+
+While that question is open it owns typed answers («có», «không», «1», «2», «hủy»); anything else
+typed, a photo or another feature's button is answered inside the question (what it expects, how
+to leave), never by the residents' flow."""
 
 from __future__ import annotations
 
 import json
 
+from bot.channels.base import Choice, InboundKind
+from bot.chat.callbacks import prefix_of
+from bot.chat.router import Router
 from bot.chat.turn import Turn
 from bot.domain.campaign import CampaignPack, ReportForm
 from bot.domain.forms import (
@@ -13,6 +20,7 @@ from bot.domain.forms import (
     Row,
     quick_row,
     read_quick_line,
+    typed_word,
     unusual_fields,
 )
 from bot.domain.numbers import NumberError
@@ -25,6 +33,8 @@ from messages import t
 
 QUICK_FLOW = "quick"
 YES, NO = QuickAnswer.YES, QuickAnswer.NO
+# Typed words that answer the question: yes opens the amendment, the others leave it.
+_TYPED = {"yes": YES, "no": NO, "cancel": NO, "pause": NO}
 
 
 class QuickRows:
@@ -32,6 +42,14 @@ class QuickRows:
 
     def __init__(self, pack: CampaignPack) -> None:
         self.pack = pack
+
+    def register(self, router: Router) -> None:
+        """Add /nhanh, its [Có]/[Không] buttons and its open question to the router."""
+        router.command(("nhanh", "quick"), self.quick)
+        router.choice(QuickButton, self.on_quick_confirm)
+        # «hủy», «dừng» … typed at the question answer it (not the residents' bare-word /huy)
+        router.flow(QUICK_FLOW, self.on_quick_text, words=False)
+        router.mode(QUICK_FLOW, _claims, self.on_other)
 
     async def quick(self, turn: Turn) -> None:
         """/nhanh [shortcut] [kind] n1 n2 …: understand one table row, say what was understood,
@@ -94,11 +112,9 @@ class QuickRows:
                 agency=agency.name,
                 version=sent.latest.version,
                 row=understood,
-                choices=[
-                    turn.choice("forms.button.yes", QuickButton(answer=YES, nonce=nonce).pack()),
-                    turn.choice("forms.button.no", QuickButton(answer=NO, nonce=nonce).pack()),
-                ],
+                choices=_yes_no(turn, nonce),
                 columns=2,
+                single_use=True,
             )
             return
         state = service.quick_state(line.quick.section, row, turn.randomness)
@@ -112,9 +128,35 @@ class QuickRows:
         if turn.flow != QUICK_FLOW or button is None or button.nonce != turn.state.nonce:
             turn.say("residents.stale_button")
             return
+        await self._answer(turn, button.answer)
+
+    async def on_quick_text(self, turn: Turn) -> None:
+        """Text typed while «open an amendment?» is open: «có»/«không» (or «hủy») answer it;
+        anything else is told what the question expects."""
+        answer = _TYPED.get(typed_word(turn.inbound.text) or "")
+        if answer is None:
+            await self.on_other(turn)
+            return
+        await self._answer(turn, answer)
+
+    async def on_other(self, turn: Turn) -> None:
+        """Not an answer to the open question (a greeting, «5», a photo, another button): ask
+        it again, with how to leave."""
+        data = turn.flow_data
+        found = await drafts.reporter(self.pack, turn)
+        if found is None or "section" not in data:
+            drafts.leave(turn)
+            return
+        form = found[2]
+        row = describe_row(form, str(data["section"]), dict(data["row"]), turn.lang)
+        nonce = turn.state.nonce or ""
+        choices = _yes_no(turn, nonce)
+        turn.say("reports.quick.pending", row=row, choices=choices, columns=2, single_use=True)
+
+    async def _answer(self, turn: Turn, answer: QuickAnswer) -> None:
         data = json.loads(turn.state.data or "{}")
-        turn.clear_flow()
-        if button.answer is not YES:
+        drafts.leave(turn)
+        if answer is not YES:
             turn.say("reports.quick.not_added")
             return
         found = await drafts.reporter(self.pack, turn)
@@ -171,3 +213,21 @@ class QuickRows:
             fields = " ".join(f"<{labels[name]}>" for name in q.fields)
             lines.append(turn.text("reports.quick.line", alias=q.alias, fields=fields))
         return turn.text("reports.quick.usage", lines="\n".join(lines))
+
+
+def _yes_no(turn: Turn, nonce: str) -> list[Choice]:
+    return [
+        turn.choice("forms.button.yes", QuickButton(answer=YES, nonce=nonce).pack()),
+        turn.choice("forms.button.no", QuickButton(answer=NO, nonce=nonce).pack()),
+    ]
+
+
+def _claims(turn: Turn) -> bool:
+    """A photo, a sticker or another feature's button while the question is open: it answers.
+    Commands keep their meaning (a new /nhanh, /baocao, /trogiup …)."""
+    inbound = turn.inbound
+    if inbound.kind is InboundKind.OTHER:
+        return True
+    if inbound.kind is InboundKind.CHOICE:
+        return prefix_of(inbound.choice_data or "") != QuickButton.__prefix__
+    return False

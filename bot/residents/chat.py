@@ -1,8 +1,10 @@
-"""Residents: subscribe (language, residential group), slogans, help, stop, resume, delete data."""
+"""Residents: subscribe (language, residential group), slogans, help, stop, resume, delete data.
+
+The subscription flow (/start, language, group) is `Signup` (signup.py); this module adds the
+commands, the menu and the fallbacks, and registers them all."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,15 +13,12 @@ from bot.channels.base import Choice
 from bot.chat.router import Router
 from bot.chat.turn import Handler, Turn
 from bot.domain.campaign import CampaignPack, in_lang
-from bot.domain.deeplinks import group_number
-from bot.domain.text import fold, fold_words
+from bot.domain.text import fold
 from bot.residents import repository as repo
 from bot.residents.buttons import (
     Answer,
     DeleteButton,
-    GroupPage,
     GroupPick,
-    GroupSkip,
     LanguageButton,
     MenuAction,
     MenuButton,
@@ -27,24 +26,19 @@ from bot.residents.buttons import (
 )
 from bot.residents.distress import hotline_line, trusted_addresses
 from bot.residents.preferences import PreferenceResult, apply_delivery_hour, apply_posts_muted
+from bot.residents.signup import GROUP_FLOW, ONBOARDING, RoleStart, Signup
 from bot.storage.models.residents import SubscriberStatus
-from messages import LANGUAGES, t
+from messages import t
 
-GROUP_PAGE = 8
-ONBOARDING = "onboarding"
-GROUP_FLOW = "group"
 DELETE_FLOW = "delete"
 
 # Deletes what another area keeps about a chat; returns how many rows it removed.
 Forget = Callable[..., Awaitable[int]]
-# Another role's greeting for a bare /start (None: the chat has no other role); a bound official
-# gets it with a button to subscribe as a resident too, never the residents' sign-up.
-RoleStart = Callable[[Turn], Awaitable[str | None]]
 # Another role's commands for /trogiup ("" when the chat has no such role).
 RoleHelp = Callable[[Turn], Awaitable[str]]
 
 
-class Residents:
+class Residents(Signup):
     """The resident conversation for one campaign pack."""
 
     def __init__(
@@ -113,197 +107,6 @@ class Residents:
             await handler(turn)
 
         return run
-
-    # ---- subscribing ------------------------------------------------------------------------
-
-    async def start(self, turn: Turn) -> None:
-        """/start: subscribe (or welcome back); `/start g<n>` (a poster's link) also picks
-        residential group n; `/start <code>` goes to the invite handler; a bare /start from a
-        chat with another role (a bound official) is answered by that role, not signed up."""
-        number = group_number(turn.inbound.args)
-        linked = self.groups[number - 1] if number and number <= len(self.groups) else None
-        if turn.inbound.args and number is None and self._start_payload is not None:
-            await self._start_payload(turn)
-            return
-        bare = not turn.inbound.args
-        role_start = self._role_start if turn.subscriber is None and bare else None
-        greeting = await role_start(turn) if role_start is not None else None
-        if greeting is not None:
-            subscribe = MenuButton(action=MenuAction.SUBSCRIBE).pack()
-            turn.say_text(greeting, choices=[turn.choice("residents.subscribe_too", subscribe)])
-            return
-        await self.subscribe(turn, linked=linked)
-
-    async def subscribe(self, turn: Turn, *, linked: str | None = None) -> None:
-        """Subscribe (or welcome back) as a resident; `linked`: a group from a poster's link."""
-        info = self.pack.campaign
-        was = turn.subscriber
-        sub, created = await repo.subscribe(
-            turn.session,
-            channel=turn.channel,
-            chat_id=turn.chat_id,
-            lang=turn.lang,
-            now=turn.now,
-        )
-        turn.subscriber = sub
-        if linked is not None:
-            sub.group_code = linked
-            sub.updated_at = turn.now
-        if not created and was is not None and was.status != SubscriberStatus.ACTIVE:
-            turn.say("residents.welcome_back")
-            if linked is not None:
-                turn.say("residents.group_from_link", group=linked)
-            return
-        if info.theme:
-            title, theme = self._title(turn.lang), self._theme(turn.lang)
-            turn.say("residents.welcome", locality=info.locality, title=title, theme=theme)
-        else:  # the year's national theme is not published yet
-            turn.say(
-                "residents.welcome_no_theme", locality=info.locality, title=self._title(turn.lang)
-            )
-        if linked is not None:
-            turn.say("residents.group_from_link", group=linked)
-        if created:
-            turn.set_flow(ONBOARDING, "lang")
-            turn.say("residents.ask_lang", choices=self._language_choices(), columns=2)
-        else:
-            turn.say("residents.ready")
-
-    async def ask_language(self, turn: Turn) -> None:
-        """/ngonngu: choose the language again."""
-        if turn.subscriber is None:
-            turn.say("residents.not_subscribed")
-            return
-        turn.say("residents.ask_lang", choices=self._language_choices(), columns=2)
-
-    async def on_language(self, turn: Turn) -> None:
-        """Button lang:<code>: set the language; during onboarding go on to the group."""
-        button = LanguageButton.unpack(turn.inbound.choice_data)
-        if turn.subscriber is None:
-            turn.say("residents.not_subscribed")
-            return
-        if button is None or button.code not in LANGUAGES:
-            await self.stale(turn)
-            return
-        self._set_language(turn, button.code)
-
-    def _set_language(self, turn: Turn, lang: str) -> None:
-        assert turn.subscriber is not None
-        turn.subscriber.lang = lang
-        turn.subscriber.updated_at = turn.now
-        turn.lang = lang
-        turn.say("residents.lang_set")
-        if turn.flow == ONBOARDING and turn.subscriber.group_code is not None:
-            self._finish_group_step(turn)  # a poster's link chose the group already
-        elif turn.flow == ONBOARDING:
-            turn.set_flow(ONBOARDING, "group")
-            self._ask_group(turn, page=1)
-
-    async def on_onboarding_text(self, turn: Turn) -> None:
-        """Typed text while subscribing: a language name, then a group; else ask again."""
-        if turn.step != "lang" or turn.subscriber is None:
-            await self.on_group_text(turn)
-            return
-        typed = fold_words(turn.inbound.text)
-        names = {
-            code: {fold_words(t(f"languages.{code}", lang)) for lang in LANGUAGES} | {code}
-            for code in LANGUAGES
-        }
-        chosen = next((code for code, known in names.items() if typed in known), None)
-        if chosen is not None:
-            self._set_language(turn, chosen)
-            return
-        turn.say("residents.choice_unknown", typed=turn.inbound.text[:60])
-        turn.say("residents.ask_lang", choices=self._language_choices(), columns=2)
-
-    async def ask_group_command(self, turn: Turn) -> None:
-        """/khoi: choose the residential group again."""
-        if turn.subscriber is None:
-            turn.say("residents.not_subscribed")
-            return
-        turn.set_flow(GROUP_FLOW, "group")
-        self._ask_group(turn, page=1)
-
-    async def on_group(self, turn: Turn) -> None:
-        """Button grp:<index> | grp:p:<page> | grp:skip."""
-        data = turn.inbound.choice_data
-        if turn.subscriber is None:
-            turn.say("residents.not_subscribed")
-            return
-        page = GroupPage.unpack(data)
-        if page is not None:
-            self._ask_group(turn, page=page.page)
-            return
-        pick = GroupPick.unpack(data)
-        if GroupSkip.unpack(data) is not None:
-            turn.subscriber.group_code = None
-            turn.say("residents.group_skipped")
-        elif pick is not None and 0 <= pick.index < len(self.groups):
-            self._set_group(turn, self.groups[pick.index])
-        else:
-            await self.stale(turn)
-            return
-        self._finish_group_step(turn)
-
-    async def on_group_text(self, turn: Turn) -> None:
-        """Typed text while choosing a group: match it to a group name."""
-        if turn.subscriber is None or turn.step != "group":
-            await self.fallback(turn)
-            return
-        typed = fold(turn.inbound.text)
-        matches = [g for g in self.groups if fold(g) == typed]
-        if not matches and typed.isdigit() and 1 <= int(typed) <= len(self.groups):
-            matches = [self.groups[int(typed) - 1]]  # the group's place in the whole list
-        elif not matches and typed:
-            matches = [g for g in self.groups if typed in fold(g)]
-        if len(matches) == 1:
-            self._set_group(turn, matches[0])
-            self._finish_group_step(turn)
-            return
-        turn.say("residents.group_not_found", typed=turn.inbound.text[:60])
-        self._ask_group(turn, page=1)
-
-    def _set_group(self, turn: Turn, group: str) -> None:
-        assert turn.subscriber is not None
-        turn.subscriber.group_code = group
-        turn.subscriber.updated_at = turn.now
-        turn.say("residents.group_set", group=group)
-
-    def _finish_group_step(self, turn: Turn) -> None:
-        onboarding = turn.flow == ONBOARDING
-        turn.clear_flow()
-        if onboarding:
-            turn.say("residents.ready")
-
-    def _ask_group(self, turn: Turn, *, page: int) -> None:
-        pages = max(1, math.ceil(len(self.groups) / GROUP_PAGE))
-        page = min(max(page, 1), pages)
-        first = (page - 1) * GROUP_PAGE
-        choices = [
-            Choice(label=name, data=GroupPick(index=first + i).pack())
-            for i, name in enumerate(self.groups[first : first + GROUP_PAGE])
-        ]
-        if page < pages:
-            choices.append(
-                turn.choice("residents.group_page_next", GroupPage(page=page + 1).pack())
-            )
-        if page > 1:
-            choices.append(
-                turn.choice("residents.group_page_prev", GroupPage(page=page - 1).pack())
-            )
-        choices.append(turn.choice("residents.group_skip", GroupSkip().pack()))
-        # Not numbered: on button-less channels a typed number is the group's place in the
-        # whole list (Khối phố 9 is «9» on every page), not its place on this page.
-        turn.say(
-            "residents.ask_group",
-            choices=choices,
-            columns=2,
-            numbered=False,
-            kind=self.pack.residential_groups.kind,
-            count=len(self.groups),
-            page=page,
-            pages=pages,
-        )
 
     # ---- information ------------------------------------------------------------------------
 
@@ -478,10 +281,6 @@ class Residents:
         """A command nobody registered."""
         turn.say("residents.unknown_command", command="/" + (turn.inbound.command or "")[:32])
 
-    async def stale(self, turn: Turn) -> None:
-        """A button from an old message or an unknown one."""
-        turn.say("residents.stale_button")
-
     async def fallback(self, turn: Turn) -> None:
         """Free text that matches nothing: a short helpful answer with the menu, never silence;
         like every fallback it ends with the urgent-help numbers."""
@@ -514,21 +313,6 @@ class Residents:
             turn.choice("residents.menu_help", MenuButton(action=MenuAction.HELP).pack()),
             turn.choice("residents.menu_stop", MenuButton(action=MenuAction.STOP).pack()),
         ]
-
-    @staticmethod
-    def _language_choices() -> list[Choice]:
-        return [
-            Choice(label=t(f"languages.{code}"), data=LanguageButton(code=code).pack())
-            for code in LANGUAGES
-        ]
-
-    def _title(self, lang: str) -> str:
-        info = self.pack.campaign
-        return in_lang(lang, info.title, info.title_en)
-
-    def _theme(self, lang: str) -> str:
-        info = self.pack.campaign
-        return in_lang(lang, info.theme, info.theme_en)
 
     def _group_title(self, group_id: str, lang: str) -> str:
         group = next(g for g in self.pack.slogan_groups if g.id == group_id)

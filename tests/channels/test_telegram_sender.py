@@ -130,6 +130,24 @@ def test_classify_reads_only_the_needed_fields() -> None:
     assert classify_response(500, b"<html>").status is SendStatus.RETRY
 
 
+async def test_a_message_with_buttons_gives_its_id_and_clearing_them_twice_is_done(
+    server: FakeBotApi, sender: TelegramSender
+) -> None:
+    plain = await sender.send(Outbound("telegram", "9", "Xin chào"))
+    assert plain.message_ref is None  # only messages with buttons are remembered
+    result = await sender.send(Outbound("telegram", "9", "Câu hỏi?", (Choice("Có", "y"),)))
+    assert result.message_ref is not None
+    message_id = int(result.message_ref)
+    assert server.markup_of("9", message_id) is not None
+    cleared = await sender.clear_choices("9", result.message_ref)
+    assert cleared.status is SendStatus.OK
+    assert server.markup_of("9", message_id) is None
+    again = await sender.clear_choices("9", result.message_ref)  # «message is not modified»
+    assert again.status is SendStatus.OK
+    missing = await sender.clear_choices("9", "999")  # «message to edit not found»
+    assert missing.status is SendStatus.FAILED
+
+
 async def test_a_file_goes_as_a_multipart_document_with_its_caption(
     server: FakeBotApi, sender: TelegramSender, tmp_path: Path
 ) -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Choice, Outbound, SendResult, SendStatus
+from bot.channels.base import Capabilities, Choice, Outbound, SendResult, SendStatus
 from bot.clock import FakeClock
 from bot.delivery.dispatcher import FLUSH_GATHER_S, ChatEvents, RetryPolicy
 from bot.delivery.limiter import ChannelLimits
-from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
+from bot.delivery.outbox import OutboxItem, Priority, enqueue, enqueue_each, start_run
 from bot.residents.repository import cancel_pending_bulk
 from bot.storage.db import Database
 from bot.storage.models.delivery import BulkRun, OutboxMessage
@@ -398,6 +398,68 @@ async def test_bug7_a_reply_is_marked_sent_without_the_batching_wait(db: Databas
     await runner.run(sends=1)
     assert await _statuses(db) == {"r1": "sent", "b1": "sent"}
     assert runner.ticker.waits(FLUSH_GATHER_S) >= 1
+
+
+async def test_an_edit_row_on_a_channel_without_edits_is_done_without_a_send(
+    db: Database,
+) -> None:
+    clock, channel = FakeClock(START), ScriptedChannel()
+    question = Outbound("telegram", "r1", "Câu hỏi?", (Choice("Có", "y"), Choice("Không", "n")))
+    async with db.session() as session:
+        [row] = await enqueue_each(session, [OutboxItem(question, Priority.REPLY)], now=START)
+        edit = OutboxItem(Outbound("telegram", "r1", ""), Priority.REPLY, edit_of=row)
+        await enqueue_each(session, [edit], now=START)
+    runner = Runner(db, channel, clock, concurrency=1)
+    assert await runner.run(sends=1) == 1
+    assert [m.text for m in channel.sent] == ["Câu hỏi?"]  # the edit sent nothing
+    async with db.session() as session:
+        rows = (await session.execute(select(OUT.c.edit_of, OUT.c.status))).all()
+    assert sorted(rows, key=str) == sorted([(None, "sent"), (row, "sent")], key=str)
+
+
+class EditingChannel(ScriptedChannel):
+    """A channel that can take the buttons off a message it sent (ids m1, m2 …)."""
+
+    capabilities = Capabilities(max_text=4096, buttons=True, edits=True)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cleared: list[tuple[str, str]] = []
+
+    async def send(self, message: Outbound) -> SendResult:
+        await super().send(message)
+        return SendResult(SendStatus.OK, message_ref=f"m{len(self.sent)}")
+
+    async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
+        self.cleared.append((chat_id, message_ref))
+        self.waiter.done()
+        return SendResult(SendStatus.OK)
+
+
+async def test_an_edit_row_takes_the_buttons_off_without_the_chats_spacing(
+    db: Database,
+) -> None:
+    clock, channel = FakeClock(START), EditingChannel()
+    question = Outbound("telegram", "r1", "Câu hỏi?", (Choice("Có", "y"),))
+    async with db.session() as session:
+        [row] = await enqueue_each(session, [OutboxItem(question, Priority.REPLY)], now=START)
+    limits = ChannelLimits(per_second=10_000, per_chat_per_second=0.001)
+    runner = Runner(db, channel, clock, limits=limits)
+    assert await runner.run(sends=1) == 1
+    async with db.session() as session:
+        ref = (await session.execute(select(OUT.c.sent_ref).where(OUT.c.id == row))).scalar()
+    assert ref == "m1"  # the reply's message id, kept for the edit
+    async with db.session() as session:
+        edit = OutboxItem(Outbound("telegram", "r1", ""), Priority.REPLY, edit_of=row)
+        await enqueue_each(session, [edit], now=START)
+    runner.ticker.freeze()  # the chat's 1,000 s spacing cannot elapse: the edit must not wait
+    await runner.dispatcher.start()
+    try:
+        await channel.waiter.until(2)
+    finally:
+        await runner.dispatcher.stop()
+    assert channel.cleared == [("r1", "m1")]
+    assert len(channel.sent) == 1
 
 
 async def test_a_file_and_a_menu_travel_through_the_outbox(db: Database) -> None:

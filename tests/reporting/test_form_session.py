@@ -274,3 +274,27 @@ def test_form_buttons_travel_as_typed_callback_data() -> None:
     assert QuickButton.unpack(QuickButton(answer=QuickAnswer.YES, nonce="ab12").pack()) == (
         QuickButton(answer=QuickAnswer.YES, nonce="ab12")
     )
+
+
+async def test_the_open_amendment_question_reads_typed_yes_and_no_words(
+    db: Database, clock: FakeClock
+) -> None:
+    chat = await bound_chat(db, clock, reporting_pack(), "kp-1")
+    await chat.type("/nhanh hoatdong 2 40 60")
+    await chat.type("gửi")
+    await chat.press_label("Lễ phát động")
+    await chat.press_label("Cấp xã (phường, xã)")
+    await chat.type("Tốt.")
+    await chat.press_label("Gửi")
+    await chat.type("/nhanh hoatdong 1 5 5")
+    await chat.type("cảm ơn")  # chit-chat: the question again, with how to leave
+    assert "Mình đang chờ câu trả lời" in chat.texts()
+    await chat.type("hủy")  # leaves the question; nothing else is stopped
+    assert "Không thêm gì" in chat.texts()
+    assert await subscribers(db) == []
+    await chat.type("/nhanh hoatdong 1 5 5")
+    await chat.type("Có!")
+    state = await draft_state(db)
+    tables = state["tables"]
+    assert isinstance(tables, dict)
+    assert len(tables["activities"]) == 2

@@ -37,8 +37,10 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = TELEGRAM_MAX_TEXT
 MAX_CALLBACK_BYTES = 64
+NOT_MODIFIED = "400 message is not modified"
 MAX_CAPTION = 1024  # core.telegram.org/bots/api#senddocument: caption, 0-1024 characters
 # identity: the body is read as-is (no decompression on the hot path)
+# (JSON posts name their Content-Type each: a multipart upload must be free to name its own)
 _HEADERS = {"Accept-Encoding": "identity"}
 _JSON = {"Content-Type": "application/json"}
 
@@ -221,6 +223,8 @@ def classify_response(status_code: int, body: bytes) -> SendResult:
         return SendResult(SendStatus.MIGRATED, new_chat_id=str(migrate_to), error="400 migrated")
     if status_code >= 500:
         return SendResult(SendStatus.RETRY, error=f"{status_code} server error")
+    if status_code == 400 and "message is not modified" in str(payload.get("description", "")):
+        return SendResult(SendStatus.FAILED, error=NOT_MODIFIED)
     # other 4xx: a permanent error for this message; the description may quote user text: not kept
     return SendResult(SendStatus.FAILED, error=f"{status_code} bad request")
 
@@ -230,7 +234,7 @@ class TelegramSender:
 
     name = "telegram"
     capabilities = Capabilities(
-        max_text=MAX_TEXT, buttons=True, max_buttons=100, files=True, edits=True
+        max_text=MAX_TEXT, buttons=True, max_buttons=100, edits=True, files=True
     )
 
     def __init__(
@@ -271,12 +275,41 @@ class TelegramSender:
         result = SendResult(SendStatus.OK)
         for index, chunk in enumerate(chunks):
             payload: dict[str, Any] = {"chat_id": message.chat_id, "text": chunk}
-            if message.choices and index == len(chunks) - 1:
+            keyboard = bool(message.choices) and index == len(chunks) - 1
+            if keyboard:
                 payload["reply_markup"] = build_keyboard(message.choices, message.columns)
-            result = await self._post(payload)
+            result = await self._post(self._send_url, payload, with_ref=keyboard)
             if result.status is not SendStatus.OK:
                 # a later chunk failing is retried whole: a repeated first part beats a lost tail
                 return result
+        return result
+
+    async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
+        """editMessageReplyMarkup without a markup: the message's inline keyboard goes away
+        (core.telegram.org/bots/api#editmessagereplymarkup). «message is not modified» (the
+        keyboard is already gone, e.g. taken off when pressed) counts as done."""
+        payload = {"chat_id": chat_id, "message_id": int(message_ref)}
+        result = await self._post(f"{self._method_url}editMessageReplyMarkup", payload)
+        if result.status is SendStatus.FAILED and result.error == NOT_MODIFIED:
+            return SendResult(SendStatus.OK)
+        return result
+
+    async def _post(
+        self, url: str, payload: dict[str, Any], *, with_ref: bool = False
+    ) -> SendResult:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        method = url.rsplit("/", 1)[-1]
+        try:
+            response = await self._client.post(url, content=body, headers=_JSON)
+        except httpx.TimeoutException:
+            log.warning("telegram %s timed out", method)
+            return SendResult(SendStatus.RETRY, error="timeout")
+        except httpx.TransportError as exc:
+            log.warning("telegram %s transport error: %s", method, type(exc).__name__)
+            return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
+        result = classify_response(response.status_code, response.content)
+        if with_ref and result.status is SendStatus.OK:
+            return SendResult(SendStatus.OK, message_ref=_message_id(response.content))
         return result
 
     async def _set_menu(self, chat_id: str, menu: tuple[MenuCommand, ...]) -> SendResult:
@@ -285,15 +318,14 @@ class TelegramSender:
             "commands": [{"command": c.command, "description": c.description} for c in menu],
             "scope": {"type": "chat", "chat_id": chat_id},
         }
-        return await self._post(payload, method="setMyCommands")
+        return await self._post(f"{self._method_url}setMyCommands", payload)
 
     async def _send_file(self, message: Outbound, file: Attachment) -> SendResult:
         """sendDocument / sendPhoto, multipart/form-data (core.telegram.org/bots/api#inputfile)."""
         caption = message.text
         if len(caption) > MAX_CAPTION:
-            result = await self._send_text(
-                Outbound(channel=message.channel, chat_id=message.chat_id, text=caption)
-            )
+            text = Outbound(channel=message.channel, chat_id=message.chat_id, text=caption)
+            result = await self._send_text(text)
             if result.status is not SendStatus.OK:
                 return result
             caption = ""
@@ -309,10 +341,9 @@ class TelegramSender:
         if message.choices:
             data["reply_markup"] = json.dumps(build_keyboard(message.choices, message.columns))
         files = {field: (file.filename, content, file.media_type)}
+        url = f"{self._method_url}{method}"
         try:
-            response = await self._client.post(
-                f"{self._method_url}{method}", data=data, files=files
-            )
+            response = await self._client.post(url, data=data, files=files)
         except httpx.TimeoutException:
             log.warning("telegram %s timed out", method)
             return SendResult(SendStatus.RETRY, error="timeout")
@@ -333,7 +364,7 @@ class TelegramSender:
         }
         if choices:
             payload["reply_markup"] = build_keyboard(choices, 1)
-        return await self._post(payload, method="editMessageText")
+        return await self._post(f"{self._method_url}editMessageText", payload)
 
     async def send_for_id(
         self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
@@ -342,32 +373,8 @@ class TelegramSender:
         payload: dict[str, Any] = {"chat_id": chat_id, "text": text[:MAX_TEXT]}
         if choices:
             payload["reply_markup"] = build_keyboard(choices, 1)
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        try:
-            response = await self._client.post(self._send_url, content=body, headers=_JSON)
-        except httpx.TransportError as exc:
-            return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"), None
-        result = classify_response(response.status_code, response.content)
-        if result.status is not SendStatus.OK:
-            return result, None
-        try:
-            message_id = json.loads(response.content)["result"]["message_id"]
-        except (ValueError, KeyError, TypeError):
-            return result, None
-        return result, str(message_id)
-
-    async def _post(self, payload: dict[str, Any], *, method: str = "sendMessage") -> SendResult:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        url = self._send_url if method == "sendMessage" else f"{self._method_url}{method}"
-        try:
-            response = await self._client.post(url, content=body, headers=_JSON)
-        except httpx.TimeoutException:
-            log.warning("telegram %s timed out", method)
-            return SendResult(SendStatus.RETRY, error="timeout")
-        except httpx.TransportError as exc:
-            log.warning("telegram %s transport error: %s", method, type(exc).__name__)
-            return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
-        return classify_response(response.status_code, response.content)
+        result = await self._post(self._send_url, payload, with_ref=True)
+        return result, result.message_ref
 
     async def get_me(self) -> dict[str, Any]:
         """The bot's own user (getMe), e.g. its `username`. Raises httpx.HTTPError when Telegram
@@ -385,3 +392,13 @@ class TelegramSender:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._client.aclose()
+
+
+def _message_id(body: bytes) -> str | None:
+    """The sent Message's `message_id` from a 200 answer (None if it cannot be read)."""
+    try:
+        message = json.loads(body).get("result")
+    except (ValueError, AttributeError):
+        return None
+    message_id = message.get("message_id") if isinstance(message, dict) else None
+    return str(message_id) if isinstance(message_id, int) else None

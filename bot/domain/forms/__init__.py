@@ -21,7 +21,13 @@ shown, «giữ nguyên» keeps it) and comes back, «hủy» asks before droppin
 steps back one field (across rows and sections); «bỏ qua» skips an optional field.
 """
 
-from bot.domain.forms.decode import button_data, is_form_button, numbered_actions, options
+from bot.domain.forms.decode import (
+    button_data,
+    is_form_button,
+    numbered_actions,
+    options,
+    typed_word,
+)
 from bot.domain.forms.quick import (
     QuickFillError,
     QuickLine,
@@ -73,5 +79,6 @@ __all__ = [
     "start",
     "state_fits",
     "step",
+    "typed_word",
     "unusual_fields",
 ]

@@ -63,6 +63,11 @@ def _word(folded: str) -> str | None:
     return None
 
 
+def typed_word(text: str) -> str | None:
+    """The form word a whole message is («có» → "yes", «hủy» → "cancel"), or None."""
+    return _word(fold(normalize_text(text)).strip(" .!"))
+
+
 # ---- what the current question offers ----------------------------------------------------------
 
 

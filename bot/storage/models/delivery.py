@@ -91,6 +91,10 @@ class OutboxMessage(SQLModel, table=True):
     # what the message is about, for finding it again by equality (built in bot/delivery/keys.py)
     topic: str | None = Field(default=None, max_length=120)
     topic_ref: str | None = Field(default=None, max_length=64)
+    # the platform's id of the sent message (replies with buttons), for taking them off later
+    sent_ref: str | None = Field(default=None, max_length=64)
+    # not a message: «take the buttons off the message of outbox row `edit_of`» (text empty)
+    edit_of: int | None = Field(default=None)
 
 
 class BulkRun(SQLModel, table=True):

@@ -50,6 +50,9 @@ class ChatState(SQLModel, table=True):
     data: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     last_choices: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     last_numbered: bool = Field(default=True)  # whether a typed «N» picks one of last_choices
+    # the outbox row of the last single-use message with buttons (Outbound.single_use): its
+    # buttons are taken off when the chat moves on
+    buttons_row: int | None = Field(default=None)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
