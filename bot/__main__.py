@@ -4,6 +4,8 @@ loa run                      serve the bot on Telegram (polling, or webhook when
 loa demo                     play residents against a local fake Bot API and print the chat
 loa chat                     talk to the bot in this terminal as a resident
 loa status                   the running and the last bulk runs
+loa zalo-oa login            authorise the app for the ward's Zalo OA (stores the token pair)
+loa zalo-oa key              print a new ZALO_OA_TOKEN_KEY
 loa db upgrade               apply database migrations
 loa campaign list            the shipped campaign packs, their windows and states
 loa campaign check PATH      every problem of a pack, with file and line
@@ -123,10 +125,33 @@ def cmd_status(_: argparse.Namespace) -> int:
         try:
             await upgrade_async(settings.database_url)
             print(format_status(await runs_summary(db), SystemClock().now()))
+            if settings.zalo_oa_app_id:
+                from bot.channels.zalo_oa.cli import status_line
+
+                print(await status_line(db, SystemClock()))
         finally:
             await db.dispose()
 
     asyncio.run(show())
+    return 0
+
+
+def cmd_zalo_oa(args: argparse.Namespace) -> int:
+    """`loa zalo-oa key | login`."""
+    from bot.channels.zalo_oa.cli import key_text, run_login
+    from bot.clock import SystemClock
+
+    if args.oa_command == "key":
+        print(key_text())
+        return 0
+    settings = _settings()
+    try:
+        oa = settings.zalo_oa()
+    except SettingsError as exc:
+        raise SystemExit(f"loa: setting error: {exc}") from None
+    if oa is None:
+        raise SystemExit("loa: setting error: ZALO_OA_APP_ID: missing (the app to authorise)")
+    asyncio.run(run_login(oa, settings.database_url, SystemClock()))
     return 0
 
 
@@ -339,6 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.set_defaults(func=cmd_chat)
     sub.add_parser("status", help="bulk runs").set_defaults(func=cmd_status)
+    oa = sub.add_parser("zalo-oa", help="the ward's Zalo Official Account").add_subparsers(
+        dest="oa_command", required=True
+    )
+    oa.add_parser("login", help="authorise the app for the OA").set_defaults(func=cmd_zalo_oa)
+    oa.add_parser("key", help="print a new token key").set_defaults(func=cmd_zalo_oa)
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
     campaign = sub.add_parser("campaign", help="campaign packs").add_subparsers(

@@ -26,12 +26,17 @@ from bot.channels.telegram.webhook import TelegramWebhookServer, webhook_path
 from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
+from bot.channels.zalo_oa.client import OaClient
+from bot.channels.zalo_oa.sender import OaSender
+from bot.channels.zalo_oa.server import OaWebhookServer
+from bot.channels.zalo_oa.tokens import TokenManager, TokenVault
+from bot.channels.zalo_oa.webhook import OaWebhook
 from bot.chat.conversation import Conversation
 from bot.chat.inbox import Inbox
 from bot.chat.inbox import forget_chat as forget_inbox
 from bot.chat.router import Router
-from bot.clock import Clock, SystemClock, SystemRandomness
-from bot.config import Settings
+from bot.clock import Clock, SystemClock, SystemRandomness, Ticker
+from bot.config import Settings, ZaloOaSettings
 from bot.coordinators.broadcast_chat import BroadcastChat
 from bot.coordinators.chat import Coordinators
 from bot.coordinators.filestore import FileStore
@@ -40,11 +45,13 @@ from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
 from bot.logs import asyncio_exception_handler
+from bot.reporting.alerts import alert_coordinators
 from bot.reporting.chat import SPENT_BUTTONS, Reporting
 from bot.reporting.reminders import activate_reminders
 from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
 from bot.residents.distress import Distress
+from bot.residents.followers import Followers
 from bot.residents.repository import on_chat_blocked, on_chat_migrated
 from bot.storage.db import Database
 from bot.storage.lease import Lease
@@ -60,6 +67,68 @@ CHAT_EVENTS = ChatEvents(blocked=on_chat_blocked, migrated=on_chat_migrated)
 
 # Zalo publishes no Bot API send limits: stay well under anything plausible; 429s slow it further.
 ZALO_LIMITS = ChannelLimits(per_second=20.0, per_chat_per_second=1.0)
+
+
+@dataclass
+class OaParts:
+    """The Zalo OA channel's pieces: the client to close, the sender, the webhook to serve."""
+
+    client: OaClient
+    tokens: TokenManager
+    sender: OaSender
+    limits: ChannelLimits
+
+
+def build_oa(oa: ZaloOaSettings, db: Database, clock: Clock) -> OaParts:
+    """The OA sender over a sealed token store; a failed refresh alerts the coordinators."""
+    client = OaClient(
+        app_id=oa.app_id,
+        app_secret=oa.app_secret,
+        oauth_base_url=oa.oauth_base_url,
+        api_base_url=oa.api_base_url,
+    )
+    tokens = TokenManager(
+        client,
+        TokenVault(db, oa.oa_id, oa.token_key),
+        clock,
+        alert=lambda _reason: alert_coordinators(db, clock, "zalo_oa.token_alert"),
+    )
+    # Packages allow 100 (Growth) to 2,000 (Comprehensive) requests a minute; the API doc says
+    # 4,000 per app. Pace for the lowest package; -32 slows the lane further.
+    limits = ChannelLimits(per_second=oa.rate_per_minute / 60.0, per_chat_per_second=1.0)
+    return OaParts(client, tokens, OaSender(client, tokens, buttons=oa.buttons), limits)
+
+
+def add_oa_channel(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    channels: dict[str, Channel],
+    limits: dict[str, ChannelLimits],
+) -> OaParts | None:
+    """The OA channel when its settings are there (added to `channels` and `limits`)."""
+    oa_settings = settings.zalo_oa()
+    if oa_settings is None:
+        return None
+    oa = build_oa(oa_settings, db, clock)
+    channels["zalo_oa"], limits["zalo_oa"] = oa.sender, oa.limits
+    return oa
+
+
+def oa_webhook(oa: ZaloOaSettings, loa: Loa) -> OaWebhook:
+    """The OA webhook handler feeding the core."""
+    return OaWebhook(
+        app_id=oa.app_id,
+        secret=oa.webhook_secret,
+        handle=loa.inbox.accept,
+        clock=loa.clock,
+        concurrency=8,
+    )
+
+
+def windowed_channels(channels: Mapping[str, Channel]) -> list[str]:
+    """Channels that reach a person only within a window after their last message."""
+    return [name for name, channel in channels.items() if channel.capabilities.window]
 
 
 @dataclass
@@ -91,6 +160,7 @@ def build_loa(
     limits: Mapping[str, ChannelLimits] | None = None,
     concurrency: int = 64,
     after_turn: Callable[[list[Outbound]], Awaitable[None]] | None = None,
+    ticker: Ticker | None = None,
     signing_key: bytes = b"loa-development-key",
     files: FileStore | None = None,
     public_url: str | None = None,
@@ -109,13 +179,15 @@ def build_loa(
     )
     reporting = Reporting(pack, on_bound=coordinators.on_bound)
     Distress(pack).register(router)
-    Residents(
+    residents = Residents(
         pack,
         start_payload=reporting.start_payload,
         forget=[forget_chat, forget_inbox],
         role_start=reporting.role_start,
         role_help=reporting.role_help,
-    ).register(router)
+    )
+    residents.register(router)
+    Followers(pack, residents).register(router)  # after Residents: it wraps the text fallback
     reporting.register(router)
     coordinators.register(router)
     limits_text = {name: channel.capabilities.max_text for name, channel in channels.items()}
@@ -128,6 +200,7 @@ def build_loa(
         chats=CHAT_EVENTS,
         is_quiet=quiet_predicate(pack),
         concurrency=concurrency,
+        ticker=ticker,
     )
     editable = frozenset(name for name, ch in channels.items() if ch.capabilities.edits)
     conversation = Conversation(
@@ -234,6 +307,9 @@ async def _serve(
             zalo_client = ZaloClient(zalo_token, settings.zalo_api_base_url)
             stack.push_async_callback(zalo_client.aclose)
             channels["zalo"], limits["zalo"] = ZaloSender(zalo_client), ZALO_LIMITS
+        oa = add_oa_channel(settings, db, clock, channels, limits)
+        if oa is not None:
+            stack.push_async_callback(oa.client.aclose)
         loa = build_loa(
             db=db,
             pack=pack,
@@ -260,7 +336,14 @@ async def _serve(
         freeze_startup_heap()
         await loa.dispatcher.start()
         stack.push_async_callback(loa.dispatcher.stop)
-        minute = partial(minute_job, db=db, pack=pack, clock=clock, notify=loa.dispatcher.notify)
+        minute = partial(
+            minute_job,
+            db=db,
+            pack=pack,
+            clock=clock,
+            notify=loa.dispatcher.notify,
+            windowed=windowed_channels(channels),
+        )
         scheduler = build_scheduler(sweep=minute, clock=clock)
         scheduler.start()
         stack.callback(scheduler.shutdown, wait=False)
@@ -277,6 +360,8 @@ async def _serve(
             await zalo.start()
             stack.push_async_callback(zalo.stop)
             log.info("receiving Zalo updates by long polling")
+        if oa is not None:
+            await _receive_oa(settings, loa, stack)
         watch = asyncio.create_task(_watch_lease(lease, give_up))
         stack.callback(watch.cancel)
         await stop.wait()
@@ -328,6 +413,16 @@ async def _receive_telegram(
     assert secret is not None
     await telegram.set_webhook(settings.telegram_webhook_url, secret.get_secret_value())
     log.info("receiving Telegram updates by webhook")
+
+
+async def _receive_oa(settings: Settings, loa: Loa, stack: contextlib.AsyncExitStack) -> None:
+    """Serve the OA's webhook; events go to the durable inbox before Zalo gets its 200."""
+    oa_settings = settings.zalo_oa()
+    assert oa_settings is not None
+    server = OaWebhookServer(oa_webhook(oa_settings, loa))
+    await server.start(listen=settings.zalo_oa_webhook_listen, port=settings.zalo_oa_webhook_port)
+    stack.push_async_callback(server.stop)
+    log.info("receiving Zalo OA events by webhook")
 
 
 async def _watch_lease(lease: Lease, give_up: Callable[[str], None]) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -27,6 +30,17 @@ class Settings(BaseSettings):
     zalo_bot_token: SecretStr = Field(default=SecretStr(""))
     zalo_api_base_url: str = "https://bot-api.zaloplatforms.com/bot"
     zalo_oa_id: str = Field(default="", pattern=r"^[0-9]{0,32}$")
+    zalo_oa_app_id: str = Field(default="", pattern=r"^[0-9]{0,32}$")
+    zalo_oa_app_secret: SecretStr = Field(default=SecretStr(""))
+    zalo_oa_webhook_secret: SecretStr = Field(default=SecretStr(""))
+    zalo_oa_token_key: SecretStr = Field(default=SecretStr(""))
+    zalo_oa_redirect_uri: str = ""
+    zalo_oa_buttons: bool = True
+    zalo_oa_webhook_listen: str = "127.0.0.1"
+    zalo_oa_webhook_port: int = Field(default=8445, ge=1, le=65535)
+    zalo_oa_rate_per_minute: int = Field(default=100, ge=1, le=4000)
+    zalo_oa_oauth_base_url: str = "https://oauth.zaloapp.com"
+    zalo_oa_api_base_url: str = "https://openapi.zalo.me"
     database_url: str = DEFAULT_DB
     loa_campaign: str = "ky-lua-2026"
     loa_log_level: str = "INFO"
@@ -35,7 +49,12 @@ class Settings(BaseSettings):
     # the key of the short hashes that stand for chat ids in logs; unset: derived from the tokens
     loa_log_key: SecretStr = Field(default=SecretStr(""))
 
-    @field_validator("telegram_api_base_url", "zalo_api_base_url")
+    @field_validator(
+        "telegram_api_base_url",
+        "zalo_api_base_url",
+        "zalo_oa_oauth_base_url",
+        "zalo_oa_api_base_url",
+    )
     @classmethod
     def _base_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -90,13 +109,51 @@ class Settings(BaseSettings):
         """The Zalo token, or None when it is not set; refuses a malformed one."""
         return _token("ZALO_BOT_TOKEN", self.zalo_bot_token)
 
+    def zalo_oa(self) -> ZaloOaSettings | None:
+        """The OA channel's settings, or None when ZALO_OA_APP_ID is empty (ZALO_OA_ID alone only
+        prints the OA's QR code on posters); refuses a partial set."""
+        if not self.zalo_oa_app_id:
+            return None
+        values = {
+            "ZALO_OA_ID": self.zalo_oa_id,
+            "ZALO_OA_APP_ID": self.zalo_oa_app_id,
+            "ZALO_OA_APP_SECRET": self.zalo_oa_app_secret.get_secret_value(),
+            "ZALO_OA_WEBHOOK_SECRET": self.zalo_oa_webhook_secret.get_secret_value(),
+            "ZALO_OA_TOKEN_KEY": self.zalo_oa_token_key.get_secret_value(),
+        }
+        for name, value in values.items():
+            if not value.strip():
+                raise SettingsError(f"{name}: missing (needed when ZALO_OA_APP_ID is set)")
+        key = values["ZALO_OA_TOKEN_KEY"].strip()
+        try:
+            padded = base64.urlsafe_b64decode(key.encode("ascii"))
+        except (binascii.Error, ValueError, UnicodeEncodeError):
+            padded = b""
+        if len(padded) != 32:
+            raise SettingsError(
+                "ZALO_OA_TOKEN_KEY: malformed (a Fernet key: 32 url-safe base64 bytes; "
+                "`loa zalo-oa key` prints a new one)"
+            )
+        return ZaloOaSettings(
+            oa_id=self.zalo_oa_id,
+            app_id=self.zalo_oa_app_id,
+            app_secret=values["ZALO_OA_APP_SECRET"].strip(),
+            webhook_secret=values["ZALO_OA_WEBHOOK_SECRET"].strip(),
+            token_key=key,
+            redirect_uri=self.zalo_oa_redirect_uri,
+            buttons=self.zalo_oa_buttons,
+            rate_per_minute=self.zalo_oa_rate_per_minute,
+            oauth_base_url=self.zalo_oa_oauth_base_url,
+            api_base_url=self.zalo_oa_api_base_url,
+        )
+
     def bot_tokens(self) -> tuple[str | None, str | None]:
         """(Telegram, Zalo) tokens; at least one must be set to run the bot."""
         tokens = self.telegram_token(), self.zalo_token()
-        if not any(tokens):
+        if not any(tokens) and not self.zalo_oa_app_id:
             raise SettingsError(
                 "TELEGRAM_BOT_TOKEN: missing (set it in the environment or .env; "
-                "or ZALO_BOT_TOKEN for Zalo)"
+                "or ZALO_BOT_TOKEN for Zalo, or ZALO_OA_APP_ID for a Zalo Official Account)"
             )
         return tokens
 
@@ -122,6 +179,22 @@ def _token(name: str, value: SecretStr) -> str | None:
     if ":" not in token:
         raise SettingsError(f"{name}: malformed (expected <bot id>:<secret>)")
     return token
+
+
+@dataclass(frozen=True, slots=True)
+class ZaloOaSettings:
+    """What the Zalo OA channel needs, checked; secrets as plain strings (never logged)."""
+
+    oa_id: str
+    app_id: str
+    app_secret: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    token_key: str = field(repr=False)
+    redirect_uri: str
+    buttons: bool
+    rate_per_minute: int
+    oauth_base_url: str
+    api_base_url: str
 
 
 class SettingsError(Exception):

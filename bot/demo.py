@@ -24,6 +24,7 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.clock import VN_TZ, FakeClock, SystemClock
 from bot.coordinators.filestore import FileStore
 from bot.delivery.limiter import ChannelLimits
+from bot.demo_oa import play_oa
 from bot.domain.campaign import CampaignPack
 from bot.reporting.chat import SPENT_BUTTONS
 from bot.reporting.officials import create_invite
@@ -76,15 +77,18 @@ class Transcript:
         body = call.text or ""
         if call.method in ("sendDocument", "sendPhoto"):
             body = f"📎 {body}"
+        self.message(body, [label for label, _ in _buttons(call)])
+
+    def message(self, body: str, buttons: Sequence[str]) -> None:
+        """One message from Loa, wrapped, its buttons on a line below."""
         lines = [
             wrapped
             for line in body.split("\n")
             for wrapped in (textwrap.wrap(line, WIDTH - 8) or [""])
         ]
         self.emit("🤖 Loa: " + "\n        ".join(lines))
-        buttons = _buttons(call)
         if buttons:
-            self.emit("   " + " ".join(f"[{label}]" for label, _ in buttons))
+            self.emit("   " + " ".join(f"[{label}]" for label in buttons))
 
 
 def _buttons(call: SentCall) -> list[tuple[str, str]]:
@@ -447,6 +451,10 @@ async def run_demo(
                 await play_residents(driver)
                 transcript.heading(t("demo.posts", "vi", days=days))
                 await play_posts(loa, clock, driver, days)
+                transcript.heading(t("demo.oa", "vi"))
+                await loa.inbox.stop()  # the OA part runs its own core (and inbox) on this db
+                await play_oa(db, pack, clock, transcript.emit, transcript.message)
+                await loa.inbox.start()
                 if pack.deadlines and pack.report_form is not None:
                     transcript.heading(t("demo.officials", "vi"))
                     people = await play_officials(loa, clock, driver)

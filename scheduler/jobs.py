@@ -41,11 +41,16 @@ async def guarded(what: str, step: Awaitable[T]) -> T | None:
 
 
 async def minute_job(
-    *, db: Database, pack: CampaignPack, clock: Clock, notify: Callable[[], None]
+    *,
+    db: Database,
+    pack: CampaignPack,
+    clock: Clock,
+    notify: Callable[[], None],
+    windowed: Sequence[str] = (),
 ) -> None:
     """The scheduler's minute: due posts, due reminders, stale drafts, housekeeping; then wake
     the dispatcher (`notify`) so what was queued goes out at once."""
-    await sweep_job(db=db, pack=pack, clock=clock)
+    await sweep_job(db=db, pack=pack, clock=clock, windowed=windowed)
     await guarded("reminders sweep", sweep_reminders(db, pack, now=clock.now()))
     await guarded("drafts sweep", expire_drafts(db, pack, now=clock.now()))
     await guarded("housekeeping", forget_old(db, now=clock.now()))
@@ -82,6 +87,7 @@ async def sweep_job(
     pack: CampaignPack,
     clock: Clock,
     channels: Sequence[str] | None = None,
+    windowed: Sequence[str] = (),
 ) -> SweepResult | None:
     """One sweep of the campaign's due events; logs counts only (never who). None on failure.
 
@@ -89,7 +95,7 @@ async def sweep_job(
     database error may quote chat ids, so only its type is logged.
     """
     result = await guarded(
-        "campaign sweep", sweep_due(db, pack, now=clock.now(), channels=channels)
+        "campaign sweep", sweep_due(db, pack, now=clock.now(), channels=channels, windowed=windowed)
     )
     if result is None:
         return None

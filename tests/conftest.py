@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,10 +19,25 @@ from bot.storage.db import Database
 # suite turns into an error).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-pytest_plugins = ["tests.support.network_guard", "tests.support.fake_servers"]
+pytest_plugins = [
+    "tests.support.network_guard",
+    "tests.support.fake_servers",
+    "tests.support.zalo_oa",
+]
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 DB_KINDS = ["sqlite", "postgresql"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per skip reason (e.g. the whole PostgreSQL leg), not one line per test."""
+    reasons: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        if isinstance(longrepr, tuple) and len(longrepr) == 3:
+            reasons[str(longrepr[2]).removeprefix("Skipped: ")] += 1
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"{reason} ({count} tests)")
 
 
 @pytest.fixture(params=DB_KINDS)

@@ -23,6 +23,7 @@ from bot.domain.text import fold_words, normalize_text
 from messages import LANGUAGES, t
 
 MAX_NAME = 100  # a chat button and a poster line; longer names are refused, not cut
+MAX_GROUP_NAME = 64  # a resident's group is stored by name (subscriber.group_code, 64 characters)
 NoteKind = Literal["skipped", "refused", "fixed"]
 
 _NAME_WORDS = {
@@ -202,8 +203,9 @@ def read_list(path: Path, what: Literal["agencies", "groups"]) -> ListReading:
             else:
                 reading.note(number, "skipped", "empty")
             continue
-        if len(name) > MAX_NAME:
-            reading.note(number, "refused", "too_long", length=len(name), max=MAX_NAME)
+        longest = MAX_GROUP_NAME if what == "groups" else MAX_NAME
+        if len(name) > longest:
+            reading.note(number, "refused", "too_long", length=len(name), max=longest)
             continue
         if name in seen:
             reading.note(number, "refused", "duplicate", name=name, first=seen[name])

@@ -2,7 +2,7 @@
 
 Each poster carries the campaign's title, one official slogan (verbatim; the groups take the
 pack's slogans in turn), a QR code for each configured channel — the Telegram deep link that
-pre-selects the group (`?start=g<n>`, see bot/domain/deeplinks.py) and the Zalo Official
+pre-selects the group (`?start=g-<group slug>`, see bot/domain/deeplinks.py) and the Zalo Official
 Account's follow link — the links in print, and one line of how-to in Vietnamese.
 
 Rendered with matplotlib without pyplot (no display needed); its bundled DejaVu Sans has every
@@ -52,11 +52,10 @@ def poster_links(
 ) -> list[PosterLink]:
     """The links for group `number` (1-based): Telegram when a bot name is known, Zalo when an
     Official Account id is set."""
+    name = pack.residential_groups.all_names()[number - 1]
     links = []
     if bot_username:
-        links.append(
-            PosterLink("Telegram", telegram_start_link(bot_username, group_payload(number)))
-        )
+        links.append(PosterLink("Telegram", telegram_start_link(bot_username, group_payload(name))))
     if zalo_oa_id:
         links.append(PosterLink("Zalo", zalo_follow_link(zalo_oa_id)))
     return links

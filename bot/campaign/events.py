@@ -34,20 +34,26 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.campaign import repository as repo
 from bot.clock import VN_TZ, format_vn_date
 from bot.delivery import keys
-from bot.delivery.outbox import start_run
+from bot.delivery.outbox import encode_choices, start_run
 from bot.domain.campaign import CampaignPack, in_lang
+from bot.residents.followers import renew_choice
 from bot.storage.db import Database
 from bot.storage.models.events import CANCELLED, DAILY_POST, PENDING, CampaignEvent
 from messages import t
 
 log = logging.getLogger(__name__)
+
+# On a channel with a messaging window (Zalo OA: 7 days from the person's last message), the
+# post of someone silent for this long says how to keep receiving, once, before they drop out.
+WINDOW_WARNING_AFTER = timedelta(days=6)
+WINDOW_LENGTH = timedelta(days=7)
 
 # (pack, day, lang) -> the full text of that day's post in that language.
 PostRenderer = Callable[[CampaignPack, int, str], str]
@@ -200,6 +206,21 @@ async def sync_events(
     )
 
 
+def windowed_post(texts: dict[str, str], windowed: Sequence[str]) -> repo.WindowedPost | None:
+    """The renewal button and the day-6 note of a post, for channels with a window."""
+    if not windowed:
+        return None
+    return repo.WindowedPost(
+        channels=windowed,
+        choices={lang: encode_choices([renew_choice(lang)]) for lang in texts},
+        ending_texts={
+            lang: text + "\n\n" + t("zalo_oa.window_ending", lang) for lang, text in texts.items()
+        },
+        warn_after=WINDOW_WARNING_AFTER,
+        window=WINDOW_LENGTH,
+    )
+
+
 async def sweep_due(
     db: Database,
     pack: CampaignPack,
@@ -207,12 +228,14 @@ async def sweep_due(
     now: datetime,
     lang_text: PostRenderer | None = None,
     channels: Sequence[str] | None = None,
+    windowed: Sequence[str] = (),
 ) -> SweepResult:
     """Close past days' events, then fan today's post out to every subscriber whose hour has come.
 
     Idempotent: safe to run every minute, twice in a row, after a restart or a clock jump.
     `lang_text(pack, day, lang)` renders a post (default `render_post`); `channels` limits the
-    audience to some channels (default: every channel).
+    audience to some channels (default: every channel); `windowed` names the channels whose
+    messages reach a person only within a window after their last message (Zalo OA).
     """
     render = lang_text or render_post
     campaign_id = pack.campaign.id
@@ -264,15 +287,17 @@ async def sweep_due(
             event.run_id = await start_run(session, kind=DAILY_POST, label=label, now=now)
             event.updated_at = now
         run_id = event.run_id
+        texts = {lang: render(pack, day, lang) for lang in ("en", "vi")}
         enqueued = await repo.fan_out(
             session,
-            texts={lang: render(pack, day, lang) for lang in ("en", "vi")},
+            texts=texts,
             default_hour=pack.delivery.hour,
             dedup_prefix=keys.post_prefix(campaign_id, day),
             run_id=run_id,
             now=now,
             now_local=now_local,
             channels=channels,
+            windowed=windowed_post(texts, windowed),
         )
         if enqueued:
             await repo.add_to_run(session, run_id=run_id, enqueued=enqueued)

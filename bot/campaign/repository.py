@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, exists, literal, select, update
@@ -111,6 +112,38 @@ async def anyone_due(
     return (await session.execute(query)).first() is not None
 
 
+@dataclass(frozen=True, slots=True)
+class WindowedPost:
+    """How a post differs on channels with a messaging window (Zalo OA: 7 days after the
+    person's last message): a one-tap renewal under it (`choices` per language, encoded), and
+    for someone silent since `warn_after` but still inside `window`, the text with a last note
+    (`ending_texts` per language)."""
+
+    channels: Sequence[str]
+    choices: Mapping[str, str]
+    ending_texts: Mapping[str, str]
+    warn_after: timedelta
+    window: timedelta
+
+
+def _post_columns(
+    text: str, lang: str, now: datetime, windowed: WindowedPost | None
+) -> tuple[ColumnElement[str], ColumnElement[str]]:
+    """The text and choices columns of one language's rows."""
+    if windowed is None or not windowed.channels:
+        return literal(text), literal("[]")
+    on_windowed = col(Subscriber.channel).in_(list(windowed.channels))
+    seen = col(Subscriber.last_interaction_at)
+    ending = and_(
+        on_windowed,
+        seen <= literal(now - windowed.warn_after, UTCDateTime()),
+        seen > literal(now - windowed.window, UTCDateTime()),
+    )
+    text_expr = case((ending, literal(windowed.ending_texts[lang])), else_=literal(text))
+    choices_expr = case((on_windowed, literal(windowed.choices[lang])), else_=literal("[]"))
+    return text_expr, choices_expr
+
+
 async def fan_out(
     session: AsyncSession,
     *,
@@ -121,6 +154,7 @@ async def fan_out(
     now: datetime,
     now_local: datetime,
     channels: Sequence[str] | None,
+    windowed: WindowedPost | None = None,
 ) -> int:
     """INSERT INTO outbox … SELECT … FROM subscriber: one row per due subscriber, in SQL.
 
@@ -138,11 +172,12 @@ async def fan_out(
         ("en", col(Subscriber.lang) == "en"),
         ("vi", col(Subscriber.lang) != "en"),
     ):
+        text_expr, choices_expr = _post_columns(texts[lang], lang, now, windowed)
         source = select(
             col(Subscriber.channel),
             col(Subscriber.chat_id),
-            literal(texts[lang]),
-            literal("[]"),
+            text_expr,
+            choices_expr,
             literal(1),
             literal(int(Priority.BULK)),
             literal(OUTBOX_PENDING),

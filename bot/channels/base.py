@@ -7,7 +7,7 @@ platform libraries. A choice is data: an inline keyboard on Telegram, a numbered
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -37,6 +37,7 @@ class Inbound:
     choice_data: str | None = None
     language_hint: str | None = None
     text_length: int | None = None  # the text's length before it was cut to a message's size
+    interaction: bool = True  # False for events that do not renew a platform's window (unfollow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,9 @@ class Capabilities:
     # can edit a message it sent: take its buttons off (`ChoiceEditor`), replace its text
     # (`EditableChannel`, progress messages)
     edits: bool = False
+    # Messages reach a person only this long after their last interaction (Zalo OA: 7 days);
+    # the dispatcher skips, and counts, what falls outside. None = no such rule.
+    window: timedelta | None = None
 
 
 class SendStatus(StrEnum):
@@ -110,6 +114,7 @@ class SendStatus(StrEnum):
     BLOCKED = "blocked"  # 403: the person stopped the bot; never send again
     MIGRATED = "migrated"  # the chat moved to a new id (Telegram group → supergroup)
     FAILED = "failed"  # a permanent error for this message (400 bad request …)
+    SKIPPED = "skipped"  # the platform refuses it now (outside a window): counted, not retried
 
 
 @dataclass(frozen=True, slots=True)

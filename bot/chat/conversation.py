@@ -173,6 +173,9 @@ class Conversation:
                 state.last_choices = encode_choices(turn.replies[-1].choices)
                 state.last_numbered = turn.replies[-1].numbered
             state.updated_at = now
+            if inbound.interaction and turn.subscriber is not None:
+                # what opens a Zalo OA's 7-day window again; kept for every channel
+                turn.subscriber.last_interaction_at = now
         # After a deletion the replies (the confirmation) are deleted once sent, so the outbox
         # keeps no row naming the chat.
         items = [

@@ -63,6 +63,7 @@ def encode(inbound: Inbound) -> str:
             "args": inbound.args,
             "choice_data": inbound.choice_data,
             "language_hint": inbound.language_hint,
+            "interaction": inbound.interaction,
         },
         ensure_ascii=False,
     )
@@ -82,6 +83,7 @@ def decode(channel: str, chat_id: str, event_id: str, payload: str) -> Inbound:
         args=data["args"],
         choice_data=data["choice_data"],
         language_hint=data["language_hint"],
+        interaction=data.get("interaction", True),
     )
 
 

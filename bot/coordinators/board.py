@@ -13,9 +13,12 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.zalo_oa.events import CHANNEL as OA_CHANNEL
+from bot.channels.zalo_oa.events import WINDOW as OA_WINDOW
 from bot.clock import VN_TZ, Clock
 from bot.coordinators import repository as records
 from bot.coordinators.board_text import render_board
+from bot.delivery.window import WindowCounts, window_counts
 from bot.domain.campaign import Agency, CampaignPack, Deadline, Target
 from bot.reporting.gaps import TypeGap, group_gaps
 from bot.reporting.reports import name_order, reporting_agencies
@@ -65,6 +68,7 @@ class Reach:
     groups_total: int
     groups_reached: int
     subscribers: dict[tuple[str | None, str], int]  # (group or None, channel) → active count
+    oa: WindowCounts | None = None  # the Zalo OA's residents by reachability, when it has any
 
     @property
     def groups_reached_percent(self) -> float:
@@ -206,6 +210,7 @@ async def read_board(
     )
     reached = await records.groups_reached(session, since=y_start, until=y_end)
     subscribers = await records.subscriber_counts(session)
+    oa = await window_counts(session, OA_CHANNEL, OA_WINDOW, now)
     reach = Reach(
         quarter=quarter,
         year=y_start.year,
@@ -214,6 +219,7 @@ async def read_board(
         groups_total=len(group_names),
         groups_reached=len(reached & set(group_names)),
         subscribers=subscribers,
+        oa=oa if oa.in_window + oa.out_of_window + oa.not_following else None,
     )
     targets = [_progress(target, reach) for target in pack.targets]
     return Board(pack, now, deadlines, reach, targets)

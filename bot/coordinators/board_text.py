@@ -82,6 +82,24 @@ def reach_lines(reach: Reach, kind: str, lang: str) -> list[str]:
             with_subscribers=reach.groups_with_subscribers(),
             groups=reach.groups_total,
         ),
+        *_oa_lines(reach, lang),
+    ]
+
+
+def _oa_lines(reach: Reach, lang: str) -> list[str]:
+    """The Zalo OA's residents by reachability (its 7-day window), counts only."""
+    oa = reach.oa
+    if oa is None:
+        return []
+    return [
+        t(
+            "zalo_oa.board_line",
+            lang,
+            inside=format_count(oa.in_window),
+            outside=format_count(oa.out_of_window),
+            gone=format_count(oa.not_following),
+            skipped=format_count(sum(oa.skipped.values())),
+        )
     ]
 
 

@@ -35,6 +35,7 @@ from bot.delivery.limiter import ChannelLimiter, ChannelLimits
 from bot.delivery.outbox import Priority
 from bot.delivery.outcomes import ChatEvents, Outcome, OutcomeWriter, RetryPolicy
 from bot.delivery.repository import Job
+from bot.delivery.window import skip_outside_window
 from bot.storage.db import Database
 
 __all__ = ["ChatEvents", "Dispatcher", "RetryPolicy"]
@@ -172,6 +173,11 @@ class Dispatcher:
                     max_priority=int(Priority.BULK),
                     limit=deficit,
                     skip_locked=skip_locked,
+                )
+            window = lane.channel.capabilities.window
+            if window is not None and jobs:
+                jobs = await skip_outside_window(
+                    session, jobs, channel=lane.name, window=window, now=now
                 )
         for job in jobs:
             lane.push(job)

@@ -46,3 +46,8 @@ def draft_expired_key(draft_id: int | None, updated_at: datetime) -> str:
 
 def _stamp(when: datetime) -> str:
     return str(int(when.timestamp()))
+
+
+def alert_key(kind: str, coordinator_id: int | None, now: datetime) -> str:
+    """An operational alert of `kind` to one coordinator: at most one an hour."""
+    return f"alert:{kind}:{coordinator_id}:{now:%Y%m%d%H}"

@@ -1,7 +1,7 @@
 """The durable outbox: every message Loa sends is a row here first (see DESIGN.md rule 4).
 
 Producers call `enqueue`; the dispatcher claims due rows, sends them and records the outcome.
-Row status: pending → sending → sent | failed | blocked | cancelled.
+Row status: pending → sending → sent | failed | blocked | cancelled | skipped.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bot.storage.models.delivery import (
     PENDING,
     SENDING,
     SENT,
+    SKIPPED,
     BulkRun,
     OutboxMessage,
     RunStatus,
@@ -218,6 +219,7 @@ async def finish_runs(
             "failed": by_status[FAILED],
             # a chat whose other row was blocked is cancelled: for the run it is a blocked recipient
             "blocked": by_status[BLOCKED] + by_status[CANCELLED],
+            "skipped": by_status[SKIPPED],
         }
         # an empty run may still be filling (its producer enqueues in several transactions)
         settled = sum(by_status.values()) > 0 or now - started[run_id] > EMPTY_RUN_GRACE

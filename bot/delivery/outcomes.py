@@ -19,7 +19,7 @@ from bot.channels.base import SendResult, SendStatus
 from bot.delivery import repository
 from bot.delivery.outbox import Priority
 from bot.delivery.repository import Job
-from bot.storage.models.delivery import BLOCKED, FAILED
+from bot.storage.models.delivery import BLOCKED, FAILED, SKIPPED
 
 
 class ChatBlocked(Protocol):
@@ -87,7 +87,12 @@ class _Plan:
 
     def final(self, job: Job, status: str, error: str) -> None:
         self.finals.append({"b_id": job.id, "b_status": status, "b_error": error[:200]})
-        self.count(job, "blocked" if status == BLOCKED else "failed")
+        column = "failed"
+        if status == BLOCKED:
+            column = "blocked"
+        elif status == SKIPPED:
+            column = "skipped"
+        self.count(job, column)
 
 
 class OutcomeWriter:
@@ -130,6 +135,8 @@ class OutcomeWriter:
             plan.count(job, "sent")
         elif status is SendStatus.RETRY or status is SendStatus.MIGRATED:
             self._retry_later(plan, job, result)
+        elif status is SendStatus.SKIPPED:
+            plan.final(job, SKIPPED, result.error or "skipped")
         elif status is SendStatus.BLOCKED:
             plan.final(job, BLOCKED, result.error or "blocked")
             plan.blocked_chats.add((job.channel, job.chat_id))

@@ -27,6 +27,7 @@ class RunSummary:
     sent: int
     failed: int
     blocked: int
+    skipped: int
     started_at: datetime
     finished_at: datetime | None
     open_rows: int  # rows of the run not yet final (pending or sending)
@@ -34,7 +35,7 @@ class RunSummary:
     @property
     def done_count(self) -> int:
         """Rows with a final outcome."""
-        return self.sent + self.failed + self.blocked
+        return self.sent + self.failed + self.blocked + self.skipped
 
 
 async def runs_summary(db: Database, *, limit: int = 5) -> list[RunSummary]:
@@ -51,6 +52,7 @@ async def runs_summary(db: Database, *, limit: int = 5) -> list[RunSummary]:
                     RUNS.sent,
                     RUNS.failed,
                     RUNS.blocked,
+                    RUNS.skipped,
                     RUNS.started_at,
                     RUNS.finished_at,
                 )
@@ -77,6 +79,7 @@ async def runs_summary(db: Database, *, limit: int = 5) -> list[RunSummary]:
             sent=row.sent,
             failed=row.failed,
             blocked=row.blocked,
+            skipped=row.skipped,
             started_at=row.started_at,
             finished_at=row.finished_at,
             open_rows=pending.get(row.id, 0),
@@ -105,6 +108,7 @@ def format_status(summaries: list[RunSummary], now: datetime) -> str:
         lines.append(head)
         lines.append(
             f"   queued {s.queued}  sent {s.sent}  blocked {s.blocked}  failed {s.failed}"
-            f"  open {s.open_rows}  ({share:.0f}% done, {_rate(s, now):.1f}/s)"
+            + (f"  skipped {s.skipped}" if s.skipped else "")
+            + f"  open {s.open_rows}  ({share:.0f}% done, {_rate(s, now):.1f}/s)"
         )
     return "\n".join(lines)

@@ -182,7 +182,8 @@ class ResidentialGroups(_Model):
     """The residential groups residents pick from (khối phố / tổ dân phố / thôn)."""
 
     kind: str = Field(min_length=1)  # e.g. "khối phố"
-    names: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
+    # at most 64 characters: a resident's group is stored by name (subscriber.group_code)
+    names: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default_factory=list)
     count: int | None = Field(default=None, ge=1, le=500)  # "<Kind> 1..count" if no names
     # group name → its focal point for violence reports (seed 004), for the coordinator, and
     # given to a person in danger who picked that group

@@ -1,26 +1,49 @@
 """Deep links into the bot: `https://t.me/<bot>?start=<payload>` opens the chat and sends
 `/start <payload>` (Telegram Bot API, "Deep linking": payload up to 64 characters of A-Z, a-z,
-0-9, _ and -). A residential group's poster carries `g<number>`, its 1-based place in the pack's
-list of groups; invite codes are 10 upper-case characters, so the two never collide."""
+0-9, _ and -). A residential group's poster carries `g-` and the group name's accent-free slug
+(«Khối phố 12» → `g-khoi-pho-12`), so a pack whose groups are later reordered or extended still
+sends every printed poster's residents to their own group. Invite codes are 10 upper-case
+characters, so the two never collide."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Sequence
 
-GROUP_PAYLOAD = re.compile(r"^g([1-9][0-9]{0,4})$")
+from bot.domain.text import fold
 
-
-def group_payload(number: int) -> str:
-    """The start payload that pre-selects residential group `number` (1-based)."""
-    if number < 1:
-        raise ValueError("group numbers start at 1")
-    return f"g{number}"
+GROUP_PREFIX = "g-"
+_SLUG_MAX = 48  # with the prefix, well under Telegram's 64
 
 
-def group_number(payload: str) -> int | None:
-    """The group number of a `g<number>` payload, or None when `payload` is not one."""
-    match = GROUP_PAYLOAD.match(payload.strip())
-    return int(match.group(1)) if match else None
+def group_payload(name: str) -> str:
+    """The start payload that pre-selects the residential group named `name`.
+
+    A name whose slug is too long (or has no letter or digit) keeps its first words and gains
+    8 hex digits of its hash, so the payload stays unique and within Telegram's limit.
+    """
+    folded = fold(name)
+    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+    if not slug or len(slug) > _SLUG_MAX:
+        digest = hashlib.sha256(folded.encode()).hexdigest()[:8]
+        slug = "-".join(part for part in (slug[: _SLUG_MAX - 9].rstrip("-"), digest) if part)
+    return GROUP_PREFIX + slug
+
+
+def is_group_payload(payload: str) -> bool:
+    """Whether `payload` is a group link's (known group or not), not an invite code."""
+    return payload.strip().startswith(GROUP_PREFIX)
+
+
+def find_group(payload: str, names: Sequence[str]) -> str | None:
+    """The group whose link is `payload`; None when it is not a group link, names no group of
+    this pack, or (two names with one slug) is ambiguous."""
+    wanted = payload.strip()
+    if not wanted.startswith(GROUP_PREFIX):
+        return None
+    found = [name for name in names if group_payload(name) == wanted]
+    return found[0] if len(found) == 1 else None
 
 
 def telegram_start_link(bot_username: str, payload: str) -> str:

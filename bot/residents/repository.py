@@ -73,6 +73,21 @@ async def on_chat_migrated(
     )
 
 
+async def stop_receiving(
+    session: AsyncSession, *, channel: str, chat_id: str, now: datetime
+) -> bool:
+    """The person left the channel (unfollowed the OA): no more messages, queued ones cancelled.
+
+    Marked `blocked`, as when a Telegram user blocks the bot; returns False if unknown."""
+    row = await get_subscriber(session, channel=channel, chat_id=chat_id)
+    if row is None:
+        return False
+    row.status = "blocked"
+    row.updated_at = now
+    await cancel_pending_bulk(session, channel=channel, chat_id=chat_id)
+    return True
+
+
 async def delete_person(session: AsyncSession, *, channel: str, chat_id: str) -> int:
     """Delete everything stored about one chat: subscription, state, queued and sent messages."""
     statements = (

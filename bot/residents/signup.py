@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from bot.channels.base import Choice
 from bot.chat.turn import Handler, Turn
 from bot.domain.campaign import CampaignPack, in_lang
-from bot.domain.deeplinks import group_number
+from bot.domain.deeplinks import find_group, is_group_payload
 from bot.domain.text import fold, fold_words
 from bot.residents import repository as repo
 from bot.residents.buttons import (
@@ -51,12 +51,12 @@ class Signup(ABC):
     # ---- subscribing ------------------------------------------------------------------------
 
     async def start(self, turn: Turn) -> None:
-        """/start: subscribe (or welcome back); `/start g<n>` (a poster's link) also picks
-        residential group n; `/start <code>` goes to the invite handler; a bare /start from a
-        chat with another role (a bound official) is answered by that role, not signed up."""
-        number = group_number(turn.inbound.args)
-        linked = self.groups[number - 1] if number and number <= len(self.groups) else None
-        if turn.inbound.args and number is None and self._start_payload is not None:
+        """/start: subscribe (or welcome back); `/start g-<group slug>` (a poster's link) also
+        picks that residential group; `/start <code>` goes to the invite handler; a bare /start
+        from a chat with another role (a bound official) is answered by that role, not signed up."""
+        payload = turn.inbound.args
+        linked = find_group(payload, self.groups)
+        if payload and not is_group_payload(payload) and self._start_payload is not None:
             await self._start_payload(turn)
             return
         bare = not turn.inbound.args
@@ -102,6 +102,15 @@ class Signup(ABC):
             turn.say("residents.ask_lang", choices=self._language_choices(), columns=2)
         else:
             turn.say("residents.ready")
+
+    async def subscribe_in(self, turn: Turn, lang: str) -> None:
+        """Subscribe in `lang` (an offer accepted), then ask the residential group."""
+        sub, _ = await repo.subscribe(
+            turn.session, channel=turn.channel, chat_id=turn.chat_id, lang=lang, now=turn.now
+        )
+        turn.subscriber = sub
+        turn.set_flow(ONBOARDING, "lang")
+        self._set_language(turn, lang)
 
     async def ask_language(self, turn: Turn) -> None:
         """/ngonngu: choose the language again."""

@@ -180,8 +180,18 @@ def test_a_300_character_name_is_refused_not_cut(tmp_path: Path) -> None:
     rows: list[list[object]] = [["Tên", "Đầu mối"], ["Tổ dân phố 1", ""], [long_name, ""]]
     with pytest.raises(AdoptionError) as refused:
         make(tmp_path, xlsx(tmp_path / "g.xlsx", rows))
-    assert "row 3: the name is 300 characters long, at most 100; shorten it" in str(refused.value)
+    assert "row 3: the name is 300 characters long, at most 64; shorten it" in str(refused.value)
     assert nothing_written(tmp_path)
+
+
+def test_a_group_name_longer_than_a_stored_group_is_refused(tmp_path: Path) -> None:
+    """A resident's group is stored by name in 64 characters (PostgreSQL refuses longer)."""
+    fits, too_long = "Tổ dân phố " + "x" * 53, "Tổ dân phố " + "x" * 54
+    assert (len(fits), len(too_long)) == (64, 65)
+    rows: list[list[object]] = [["Tên", "Đầu mối"], [fits, ""], [too_long, ""]]
+    with pytest.raises(AdoptionError) as refused:
+        make(tmp_path, xlsx(tmp_path / "g.xlsx", rows))
+    assert "row 3: the name is 65 characters long, at most 64; shorten it" in str(refused.value)
 
 
 def test_unknown_agency_types_are_refused_and_empty_ones_guessed() -> None:

@@ -28,7 +28,7 @@ def test_links_per_configured_channel() -> None:
     pack = small_pack()
     both = poster_links(pack, 12, bot_username="@loa_bot", zalo_oa_id="4318127315873451")
     assert [(link.channel, link.url) for link in both] == [
-        ("Telegram", "https://t.me/loa_bot?start=g12"),
+        ("Telegram", "https://t.me/loa_bot?start=g-khoi-pho-12"),
         ("Zalo", "https://zalo.me/4318127315873451"),
     ]
     assert [link.channel for link in poster_links(pack, 1, bot_username=None, zalo_oa_id="1")] == [
@@ -39,7 +39,7 @@ def test_links_per_configured_channel() -> None:
 
 
 def test_qr_runs_redraw_exactly_the_qr_matrix() -> None:
-    matrix = segno.make("https://t.me/loa_bot?start=g47", error="m").matrix
+    matrix = segno.make("https://t.me/loa_bot?start=g-khoi-pho-47", error="m").matrix
     redrawn = []
     for runs, cells in zip(dark_runs(matrix), matrix, strict=True):
         row = [0] * len(cells)

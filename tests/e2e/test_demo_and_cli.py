@@ -32,6 +32,10 @@ async def test_demo_prints_the_whole_story(
         "Đã xóa toàn bộ dữ liệu của bạn.",
         "📣 Tháng hành động · Ngày 3/31",
         "📣 Action Month · Day 4/31",
+        "👤 Hoa: (bấm «Quan tâm» trang Zalo OA của phường)",  # the Zalo OA part
+        "   [Tiếng Việt] [English]",
+        "   [Nhận tiếp tin ngày mai]",
+        "🤖 Loa: Cảm ơn bạn! Ngày mai bạn sẽ nhận tin tiếp.",
         "Mã mời này không dùng được",
         "Số không được âm.",
         "Đã nhận báo cáo của «Trạm y tế phường»",

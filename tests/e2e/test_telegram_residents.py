@@ -105,7 +105,7 @@ async def test_a_posters_deep_link_subscribes_to_its_group(harness: Harness) -> 
     """What a resident's phone does after scanning the QR code of «Khối phố 4»."""
     link = poster_links(harness.loa.pack, 4, bot_username=harness.server.bot_username)[0]
     payload = link.url.split("?start=", 1)[1]
-    assert link.url == f"https://t.me/{harness.server.bot_username}?start=g4"
+    assert link.url == f"https://t.me/{harness.server.bot_username}?start=g-khoi-pho-4"
     mai = Person("Mai", 2010)
     await harness.driver.say(mai, f"/start {payload}")
     await harness.driver.press(mai, "Tiếng Việt")

@@ -110,5 +110,30 @@ def test_loa_run_without_token_stops_with_one_line(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         "loa: setting error: TELEGRAM_BOT_TOKEN: missing (set it in the environment or .env; "
-        "or ZALO_BOT_TOKEN for Zalo)"
+        "or ZALO_BOT_TOKEN for Zalo, or ZALO_OA_APP_ID for a Zalo Official Account)"
     ]
+
+
+def test_zalo_oa_settings_are_all_or_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.channels.zalo_oa.tokens import new_key
+
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    assert load_settings(None).zalo_oa() is None
+    monkeypatch.setenv("ZALO_OA_ID", "607812198688816074")
+    assert load_settings(None).zalo_oa() is None  # the OA id alone: a QR code on posters only
+    monkeypatch.setenv("ZALO_OA_APP_ID", "1234567890")
+    with pytest.raises(SettingsError, match="ZALO_OA_APP_SECRET: missing"):
+        load_settings(None).zalo_oa()
+    monkeypatch.setenv("ZALO_OA_APP_SECRET", "app-secret")
+    monkeypatch.setenv("ZALO_OA_WEBHOOK_SECRET", "oa-secret")
+    monkeypatch.setenv("ZALO_OA_TOKEN_KEY", "not-a-key")
+    with pytest.raises(SettingsError, match="ZALO_OA_TOKEN_KEY: malformed"):
+        load_settings(None).zalo_oa()
+    monkeypatch.setenv("ZALO_OA_TOKEN_KEY", new_key())
+    oa = load_settings(None).zalo_oa()
+    assert oa is not None
+    assert oa.app_id == "1234567890"
+    assert "oa-secret" not in repr(oa)
+    assert "app-secret" not in repr(oa)
+    assert load_settings(None).bot_tokens() == (None, None)  # the OA alone is enough to run

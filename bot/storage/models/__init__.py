@@ -13,6 +13,7 @@ from bot.storage.models.reports import (
     ReportSubmission,
 )
 from bot.storage.models.residents import ChatState, ProcessedUpdate, Subscriber
+from bot.storage.models.zalo_oa import OaToken
 
 __all__ = [
     "AuditEntry",
@@ -24,6 +25,7 @@ __all__ = [
     "InviteAttempt",
     "InviteCode",
     "Lease",
+    "OaToken",
     "Official",
     "OutboxMessage",
     "ProcessedUpdate",

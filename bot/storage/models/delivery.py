@@ -12,7 +12,9 @@ from bot.storage.types import UTCDateTime
 
 
 class OutboxStatus(StrEnum):
-    """The statuses of an outbox row: pending → sending → sent | failed | blocked | cancelled."""
+    """The statuses of an outbox row: pending → sending → sent | failed | blocked | cancelled |
+    skipped (refused by the platform's rules, e.g. outside a Zalo OA window; reason in
+    last_error)."""
 
     PENDING = "pending"
     SENDING = "sending"
@@ -20,6 +22,7 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
     BLOCKED = "blocked"
     CANCELLED = "cancelled"
+    SKIPPED = "skipped"
 
 
 # Short names used by the delivery engine's SQL.
@@ -29,7 +32,8 @@ SENT = OutboxStatus.SENT
 FAILED = OutboxStatus.FAILED
 BLOCKED = OutboxStatus.BLOCKED
 CANCELLED = OutboxStatus.CANCELLED
-FINAL_STATUSES = (SENT, FAILED, BLOCKED, CANCELLED)
+SKIPPED = OutboxStatus.SKIPPED
+FINAL_STATUSES = (SENT, FAILED, BLOCKED, CANCELLED, SKIPPED)
 
 
 class RunStatus(StrEnum):
@@ -42,7 +46,7 @@ class RunStatus(StrEnum):
 class OutboxMessage(SQLModel, table=True):
     """One message to send. Every send in Loa is a row here first.
 
-    status: pending → sending → sent | failed | blocked | cancelled.
+    status: pending → sending → sent | failed | blocked | cancelled | skipped.
     priority: 0 = reply to a person typing, 1 = direct (reminders), 2 = bulk (posts, broadcasts).
     dedup_key: set for generated messages (e.g. "post:<campaign>:<day>:<subscriber>") so that a
     sweep run twice inserts nothing twice; nothing searches inside it.
@@ -110,5 +114,6 @@ class BulkRun(SQLModel, table=True):
     sent: int = Field(default=0)
     failed: int = Field(default=0)
     blocked: int = Field(default=0)
+    skipped: int = Field(default=0)  # refused by the platform's rules (outside a window)
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

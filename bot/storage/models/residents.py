@@ -33,6 +33,8 @@ class Subscriber(SQLModel, table=True):
     status: str = Field(default=SubscriberStatus.ACTIVE, max_length=16, index=True)
     delivery_hour: str | None = Field(default=None, max_length=5)  # "HH:MM" or None = pack default
     posts_muted: bool = Field(default=False)  # daily posts off; announcements still arrive
+    # the person's last message or tap: a Zalo OA reaches them only within 7 days of it
+    last_interaction_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 

@@ -1,7 +1,7 @@
 """coordinators: audit log, broadcasts, outbox files and command menus
 
 Revision ID: coordinators_0001
-Revises: buttons_0001
+Revises: zalo_oa_0001
 Create Date: 2026-11-29
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.storage.types
 
 revision: str = "coordinators_0001"
-down_revision: str | None = "buttons_0001"
+down_revision: str | None = "zalo_oa_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
