@@ -15,6 +15,8 @@ loa poster --group NAME | --all-groups   printable A4 posters with QR codes
 loa agencies                 the agencies of the campaign pack (for `loa invite agency`)
 loa board [--campaign PACK]  who has reported, and the plan's measurable targets
 loa export --format F --out FILE [--campaign PACK] [--deadline ID]   the summed report
+loa broadcast --audience A --text-file F [--at "dd/mm hh:mm"] [--urgent]   an announcement
+loa audit [--limit N]        who broadcast, exported, invited, was refused, when
 
 A failure prints one line (`loa: …`) and exits non-zero; `loa --debug …` shows the traceback.
 """
@@ -243,6 +245,7 @@ def cmd_campaign_new(args: argparse.Namespace) -> int:
 
 def cmd_invite(args: argparse.Namespace) -> int:
     """Print a one-time invite code and deep link."""
+    from bot.coordinators.cli import record_office_action
     from bot.reporting.officials import InviteError, invite_command
     from bot.storage.db import Database
     from bot.storage.migrate import upgrade_async
@@ -272,6 +275,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
                 now=_clock(args).now(),
                 channels=channels,
             )
+            role = "coordinator" if args.role != "agency" else f"official {args.name}"[:80]
+            await record_office_action(db, action="invite", detail=role, now=_clock(args).now())
         except InviteError as exc:
             print(f"loa: {exc.refusal.render('vi')}", file=sys.stderr)
             return 2
@@ -326,6 +331,27 @@ def cmd_export(args: argparse.Namespace) -> int:
         out=Path(args.out),
         deadline=args.deadline,
         lang=args.lang,
+    )
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Print the audit log."""
+    from bot.coordinators.cli import audit_command
+
+    return audit_command(_settings(), args.limit)
+
+
+def cmd_broadcast(args: argparse.Namespace) -> int:
+    """Queue a broadcast."""
+    from bot.coordinators.cli import broadcast_command
+
+    return broadcast_command(
+        _settings(),
+        args.campaign,
+        audience=args.audience,
+        text_file=Path(args.text_file),
+        at=args.at,
+        urgent=args.urgent,
     )
 
 
@@ -409,6 +435,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--deadline", help="a deadline id of the pack (default: the current one)")
     export.add_argument("--lang", choices=["vi", "en"], default="vi")
     export.set_defaults(func=cmd_export)
+    broadcast = sub.add_parser("broadcast", help="an announcement to residents or agencies")
+    broadcast.add_argument("--campaign", help="a pack name or file (default: LOA_CAMPAIGN)")
+    broadcast.add_argument(
+        "--audience",
+        required=True,
+        help="residents | groups:NAME,NAME | lang:vi | agencies | type:TYPE | missing:DEADLINE",
+    )
+    broadcast.add_argument("--text-file", required=True, help="the text (UTF-8)")
+    broadcast.add_argument("--at", help='"dd/mm hh:mm", Vietnam time (default: now)')
+    broadcast.add_argument("--urgent", action="store_true", help="also during quiet hours")
+    broadcast.set_defaults(func=cmd_broadcast)
+    audit = sub.add_parser("audit", help="who broadcast, exported, invited, was refused, when")
+    audit.add_argument("--limit", type=int, default=50, help="newest entries to show")
+    audit.set_defaults(func=cmd_audit)
     return parser
 
 

@@ -39,6 +39,10 @@ from bot.chat.inbox import forget_chat as forget_inbox
 from bot.chat.router import Router
 from bot.clock import Clock, SystemClock, SystemRandomness, Ticker
 from bot.config import Settings, SettingsError, ZaloOaSettings
+from bot.coordinators.broadcast_chat import BroadcastChat
+from bot.coordinators.chat import Coordinators
+from bot.coordinators.filestore import FileStore
+from bot.coordinators.progress import BroadcastProgress
 from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.quota import Quota, QuotaBook
@@ -148,6 +152,8 @@ class Loa:
     inbox: Inbox
     dispatcher: Dispatcher
     channels: Mapping[str, Channel]
+    progress: BroadcastProgress
+    coordinators: Coordinators
 
 
 class RunStopped(Exception):
@@ -166,6 +172,9 @@ def build_loa(
     quotas: Mapping[str, Quota] | None = None,
     user_caps: Mapping[str, int] | None = None,
     ticker: Ticker | None = None,
+    signing_key: bytes = b"loa-development-key",
+    files: FileStore | None = None,
+    public_url: str | None = None,
 ) -> Loa:
     """Wire the services for `pack` over `db`, sending through `channels`; `after_turn` is told
     of every turn the inbox ran (the demo's transcript); `quotas` and `user_caps` are the plan
@@ -173,7 +182,16 @@ def build_loa(
     router = Router()
     for channel, cap in (user_caps or {}).items():
         UserCap(channel, cap).register(router)
-    reporting = Reporting(pack)
+    coordinators = Coordinators(
+        pack,
+        db=db,
+        notify=lambda: dispatcher.notify(),
+        key=signing_key,
+        files=files or FileStore(Settings.model_fields["loa_files_dir"].default),
+        file_channels=[name for name, ch in channels.items() if ch.capabilities.files],
+        public_url=public_url,
+    )
+    reporting = Reporting(pack, on_bound=coordinators.on_bound)
     Distress(pack).register(router)
     residents = Residents(
         pack,
@@ -186,6 +204,9 @@ def build_loa(
     Followers(pack, residents).register(router)  # after Residents: it wraps the text fallback
     reporting.register(router)
     HiddenSenders(pack).register(router)
+    coordinators.register(router)
+    limits_text = {name: channel.capabilities.max_text for name, channel in channels.items()}
+    BroadcastChat(pack, key=signing_key, limits=limits_text).register(router)
     dispatcher = Dispatcher(
         db,
         channels,
@@ -207,7 +228,10 @@ def build_loa(
         editable=editable,
     )
     inbox = Inbox(db, conversation, clock, after_turn=after_turn)
+    progress = BroadcastProgress(db, channels, clock, notify=dispatcher.notify)
     return Loa(
+        progress=progress,
+        coordinators=coordinators,
         clock=clock,
         db=db,
         pack=pack,
@@ -347,6 +371,8 @@ async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
             limits=limits,
             quotas=zalo_quotas(settings) if zalo_client else {},
             user_caps={"zalo": settings.zalo_user_cap} if zalo_client else {},
+            signing_key=settings.signing_key(),
+            files=FileStore(settings.loa_files_dir),
         )
         telegram = zalo = None
         if telegram_token is not None:
@@ -415,6 +441,10 @@ async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
         stack.callback(scheduler.shutdown, wait=False)
         await loa.inbox.start()
         stack.push_async_callback(loa.inbox.stop)
+        progress_stop = asyncio.Event()
+        progress = asyncio.create_task(loa.progress.run(progress_stop))
+        stack.push_async_callback(_stop_progress, progress_stop, progress)
+        stack.push_async_callback(loa.coordinators.wait_idle)  # exports being rendered
         if telegram is not None and settings.telegram_webhook_url:
             secret = settings.webhook_secret("telegram")
             await telegram.set_webhook(settings.telegram_webhook_url, secret)
@@ -440,6 +470,11 @@ async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
                 loop.remove_signal_handler(sig)
     if fatal:
         raise RunStopped(fatal[0])
+
+
+async def _stop_progress(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    stop.set()
+    await task
 
 
 async def _watch_lease(lease: Lease, give_up: Callable[[str], None]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,8 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DB
     loa_campaign: str = "ky-lua-2026"
     loa_log_level: str = "INFO"
+    loa_signing_key: SecretStr | None = None
+    loa_files_dir: Path = Path("./loa-files")
     # the key of the short hashes that stand for chat ids in logs; unset: derived from the tokens
     loa_log_key: SecretStr = Field(default=SecretStr(""))
 
@@ -185,6 +188,20 @@ class Settings(BaseSettings):
                 "or ZALO_BOT_TOKEN for Zalo, or ZALO_OA_APP_ID for a Zalo Official Account)"
             )
         return tokens
+
+    def signing_key(self) -> bytes:
+        """The key of signed file links and of the audit log's chat hashes.
+
+        LOA_SIGNING_KEY when set; otherwise derived from the bot tokens (so it survives a restart
+        and differs per deployment); a fixed development key when neither is set (offline use).
+        """
+        if self.loa_signing_key is not None and self.loa_signing_key.get_secret_value():
+            seed = self.loa_signing_key.get_secret_value()
+        else:
+            seed = "|".join(
+                value.get_secret_value() for value in (self.telegram_bot_token, self.zalo_bot_token)
+            )
+        return hashlib.sha256(b"loa-signing-key\0" + seed.encode("utf-8")).digest()
 
 
 def _secret(value: SecretStr | None, *, minimum: int) -> SecretStr | None:

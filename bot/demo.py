@@ -22,6 +22,7 @@ from bot.channels.base import Inbound, Outbound
 from bot.channels.telegram.receiver import TelegramReceiver
 from bot.channels.telegram.sender import TelegramSender
 from bot.clock import VN_TZ, FakeClock, SystemClock
+from bot.coordinators.filestore import FileStore
 from bot.delivery.limiter import ChannelLimits
 from bot.demo_oa import play_oa
 from bot.domain.campaign import CampaignPack
@@ -35,6 +36,12 @@ from messages import t
 from messages.packs import load_pack
 
 DEMO_TOKEN = "7000000001:loa-demo-token"
+SENDS = ("sendMessage", "sendDocument", "sendPhoto")
+# How the demo's officials finish a form: send when it may, else the first of these answers.
+ANSWERS = (
+    "Gửi", "Giữ nguyên", "Cấp xã (phường, xã)", "Loa truyền thanh", "Không có", "Không",
+    "Bỏ qua", "Xong",
+)  # fmt: skip
 WIDTH = 78
 
 
@@ -67,7 +74,10 @@ class Transcript:
         self.emit(f"👤 {who.name}: {text}")
 
     def bot(self, call: SentCall) -> None:
-        self.message(call.text or "", [label for label, _ in _buttons(call)])
+        body = call.text or ""
+        if call.method in ("sendDocument", "sendPhoto"):
+            body = f"📎 {body}"
+        self.message(body, [label for label, _ in _buttons(call)])
 
     def message(self, body: str, buttons: Sequence[str]) -> None:
         """One message from Loa, wrapped, its buttons on a line below."""
@@ -117,18 +127,17 @@ class DemoDriver:
         """Wait for the bot's answer to the next update handled (however it was pushed) and
         write the messages `who` got after the first `before` ones into the transcript."""
         count = await asyncio.wait_for(self._handled.get(), timeout=10)
-        calls = await self.server.wait_for(
-            before + count, chat_id=who.chat_id, method="sendMessage", timeout=10
-        )
-        for call in calls[before:]:
+        await self.server.wait_for(lambda _: len(self.sent(who)) >= before + count, timeout=60)
+        for call in self.sent(who)[before : before + count]:
             self.transcript.bot(call)
 
-    def _sent(self, who: Person) -> list[SentCall]:
-        return self.server.sent_to(who.chat_id, "sendMessage")
+    def sent(self, who: Person) -> list[SentCall]:
+        """Messages and files sent to the person (not edits of earlier messages)."""
+        return [c for c in self.server.sent_to(who.chat_id) if c.method in SENDS]
 
     async def say(self, who: Person, text: str) -> None:
         """The person types `text` (a command if it starts with /)."""
-        before = len(self._sent(who))
+        before = len(self.sent(who))
         self.transcript.person(who, text)
         if text.startswith("/"):
             self.server.push_command(who.chat_id, text, first_name=who.name)
@@ -138,7 +147,7 @@ class DemoDriver:
 
     async def press(self, who: Person, label: str) -> None:
         """The person presses the button `label` on the bot's latest message that has it."""
-        sent = self._sent(who)
+        sent = self.sent(who)
         for call in reversed(sent):
             for text, data in _buttons(call):
                 if text == label:
@@ -151,16 +160,32 @@ class DemoDriver:
                     return
         raise RuntimeError(f"no button {label!r} for {who.name}")
 
+    async def finish_form(self, who: Person) -> None:
+        """Answer the form's remaining questions with «none» / «skip» until «Gửi» sends it."""
+        for _ in range(20):
+            last = self.sent(who)[-1]
+            labels = [label for label, _ in _buttons(last)]
+            for wanted in ANSWERS:
+                if wanted in labels:
+                    await self.press(who, wanted)
+                    break
+            else:
+                required = "bắt buộc" in (last.text or "")
+                await self.say(who, "Đã phát thanh trên loa phường." if required else "bỏ qua")
+            if (self.sent(who)[-1].text or "").startswith("Đã nhận báo cáo"):
+                return
+        raise RuntimeError(f"the form of {who.name} did not end")
+
     async def sticker(self, who: Person) -> None:
         """The person sends a sticker."""
-        before = len(self._sent(who))
+        before = len(self.sent(who))
         self.transcript.person(who, t("demo.sticker", "vi"))
         self.server.push_sticker(who.chat_id, first_name=who.name)
         await self.show_replies(who, before)
 
     async def photo(self, who: Person) -> None:
         """The person sends a photo (of their event, say)."""
-        before = len(self._sent(who))
+        before = len(self.sent(who))
         self.transcript.person(who, t("demo.photo", "vi"))
         self.server.push_photo(who.chat_id, first_name=who.name)
         await self.show_replies(who, before)
@@ -241,7 +266,9 @@ async def _remind_at(
             driver.transcript.bot(call)
 
 
-async def play_officials(loa: Loa, clock: FakeClock, driver: DemoDriver) -> None:
+async def play_officials(
+    loa: Loa, clock: FakeClock, driver: DemoDriver
+) -> tuple[Person, Person, Person]:
     """Two officials bind, get reminded, one reports; the coordinator sees who is missing."""
     pack = loa.pack
     deadline = pack.deadlines[0]
@@ -291,17 +318,97 @@ async def play_officials(loa: Loa, clock: FakeClock, driver: DemoDriver) -> None
     await driver.press(thu, "Gửi")
     await driver.say(thu, "/baocaocuatoi")
     await driver.say(thu, "/nhanh truyenthong 3 120 150")
+    await driver.press(thu, "Có")  # open an amendment with this row
+    await driver.finish_form(thu)  # the amended report: version 2
 
     for days_before in (1, 0):
         when = datetime.combine(
             deadline.due - timedelta(days=days_before), time(8, 0), tzinfo=VN_TZ
         )
         await _remind_at(loa, clock, driver, when, (thu, hung, chi))
+    return thu, hung, chi
 
 
-async def run_demo(*, days: int = 3, pack_name: str = "ky-lua-2025") -> int:
-    """Run the whole demo; returns a process exit code."""
+async def play_coordinator(
+    loa: Loa, clock: FakeClock, driver: DemoDriver, people: Sequence[Person], files_dir: Path
+) -> None:
+    """The coordinator broadcasts to one residential group, looks at the board, reminds the
+    missing, sees a late report arrive, and exports the summed report's files."""
+    thu, hung, chi = people
+    lan = Person("Lan", 1001)
+    server, transcript = driver.server, driver.transcript
+    deadline = loa.pack.deadlines[0]
+    clock.set(datetime.combine(deadline.due - timedelta(days=1), time(15, 0), tzinfo=VN_TZ))
+    await driver.say(chi, "/thongbao")
+    await driver.say(chi, ANNOUNCEMENT)
+    await driver.press(chi, t("coordinators.broadcast.next_button", "vi"))
+    await driver.press(chi, t("coordinators.broadcast.audience.groups", "vi"))
+    await driver.press(chi, "Khối phố 12")
+    await driver.press(chi, t("coordinators.broadcast.done_button", "vi"))
+    lan_before = len(server.sent_to(lan.chat_id, "sendMessage"))
+    chi_before = len(server.sent_to(chi.chat_id, "sendMessage"))
+    await driver.press(chi, t("coordinators.broadcast.go_button", "vi"))
+    calls = await server.wait_for(lan_before + 1, chat_id=lan.chat_id, method="sendMessage")
+    transcript.emit(f"   → {lan.name}:")
+    transcript.bot(calls[-1])
+    # the progress message, then its edits in place until the broadcast is done
+    await loa.progress.tick()
+    calls = await server.wait_for(chi_before + 2, chat_id=chi.chat_id, method="sendMessage")
+    transcript.bot(calls[-1])
+    for _ in range(100):
+        await loa.progress.tick()
+        edits = server.sent_to(chi.chat_id, "editMessageText")
+        if edits and (edits[-1].text or "").startswith("✅"):
+            transcript.emit(t("coordinators.demo.edited", "vi"))
+            transcript.bot(edits[-1])
+            break
+        await asyncio.sleep(0.1)
+    await driver.say(chi, "/tinhhinh")
+    hung_before = len(server.sent_to(hung.chat_id, "sendMessage"))
+    button = next(label for label, _ in _buttons(driver.sent(chi)[-1]) if label.startswith("🔔"))
+    await driver.press(chi, button)
+    calls = await server.wait_for(hung_before + 1, chat_id=hung.chat_id, method="sendMessage")
+    transcript.emit(f"   → {hung.name}:")
+    transcript.bot(calls[-1])
+    clock.set(datetime.combine(deadline.due + timedelta(days=1), time(9, 0), tzinfo=VN_TZ))
+    await driver.say(hung, "/nhanh truyenthong 2 30 40")  # a late report, in one line
+    await driver.finish_form(hung)
+    await driver.say(chi, "/lichsu")
+    before = len(server.sent_to(chi.chat_id))
+    await driver.say(chi, "/xuatbaocao")
+    await loa.coordinators.wait_idle()
+    await server.wait_for(
+        lambda _: len(_file_calls(server.sent_to(chi.chat_id)[before:])) == 4, timeout=60
+    )
+    for call in _file_calls(server.sent_to(chi.chat_id)[before:]):
+        transcript.bot(call)
+    await asyncio.to_thread(files_dir.mkdir, parents=True, exist_ok=True)
+    transcript.emit(t("coordinators.demo.files", "vi", path=files_dir))
+    for call in _file_calls(server.sent_to(chi.chat_id)[before:]):
+        upload = call.params.get("document") or call.params.get("photo") or {}
+        await asyncio.to_thread((files_dir / upload["filename"]).write_bytes, upload["data"])
+        transcript.emit(f"   {upload['filename']} ({upload['size']:,} B)")
+    await driver.say(thu, "/tinhhinh")  # an official: refused (and audited)
+
+
+ANNOUNCEMENT = (
+    "Tối thứ Bảy, 19:30, nhà văn hóa Khối phố 12: nói chuyện chuyên đề «Chia sẻ việc nhà, "
+    "gia đình hạnh phúc». Mời cả nhà cùng đến!"
+)
+
+
+def _file_calls(calls: Sequence[SentCall]) -> list[SentCall]:
+    return [c for c in calls if c.method in ("sendDocument", "sendPhoto")]
+
+
+async def run_demo(
+    *, days: int = 3, pack_name: str = "ky-lua-2025", files_dir: Path | None = None
+) -> int:
+    """Run the whole demo; returns a process exit code. The exported files land in
+    `files_dir` (default: a new folder ./loa-demo-files-<time>), which the transcript names."""
     pack: CampaignPack = load_pack(pack_name)
+    stamp = SystemClock().now().astimezone(VN_TZ)
+    files_dir = files_dir or Path(f"loa-demo-files-{stamp:%Y%m%d-%H%M%S}")
     transcript = Transcript()
     with tempfile.TemporaryDirectory(prefix="loa-demo-") as tmp:
         db_path = Path(tmp) / "demo.db"
@@ -323,6 +430,7 @@ async def run_demo(*, days: int = 3, pack_name: str = "ky-lua-2025") -> int:
                 channels={"telegram": sender},
                 limits=limits,
                 after_turn=driver.turned,
+                files=FileStore(Path(tmp) / "files"),
             )
             receiver = TelegramReceiver(
                 token=DEMO_TOKEN,
@@ -349,7 +457,9 @@ async def run_demo(*, days: int = 3, pack_name: str = "ky-lua-2025") -> int:
                 await loa.inbox.start()
                 if pack.deadlines and pack.report_form is not None:
                     transcript.heading(t("demo.officials", "vi"))
-                    await play_officials(loa, clock, driver)
+                    people = await play_officials(loa, clock, driver)
+                    transcript.heading(t("coordinators.demo.heading", "vi"))
+                    await play_coordinator(loa, clock, driver, people, files_dir)
             finally:
                 await receiver.stop()
                 await loa.inbox.stop()

@@ -96,6 +96,7 @@ _METHOD_NAMES = {
         "sendMessage",
         "sendPhoto",
         "sendDocument",
+        "editMessageText",
         "answerCallbackQuery",
         "editMessageReplyMarkup",
     )
@@ -269,6 +270,7 @@ class FakeBotApi:
             "sendmessage": self._send_message,
             "sendphoto": self._send_media,
             "senddocument": self._send_media,
+            "editmessagetext": self._edit_message_text,
             "answercallbackquery": self._answer_callback_query,
             "editmessagereplymarkup": self._edit_message_reply_markup,
         }
@@ -875,6 +877,32 @@ class FakeBotApi:
             recorded[key] = {"filename": media.filename, "size": size, "data": media.data}
         text = str(caption) if caption else None
         self._accept(token, method, chat_id, text, recorded, message["message_id"])
+        return message
+
+    def _edit_message_text(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
+        """editMessageText (core.telegram.org/bots/api#editmessagetext): chat_id + message_id of
+        a message the bot sent; answers the edited Message. Same text again is refused with
+        «400 Bad Request: message is not modified», as Telegram does."""
+        chat_id = _chat_id(params)
+        text = params.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > TELEGRAM_TEXT_LIMIT:
+            raise ApiError(400, "Bad Request: message is too long")
+        try:
+            message_id = int(params.get("message_id", 0))
+        except (TypeError, ValueError):
+            message_id = 0
+        message = self._messages.get((chat_id, message_id))
+        if message is None and not self.record and 0 < message_id <= self._message_ids[chat_id]:
+            message = {"message_id": message_id, "chat": self._chat(chat_id), "text": ""}
+        if message is None or "text" not in message:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        if message["text"] == text:
+            raise ApiError(400, "Bad Request: message is not modified")
+        message["text"] = text
+        message["edit_date"] = self._now()
+        self._accept(token, "editMessageText", chat_id, text, params, message_id)
         return message
 
     def _answer_callback_query(self, token: str, params: dict[str, Any]) -> bool:

@@ -52,8 +52,30 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message (the text becomes its caption where it fits).
+
+    `path` names the file on disk (the coordinators' file store): the outbox keeps the path, not
+    the bytes. `photo` sends it as a picture where the channel tells the two apart.
+    """
+
+    path: str
+    filename: str
+    media_type: str
+    photo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MenuCommand:
+    """One entry of a chat's own command menu (Telegram's per-chat command scope)."""
+
+    command: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
 class Outbound:
-    """One message to send: text plus optional choices."""
+    """One message to send: text plus optional choices, a file, or the chat's command menu."""
 
     channel: str
     chat_id: str
@@ -61,6 +83,8 @@ class Outbound:
     choices: tuple[Choice, ...] = ()
     columns: int = 1
     numbered: bool = True  # a typed «N» picks choices[N-1]; False where a number is an answer
+    attachment: Attachment | None = None  # only to channels whose capabilities say `files`
+    menu: tuple[MenuCommand, ...] | None = None  # set first where the channel has menus
     # Buttons good for one answer (a form's question): taken off this message once the chat's
     # next such message goes out or the flow ends (`Turn.retire_choices`), where the channel
     # can edit a sent message. Ignored by the channels themselves.
@@ -74,7 +98,10 @@ class Capabilities:
     max_text: int
     buttons: bool
     max_buttons: int = 0
-    edits: bool = False  # can take the buttons off a message it sent (`ChoiceEditor`)
+    files: bool = False  # documents and photos travel in the chat (else: a signed link)
+    # can edit a message it sent: take its buttons off (`ChoiceEditor`), replace its text
+    # (`EditableChannel`, progress messages)
+    edits: bool = False
     # Messages reach a person only this long after their last interaction (Zalo OA: 7 days);
     # the dispatcher skips, and counts, what falls outside. None = no such rule.
     window: timedelta | None = None
@@ -148,4 +175,25 @@ class Channel(Protocol):
 
     async def send(self, message: Outbound) -> SendResult:
         """Deliver one message (splitting long text by the channel's limit)."""
+        ...
+
+
+@runtime_checkable
+class EditableChannel(Protocol):
+    """A channel that can edit a message it sent (Telegram): for progress messages.
+
+    Such a status message is sent directly, not through the outbox: editing it needs the id the
+    platform gives back, and losing one costs nothing (the next tick sends a new one).
+    """
+
+    async def send_for_id(
+        self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> tuple[SendResult, str | None]:
+        """Send a text; returns the result and the new message's id."""
+        ...
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> SendResult:
+        """Replace the text (and buttons) of a message sent before."""
         ...

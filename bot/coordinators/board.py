@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.channels.zalo_oa.events import CHANNEL as OA_CHANNEL
 from bot.channels.zalo_oa.events import WINDOW as OA_WINDOW
 from bot.clock import VN_TZ, Clock
@@ -184,24 +186,31 @@ def _progress(target: Target, reach: Reach) -> TargetProgress:
 
 async def build_board(db: Database, pack: CampaignPack, *, now: datetime, lang: str) -> Board:
     """Read the board's figures in one transaction."""
+    async with db.session() as session:
+        return await read_board(session, pack, now=now, lang=lang)
+
+
+async def read_board(
+    session: AsyncSession, pack: CampaignPack, *, now: datetime, lang: str
+) -> Board:
+    """The board's figures read in the caller's transaction (a chat turn's)."""
     q_start, q_end, quarter = quarter_bounds(now)
     y_start, y_end = year_bounds(now)
     group_names = pack.residential_groups.all_names()
-    async with db.session() as session:
-        deadlines = []
-        for deadline in sorted(pack.deadlines, key=lambda d: d.due):
-            sent = await records.sent_reports(session, deadline_id=deadline.id)
-            deadlines.append(deadline_board(pack, deadline, sent, now=now, lang=lang))
-        campaign_id = pack.campaign.id
-        posts_q = await records.posts_delivered(
-            session, campaign_id=campaign_id, since=q_start, until=q_end
-        )
-        posts_y = await records.posts_delivered(
-            session, campaign_id=campaign_id, since=y_start, until=y_end
-        )
-        reached = await records.groups_reached(session, since=y_start, until=y_end)
-        subscribers = await records.subscriber_counts(session)
-        oa = await window_counts(session, OA_CHANNEL, OA_WINDOW, now)
+    deadlines = []
+    for deadline in sorted(pack.deadlines, key=lambda d: d.due):
+        sent = await records.sent_reports(session, deadline_id=deadline.id)
+        deadlines.append(deadline_board(pack, deadline, sent, now=now, lang=lang))
+    campaign_id = pack.campaign.id
+    posts_q = await records.posts_delivered(
+        session, campaign_id=campaign_id, since=q_start, until=q_end
+    )
+    posts_y = await records.posts_delivered(
+        session, campaign_id=campaign_id, since=y_start, until=y_end
+    )
+    reached = await records.groups_reached(session, since=y_start, until=y_end)
+    subscribers = await records.subscriber_counts(session)
+    oa = await window_counts(session, OA_CHANNEL, OA_WINDOW, now)
     reach = Reach(
         quarter=quarter,
         year=y_start.year,

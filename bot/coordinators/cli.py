@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.coordinators import audit, broadcasts
 from bot.coordinators.board import board_view
 from bot.coordinators.export.files import FORMATS, ExportFile, ExportFormat, export_report
 from bot.coordinators.export.summary import NoDeadline
@@ -93,4 +96,88 @@ def export_command(
         print(t("coordinators.export.cannot_write", lang, path=out, reason=reason), file=sys.stderr)
         return 2
     print(f"{out}: {len(file.content)} bytes")
+    return 0
+
+
+async def record_office_action(
+    db: Database, *, action: str, detail: str, now: datetime | None = None
+) -> None:
+    """Audit something done on the office PC (`loa invite`)."""
+    async with db.session() as session:
+        await audit.record(
+            session, now=now or SystemClock().now(), role=audit.OFFICE, actor="cli",
+            action=action, detail=detail,
+        )  # fmt: skip
+
+
+async def _audit_lines(settings: Settings, limit: int) -> str:
+    db = Database(settings.database_url)
+    try:
+        await upgrade_async(settings.database_url)
+        async with db.session() as session:
+            return audit.format_entries(await audit.recent(session, limit=limit))
+    finally:
+        await db.dispose()
+
+
+def audit_command(settings: Settings, limit: int) -> int:
+    """Print the newest audit entries (who, what, when; never a name or a message text)."""
+    print(asyncio.run(_audit_lines(settings, limit)))
+    return 0
+
+
+async def _broadcast(
+    settings: Settings, pack: CampaignPack, audience: str, text: str, at: str | None, urgent: bool
+) -> str:
+    db = Database(settings.database_url)
+    now = SystemClock().now()
+    try:
+        await upgrade_async(settings.database_url)
+        async with db.session() as session:
+            chosen = broadcasts.Audience.parse(audience)
+            send_at = broadcasts.parse_when(at, now=now) if at else None
+            row = await broadcasts.create(
+                session, author=audit.OFFICE, channel="", chat_id="", text=text,
+                audience=chosen, now=now,
+            )  # fmt: skip
+            assert row.id is not None
+            found = await broadcasts.recipients(session, pack, chosen, now=now)
+            per_channel = Counter(r.channel for r in found)
+            row = await broadcasts.confirm(
+                session, pack, row.id, now=now, send_at=send_at, urgent=urgent
+            )
+            await audit.record(
+                session, now=now, role=audit.OFFICE, actor="cli", action="broadcast",
+                detail=f"#{row.id} {chosen.kind} {row.recipients}" + (" urgent" if urgent else ""),
+            )  # fmt: skip
+    finally:
+        await db.dispose()
+    channels = ", ".join(f"{name} {count}" for name, count in sorted(per_channel.items()))
+    when = f" at {at}" if at else ""
+    return (
+        f"broadcast #{row.id}: {row.recipients} recipients ({channels}){when}; `loa run` sends it"
+    )
+
+
+def broadcast_command(
+    settings: Settings,
+    campaign: str | None,
+    *,
+    audience: str,
+    text_file: Path,
+    at: str | None,
+    urgent: bool,
+) -> int:
+    """Queue a broadcast from the office PC; the running bot sends it (and reports progress)."""
+    pack = load_campaign(settings, campaign)
+    try:
+        text = text_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"loa: cannot read {text_file}: {type(exc).__name__}", file=sys.stderr)
+        return 2
+    try:
+        print(asyncio.run(_broadcast(settings, pack, audience, text, at, urgent)))
+    except broadcasts.BroadcastError as err:
+        print(f"loa: {t(err.key, 'vi', **err.fields)}", file=sys.stderr)
+        return 2
     return 0

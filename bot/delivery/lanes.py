@@ -8,7 +8,7 @@ import math
 
 from bot.channels.base import Channel, Outbound
 from bot.delivery.limiter import ChannelLimiter
-from bot.delivery.outbox import decode_choices
+from bot.delivery.outbox import decode_choices, decode_extra
 from bot.delivery.repository import Job
 
 MAX_BUFFER = 500
@@ -78,7 +78,10 @@ class Lane:
 
 def outbound(job: Job) -> Outbound:
     """The message a claimed row stands for."""
+    attachment, menu = decode_extra(job.extra)
     return Outbound(
+        attachment=attachment,
+        menu=menu,
         channel=job.channel,
         chat_id=job.chat_id,
         text=job.text,

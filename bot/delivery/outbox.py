@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Choice, Outbound
+from bot.channels.base import Attachment, Choice, MenuCommand, Outbound
 from bot.storage.models.delivery import (
     BLOCKED,
     CANCELLED,
@@ -81,6 +81,34 @@ def decode_choices(raw: str) -> tuple[Choice, ...]:
     )
 
 
+def encode_extra(message: Outbound) -> str | None:
+    """A message's file and command menu as the JSON text stored in `outbox.extra` (None: none)."""
+    extra: dict[str, Any] = {}
+    if message.attachment is not None:
+        file = message.attachment
+        extra["file"] = [file.path, file.filename, file.media_type, file.photo]
+    if message.menu is not None:
+        extra["menu"] = [[entry.command, entry.description] for entry in message.menu]
+    return json.dumps(extra, ensure_ascii=False) if extra else None
+
+
+def decode_extra(raw: str | None) -> tuple[Attachment | None, tuple[MenuCommand, ...] | None]:
+    """The inverse of `encode_extra`."""
+    if not raw:
+        return None, None
+    extra = json.loads(raw)
+    file = extra.get("file")
+    attachment = None
+    if file:
+        path, name, media_type, photo = file
+        attachment = Attachment(str(path), str(name), str(media_type), bool(photo))
+    menu = extra.get("menu")
+    commands = None
+    if menu is not None:
+        commands = tuple(MenuCommand(str(pair[0]), str(pair[1])) for pair in menu)
+    return attachment, commands
+
+
 def _row_values(item: OutboxItem, now: datetime) -> dict[str, Any]:
     msg = item.message
     return {
@@ -97,6 +125,7 @@ def _row_values(item: OutboxItem, now: datetime) -> dict[str, Any]:
         "created_at": now,
         "run_id": item.run_id,
         "dedup_key": item.dedup_key,
+        "extra": encode_extra(msg),
         "forget_after_send": item.forget_after_send,
         "topic": item.topic,
         "topic_ref": item.topic_ref,

@@ -40,6 +40,7 @@ class Job:
     priority: int
     attempts: int
     run_id: int | None
+    extra: str | None
     forget_after_send: bool = False  # deleted once it reached a final state
     edit_of: int | None = None  # an edit row: take the buttons off outbox row `edit_of` …
     edit_ref: str | None = None  # … whose message the platform knows by this id (if sent)
@@ -115,6 +116,7 @@ async def claim(
             OUTBOX.c.priority,
             OUTBOX.c.attempts,
             OUTBOX.c.run_id,
+            OUTBOX.c.extra,
             OUTBOX.c.forget_after_send,
             OUTBOX.c.edit_of,
         )

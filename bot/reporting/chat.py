@@ -19,6 +19,8 @@ so a press that arrives with typed text is handed to the engine as that text.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.channels.base import InboundKind
 from bot.chat.callbacks import prefix_of
 from bot.chat.router import Router
@@ -57,12 +59,21 @@ _FORM_WORDS = frozenset(
     | {"tamdung", "pause"}
 )
 
+# Called after a chat was bound with an invite code, with the outcome («bound» | «rebound»):
+# the coordinators' package audits it and gives the chat its role's command menu.
+OnBound = Callable[[Turn, Official, str], Awaitable[None]]
+
+
+async def _nothing_on_bound(turn: Turn, official: Official, outcome: str) -> None:
+    return None
+
 
 class Reporting:
     """Officials' commands and the report form conversation for one campaign pack."""
 
-    def __init__(self, pack: CampaignPack) -> None:
+    def __init__(self, pack: CampaignPack, *, on_bound: OnBound = _nothing_on_bound) -> None:
         self.pack = pack
+        self._on_bound = on_bound
         self.quick_rows = QuickRows(pack)
 
     def register(self, router: Router) -> None:
@@ -137,6 +148,7 @@ class Reporting:
         if result.outcome == "rebound":
             text += "\n" + turn.text("officials.rebound")
         turn.say_text(text)
+        await self._on_bound(turn, official, result.outcome)
 
     # ---- the report -------------------------------------------------------------------------
 

@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import text
 
 from bot.channels.base import (
     Capabilities,
     Channel,
+    Choice,
     ChoiceEditor,
+    EditableChannel,
     Outbound,
     SendResult,
     SendStatus,
@@ -50,6 +52,10 @@ def flag_probe(is_up: Callable[[], bool]) -> Probe:
     return probe
 
 
+class _Editor(Channel, ChoiceEditor, EditableChannel, Protocol):
+    """A channel that edits what it sent (the Telegram sender)."""
+
+
 class Activity:
     """The last successful send and receive of each channel."""
 
@@ -60,6 +66,8 @@ class Activity:
 
     def track_sends(self, channel: Channel) -> Channel:
         """`channel`, noting every successful send."""
+        if isinstance(channel, ChoiceEditor) and isinstance(channel, EditableChannel):
+            return _TrackedEditor(cast(_Editor, channel), self)
         return _TrackedChannel(channel, self)
 
     def track_receives(
@@ -109,12 +117,33 @@ class _TrackedChannel:
             self._activity.note_sent(self.name)
         return result
 
+
+class _TrackedEditor(_TrackedChannel):
+    """A tracked channel that can edit what it sent (Telegram): the edits stay visible to the
+    dispatcher (`ChoiceEditor`) and to broadcast progress (`EditableChannel`)."""
+
+    def __init__(self, inner: _Editor, activity: Activity) -> None:
+        super().__init__(inner, activity)
+        self._editor = inner
+
     async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
-        """Take the buttons off through the wrapped channel (`ChoiceEditor`); nothing to do for
-        a channel that cannot edit."""
-        if isinstance(self.inner, ChoiceEditor):
-            return await self.inner.clear_choices(chat_id, message_ref)
-        return SendResult(SendStatus.OK, calls=0)
+        """Take a message's buttons off through the wrapped channel."""
+        return await self._editor.clear_choices(chat_id, message_ref)
+
+    async def send_for_id(
+        self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> tuple[SendResult, str | None]:
+        """Send a text through the wrapped channel, for its id."""
+        result, message_id = await self._editor.send_for_id(chat_id, text, choices)
+        if result.status is SendStatus.OK:
+            self._activity.note_sent(self.name)
+        return result, message_id
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> SendResult:
+        """Edit a sent text through the wrapped channel."""
+        return await self._editor.edit_text(chat_id, message_id, text, choices)
 
 
 class Health:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from bot.channels.base import Choice, Outbound, SendStatus
+from bot.channels.base import Attachment, Choice, MenuCommand, Outbound, SendStatus
 from bot.channels.telegram.sender import TelegramSender, build_keyboard, classify_response
 from fakes.botapi import FakeBotApi
 
@@ -145,3 +146,71 @@ async def test_a_message_with_buttons_gives_its_id_and_clearing_them_twice_is_do
     assert again.status is SendStatus.OK
     missing = await sender.clear_choices("9", "999")  # «message to edit not found»
     assert missing.status is SendStatus.FAILED
+
+
+async def test_a_file_goes_as_a_multipart_document_with_its_caption(
+    server: FakeBotApi, sender: TelegramSender, tmp_path: Path
+) -> None:
+    path = tmp_path / "bao-cao.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a workbook")
+    file = Attachment(str(path), "bao-cao.xlsx", "application/vnd.ms-excel")
+    result = await sender.send(Outbound("telegram", "5", "Báo cáo tổng hợp", attachment=file))
+    assert result.status is SendStatus.OK
+    (call,) = server.sent_to("5")
+    assert call.method == "sendDocument"
+    assert call.text == "Báo cáo tổng hợp"
+    assert call.params["document"]["filename"] == "bao-cao.xlsx"
+    assert call.params["document"]["data"] == path.read_bytes()
+
+
+async def test_a_png_goes_as_a_photo_and_a_long_text_before_it(
+    server: FakeBotApi, sender: TelegramSender, tmp_path: Path
+) -> None:
+    path = tmp_path / "chart.png"
+    path.write_bytes(b"\x89PNG fake")
+    text = "Biểu đồ. " * 200  # longer than a caption may be (1,024)
+    photo = Attachment(str(path), "chart.png", "image/png", photo=True)
+    result = await sender.send(Outbound("telegram", "6", text, attachment=photo))
+    assert result.status is SendStatus.OK
+    calls = server.sent_to("6")
+    assert [c.method for c in calls] == ["sendMessage", "sendPhoto"]
+    assert "caption" not in calls[1].params
+
+
+async def test_a_missing_file_is_a_permanent_failure(
+    server: FakeBotApi, sender: TelegramSender, tmp_path: Path
+) -> None:
+    file = Attachment(str(tmp_path / "gone.csv"), "gone.csv", "text/csv")
+    result = await sender.send(Outbound("telegram", "8", "x", attachment=file))
+    assert result.status is SendStatus.FAILED
+    assert server.sent_to("8") == []
+
+
+async def test_a_menu_is_set_for_that_chat_only_before_the_text(
+    server: FakeBotApi, sender: TelegramSender
+) -> None:
+    menu = (MenuCommand("tinhhinh", "Tình hình báo cáo"), MenuCommand("trogiup", "Hướng dẫn"))
+    result = await sender.send(Outbound("telegram", "9", "Đã xác nhận", menu=menu))
+    assert result.status is SendStatus.OK
+    assert server.commands[("chat:9", "")] == [
+        {"command": "tinhhinh", "description": "Tình hình báo cáo"},
+        {"command": "trogiup", "description": "Hướng dẫn"},
+    ]
+    assert ("default", "") not in server.commands
+    assert server.texts_to("9") == ["Đã xác nhận"]
+
+
+async def test_edit_message_text_changes_a_sent_message(
+    server: FakeBotApi, sender: TelegramSender
+) -> None:
+    result, message_id = await sender.send_for_id("11", "Đã gửi 0/100")
+    assert result.status is SendStatus.OK
+    assert message_id is not None
+    assert (await sender.edit_text("11", message_id, "Đã gửi 50/100")).status is SendStatus.OK
+    # the same text again: Telegram's «message is not modified» (a permanent 400)
+    same = await sender.edit_text("11", message_id, "Đã gửi 50/100")
+    assert same.status is SendStatus.FAILED
+    missing = await sender.edit_text("11", "999", "x")
+    assert missing.status is SendStatus.FAILED
+    edits = server.sent_to("11", "editMessageText")
+    assert [c.text for c in edits] == ["Đã gửi 50/100"]

@@ -460,3 +460,26 @@ async def test_an_edit_row_takes_the_buttons_off_without_the_chats_spacing(
         await runner.dispatcher.stop()
     assert channel.cleared == [("r1", "m1")]
     assert len(channel.sent) == 1
+
+
+async def test_a_file_and_a_menu_travel_through_the_outbox(db: Database) -> None:
+    from bot.channels.base import Attachment, MenuCommand
+
+    clock, channel = FakeClock(START), ScriptedChannel()
+    file = Attachment("/srv/loa/x/bao-cao.docx", "bao-cao.docx", "application/msword")
+    menu = (MenuCommand("tinhhinh", "Tình hình"),)
+    items = [
+        OutboxItem(Outbound("telegram", "f1", "Báo cáo", attachment=file), Priority.REPLY),
+        OutboxItem(Outbound("telegram", "m1", "Đã xác nhận", menu=menu), Priority.REPLY),
+        OutboxItem(Outbound("telegram", "p1", "plain"), Priority.REPLY),
+    ]
+    async with db.session() as session:
+        await enqueue(session, items, now=clock.now())
+    assert await Runner(db, channel, clock).run(sends=3) == 3
+    sent = {m.chat_id: m for m in channel.sent}
+    assert sent["f1"].attachment == file
+    assert sent["f1"].menu is None
+    assert sent["m1"].menu == menu
+    assert sent["m1"].attachment is None
+    assert sent["p1"].attachment is None
+    assert sent["p1"].menu is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import tomllib
@@ -16,8 +17,11 @@ from bot.demo import run_demo
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_demo_prints_the_whole_story(capsys: pytest.CaptureFixture[str]) -> None:
-    assert await run_demo(days=2) == 0
+async def test_demo_prints_the_whole_story(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    files = tmp_path / "demo-files"
+    assert await run_demo(days=2, files_dir=files) == 0
     out = capsys.readouterr().out
     for expected in (
         "👤 Lan: /start",
@@ -37,8 +41,21 @@ async def test_demo_prints_the_whole_story(capsys: pytest.CaptureFixture[str]) -
         "Đã nhận báo cáo của «Trạm y tế phường»",
         "52/53 đơn vị chưa gửi",  # the focal office owes no report
         "• Khối phố: 47/47 chưa gửi",
+        # the coordinator: a broadcast to one group, the board, a reminder, the export
+        "Người nhận: Người dân theo khu dân cư: Khối phố 12 — tổng",
+        "📤 Đang gửi thông báo #1 tới 1 người.",
+        "✅ Thông báo #1 xong: đã gửi 1/1",
+        "Phải gửi 53 · đã gửi 1 (đúng hạn 1, muộn 0) · chưa gửi 52",
+        "Đã nhắc 1 đơn vị (1 người nhận).",
+        "phiên bản\n        2, đúng hạn",  # the amended report
+        "nộp muộn (hạn trước ngày 18/12/2025)",  # the late one
+        "(2 đơn vị đã gửi)",
+        f"thư mục {files}",
+        "Lệnh /tinhhinh chỉ dành cho cán bộ điều phối",
     ):
         assert expected in out, expected
+    names = sorted(path.suffix for path in files.iterdir())
+    assert names == [".csv", ".docx", ".png", ".xlsx"]
 
 
 def loa(
@@ -210,3 +227,43 @@ def test_board_and_export_on_an_empty_database(tmp_path: Path) -> None:
     assert unknown.returncode == 2
     assert "Không có hạn báo cáo «khong-co»" in unknown.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_broadcast_and_audit_from_the_office_pc(tmp_path: Path) -> None:
+    db_file = tmp_path / "cli.db"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{db_file}"}
+    assert loa("invite", "coordinator", env=env, cwd=tmp_path).returncode == 0
+    text = tmp_path / "tin.txt"
+    text.write_text("   \n", encoding="utf-8")
+    empty = loa("broadcast", "--audience", "residents", "--text-file", str(text), env=env,
+                cwd=tmp_path)  # fmt: skip
+    assert empty.returncode == 2
+    assert "chưa có nội dung" in empty.stderr
+    text.write_text("Mời bà con dự lễ phát động.", encoding="utf-8")
+    nobody = loa("broadcast", "--audience", "residents", "--text-file", str(text), env=env,
+                 cwd=tmp_path)  # fmt: skip
+    assert nobody.returncode == 2
+    assert "Không có ai nhận" in nobody.stderr
+    with sqlite3.connect(db_file) as conn:
+        conn.executemany(
+            "INSERT INTO subscriber (channel, chat_id, lang, group_code, status, posts_muted,"
+            " created_at, updated_at) VALUES (?, ?, 'vi', 'Khối phố 1', ?, 0, ?, ?)",
+            [("telegram", str(n), "active" if n < 3 else "stopped", "2025-12-01 00:00:00",
+              "2025-12-01 00:00:00") for n in range(4)],
+        )  # fmt: skip
+    past = loa("broadcast", "--audience", "residents", "--text-file", str(text), "--at",
+               "01/01 00:00", env=env, cwd=tmp_path)  # fmt: skip
+    assert past.returncode == 2
+    assert "đã qua" in past.stderr
+    sent = loa("broadcast", "--audience", "groups:Khối phố 1", "--text-file", str(text),
+               env=env, cwd=tmp_path)  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    assert "3 recipients (telegram 3)" in sent.stdout
+    audit = loa("audit", env=env, cwd=tmp_path)
+    assert audit.returncode == 0, audit.stderr
+    lines = audit.stdout.splitlines()
+    assert "invite" in lines[0]
+    assert "coordinator" in lines[0]
+    assert "broadcast" in lines[-1]
+    assert "#1 groups 3" in lines[-1]  # the refused tries left no broadcast behind
+    assert "Mời bà con" not in audit.stdout

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.channels.base import Capabilities, ChoiceEditor, Outbound, SendResult, SendStatus
+from bot.channels.base import (
+    Capabilities,
+    Choice,
+    ChoiceEditor,
+    EditableChannel,
+    Outbound,
+    SendResult,
+    SendStatus,
+)
 from bot.clock import FakeClock
 from bot.web.health import Activity
 
@@ -22,6 +30,17 @@ class Editable:
 
     async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
         self.cleared.append((chat_id, message_ref))
+        return SendResult(SendStatus.OK)
+
+    async def send_for_id(
+        self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> tuple[SendResult, str | None]:
+        return SendResult(SendStatus.OK), "42"
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> SendResult:
+        self.cleared.append((chat_id, f"edit {message_id}"))
         return SendResult(SendStatus.OK)
 
 
@@ -43,12 +62,16 @@ async def test_a_tracked_channel_passes_button_edits_through() -> None:
     sent = await tracked.send(Outbound(channel="telegram", chat_id="9", text="Câu hỏi?"))
     assert sent.message_ref == "41"
     assert (await tracked.clear_choices("9", "41")).status is SendStatus.OK
-    assert inner.cleared == [("9", "41")]
+    assert isinstance(tracked, EditableChannel)
+    assert await tracked.send_for_id("9", "50%") == (SendResult(SendStatus.OK), "42")
+    assert (await tracked.edit_text("9", "42", "100%")).status is SendStatus.OK
+    assert inner.cleared == [("9", "41"), ("9", "edit 42")]
     assert activity.last_sent == {"telegram": clock.now()}
 
 
-async def test_a_tracked_channel_that_cannot_edit_makes_no_call() -> None:
+async def test_a_tracked_channel_that_cannot_edit_does_not_claim_to() -> None:
     tracked = Activity(FakeClock(datetime(2026, 11, 20, 8, tzinfo=UTC))).track_sends(Plain())
-    assert isinstance(tracked, ChoiceEditor)
-    result = await tracked.clear_choices("9", "41")
-    assert (result.status, result.calls) == (SendStatus.OK, 0)
+    assert not isinstance(tracked, ChoiceEditor)
+    assert (await tracked.send(Outbound(channel="zalo", chat_id="9", text="a"))).status is (
+        SendStatus.OK
+    )

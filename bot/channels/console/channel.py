@@ -26,7 +26,7 @@ class ConsoleChannel:
     """Prints what the bot sends; the person answers by typing (numbers pick choices)."""
 
     name = "console"
-    capabilities = Capabilities(max_text=CONSOLE_MAX_TEXT, buttons=False)
+    capabilities = Capabilities(max_text=CONSOLE_MAX_TEXT, buttons=False, files=True)
 
     def __init__(self, out: TextIO | None = None, *, prefix: str = "> ") -> None:
         self._out = out or sys.stdout
@@ -38,6 +38,8 @@ class ConsoleChannel:
         """Print the message (split at the console's limit)."""
         self.sent.append(message)
         body = message.text + render_choices(message)
+        if message.attachment is not None:
+            body += f"\n[{message.attachment.filename}]"
         for chunk in split_text(body, CONSOLE_MAX_TEXT):
             indented = chunk.replace("\n", "\n" + " " * len(self._prefix))
             print(f"{self._prefix}{indented}", file=self._out, flush=True)

@@ -14,9 +14,11 @@ earlier hand-written transport in the README's benchmark section.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -24,7 +26,15 @@ import aiohttp_socks
 import python_socks
 from aiohttp_socks import ProxyConnector
 
-from bot.channels.base import Capabilities, Choice, Outbound, SendResult, SendStatus
+from bot.channels.base import (
+    Attachment,
+    Capabilities,
+    Choice,
+    MenuCommand,
+    Outbound,
+    SendResult,
+    SendStatus,
+)
 from bot.domain.text import TELEGRAM_MAX_TEXT, split_text
 
 log = logging.getLogger(__name__)
@@ -32,8 +42,11 @@ log = logging.getLogger(__name__)
 MAX_TEXT = TELEGRAM_MAX_TEXT
 MAX_CALLBACK_BYTES = 64
 NOT_MODIFIED = "400 message is not modified"
+MAX_CAPTION = 1024  # core.telegram.org/bots/api#senddocument: caption, 0-1024 characters
 # identity: the body is read as-is (auto_decompress is off: no decompression on the hot path)
-_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
+# (JSON posts name their Content-Type each: a multipart upload must be free to name its own)
+_HEADERS = {"Accept-Encoding": "identity"}
+_JSON = {"Content-Type": "application/json"}
 _TIMEOUTS = (TimeoutError, aiohttp_socks.ProxyTimeoutError)  # aiohttp's are TimeoutErrors
 _NETWORK_ERRORS = (
     aiohttp.ClientError,
@@ -117,7 +130,9 @@ class TelegramSender:
     """Implements the `Channel` protocol over the Bot API with one keep-alive connection pool."""
 
     name = "telegram"
-    capabilities = Capabilities(max_text=MAX_TEXT, buttons=True, max_buttons=100, edits=True)
+    capabilities = Capabilities(
+        max_text=MAX_TEXT, buttons=True, max_buttons=100, edits=True, files=True
+    )
 
     def __init__(
         self,
@@ -138,7 +153,22 @@ class TelegramSender:
         self._request_proxy: str | None = None
 
     async def send(self, message: Outbound) -> SendResult:
-        """Send `message`, split at 4,096 characters; buttons go on the last chunk."""
+        """Send `message`, split at 4,096 characters; buttons go on the last chunk.
+
+        A command menu is set first (scope: this chat); a file follows the text, with the text as
+        its caption when the text fits one.
+        """
+        if message.menu is not None:
+            result = await self._set_menu(message.chat_id, message.menu)
+            if result.status is not SendStatus.OK:
+                return result
+        if message.attachment is not None:
+            return await self._send_file(message, message.attachment)
+        if not message.text:
+            return SendResult(SendStatus.OK)
+        return await self._send_text(message)
+
+    async def _send_text(self, message: Outbound) -> SendResult:
         chunks = (
             split_text(message.text, MAX_TEXT) if len(message.text) > MAX_TEXT else [message.text]
         )
@@ -153,13 +183,18 @@ class TelegramSender:
                 return replace(result, calls=index)
         return SendResult(SendStatus.OK, calls=len(chunks), message_ref=result.message_ref)
 
-    async def _call(self, url: str, body: bytes) -> tuple[int, bytes]:
-        """POST `body` to `url` through the session (made on first use); (status, body)."""
+    async def _call(
+        self, url: str, body: bytes | aiohttp.FormData, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """POST `body` (JSON bytes, or a multipart form) to `url` through the session (made on
+        first use); (status, body)."""
         if self._session is None:
             self._session, self._request_proxy = client_session(
                 self._proxy, max_connections=self._max_connections, timeout=self._timeout
             )
-        async with self._session.post(url, data=body, proxy=self._request_proxy) as response:
+        async with self._session.post(
+            url, data=body, headers=headers, proxy=self._request_proxy
+        ) as response:
             return response.status, await response.read()
 
     async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
@@ -178,7 +213,7 @@ class TelegramSender:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         method = url.rsplit("/", 1)[-1]
         try:
-            status, content = await self._call(url, body)
+            status, content = await self._call(url, body, _JSON)
         except _TIMEOUTS:
             log.warning("telegram %s timed out", method)
             return SendResult(SendStatus.RETRY, error="timeout")
@@ -190,12 +225,79 @@ class TelegramSender:
             return SendResult(SendStatus.OK, message_ref=_message_id(content))
         return result
 
+    async def _set_menu(self, chat_id: str, menu: tuple[MenuCommand, ...]) -> SendResult:
+        """setMyCommands with a chat scope (core.telegram.org/bots/api#botcommandscopechat)."""
+        payload = {
+            "commands": [{"command": c.command, "description": c.description} for c in menu],
+            "scope": {"type": "chat", "chat_id": chat_id},
+        }
+        return await self._post(f"{self._method_url}setMyCommands", payload)
+
+    async def _send_file(self, message: Outbound, file: Attachment) -> SendResult:
+        """sendDocument / sendPhoto, multipart/form-data (core.telegram.org/bots/api#inputfile)."""
+        caption = message.text
+        if len(caption) > MAX_CAPTION:
+            text = Outbound(channel=message.channel, chat_id=message.chat_id, text=caption)
+            result = await self._send_text(text)
+            if result.status is not SendStatus.OK:
+                return result
+            caption = ""
+        try:
+            content = await asyncio.to_thread(Path(file.path).read_bytes)
+        except OSError:
+            log.warning("telegram file to send is gone")
+            return SendResult(SendStatus.FAILED, error="file missing")
+        method, field = ("sendPhoto", "photo") if file.photo else ("sendDocument", "document")
+        data: dict[str, str] = {"chat_id": message.chat_id}
+        if caption:
+            data["caption"] = caption
+        if message.choices:
+            data["reply_markup"] = json.dumps(build_keyboard(message.choices, message.columns))
+        form = aiohttp.FormData()
+        for key, value in data.items():
+            form.add_field(key, value)
+        form.add_field(field, content, filename=file.filename, content_type=file.media_type)
+        url = f"{self._method_url}{method}"
+        try:
+            status, body = await self._call(url, form)
+        except _TIMEOUTS:
+            log.warning("telegram %s timed out", method)
+            return SendResult(SendStatus.RETRY, error="timeout")
+        except _NETWORK_ERRORS as exc:  # refused, reset, proxy failure: the row waits
+            log.warning("telegram %s transport error: %s", method, type(exc).__name__)
+            return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
+        return classify_response(status, body)
+
+    async def edit_text(
+        self, chat_id: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> SendResult:
+        """editMessageText (core.telegram.org/bots/api#editmessagetext): a progress message.
+        Without `choices` the message's buttons are removed (as Telegram does)."""
+        payload: dict[str, Any] = {
+            "chat_id": chat_id,
+            "message_id": int(message_id),
+            "text": text[:MAX_TEXT],
+        }
+        if choices:
+            payload["reply_markup"] = build_keyboard(choices, 1)
+        return await self._post(f"{self._method_url}editMessageText", payload)
+
+    async def send_for_id(
+        self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> tuple[SendResult, str | None]:
+        """sendMessage returning the new message's id (to edit it later)."""
+        payload: dict[str, Any] = {"chat_id": chat_id, "text": text[:MAX_TEXT]}
+        if choices:
+            payload["reply_markup"] = build_keyboard(choices, 1)
+        result = await self._post(self._send_url, payload, with_ref=True)
+        return result, result.message_ref
+
     async def get_me(self) -> dict[str, Any]:
         """The bot's own user (getMe), e.g. its `username`. Raises ConnectionError when Telegram
         cannot be reached (directly or through the proxy) and ValueError when it answers with an
         error (401: a wrong token); the messages name no URL (it holds the token)."""
         try:
-            status, content = await self._call(f"{self._method_url}getMe", b"{}")
+            status, content = await self._call(f"{self._method_url}getMe", b"{}", _JSON)
         except (*_TIMEOUTS, *_NETWORK_ERRORS) as exc:
             raise ConnectionError(f"getMe: {type(exc).__name__}") from None
         try:

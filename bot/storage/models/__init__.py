@@ -1,5 +1,6 @@
 """Every SQLModel table, one module per area; importing this package registers them all."""
 
+from bot.storage.models.coordinators import AuditEntry, Broadcast
 from bot.storage.models.delivery import BulkRun, OutboxMessage
 from bot.storage.models.events import CampaignEvent
 from bot.storage.models.inbox import InboxEvent
@@ -16,6 +17,8 @@ from bot.storage.models.residents import ChatState, ProcessedUpdate, Subscriber
 from bot.storage.models.zalo_oa import OaToken
 
 __all__ = [
+    "AuditEntry",
+    "Broadcast",
     "BulkRun",
     "CampaignEvent",
     "ChatState",

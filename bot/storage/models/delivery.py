@@ -85,6 +85,8 @@ class OutboxMessage(SQLModel, table=True):
     run_id: int | None = Field(default=None, foreign_key="bulk_run.id", index=True)
     dedup_key: str | None = Field(default=None, max_length=160, unique=True)
     last_error: str | None = Field(default=None, max_length=200)
+    # a file ({"file": [path, name, type, photo]}) and/or a chat's command menu, as JSON
+    extra: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # deleted once sent instead of kept (the confirmation that a person's data was deleted)
     forget_after_send: bool = Field(
         default=False,

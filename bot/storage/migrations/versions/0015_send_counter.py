@@ -1,7 +1,7 @@
 """send counter per channel and month (monthly quotas)
 
 Revision ID: send_counter_0001
-Revises: zalo_oa_0001
+Revises: coordinators_0001
 Create Date: 2026-11-29
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import bot.storage.types
 
 revision: str = "send_counter_0001"
-down_revision: str | None = "zalo_oa_0001"
+down_revision: str | None = "coordinators_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
