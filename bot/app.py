@@ -60,6 +60,7 @@ from bot.residents.repository import on_chat_blocked, on_chat_migrated
 from bot.storage.db import Database
 from bot.storage.lease import Lease
 from bot.storage.migrate import upgrade_async
+from bot.web.files import file_routes
 from bot.web.health import Activity, Health, database_probe, flag_probe
 from bot.web.server import Webhook, WebServer, build_app
 from bot.zalo_plan.limits import UserCap, quota_notice, zalo_quotas
@@ -373,6 +374,7 @@ async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
             user_caps={"zalo": settings.zalo_user_cap} if zalo_client else {},
             signing_key=settings.signing_key(),
             files=FileStore(settings.loa_files_dir),
+            public_url=settings.loa_public_url,
         )
         telegram = zalo = None
         if telegram_token is not None:
@@ -426,7 +428,9 @@ async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
             probes["zalo_polling"] = flag_probe(lambda: zalo.running)
         # the OA's webhook checks its own signature (bot/channels/zalo_oa/webhook.py)
         oa_settings = settings.zalo_oa() if oa is not None else None
-        more = [] if oa_settings is None else [oa_route(oa_webhook(oa_settings, loa))]
+        more = file_routes(loa.coordinators.key, loa.coordinators.files, clock)  # signed links
+        if oa_settings is not None:
+            more.append(oa_route(oa_webhook(oa_settings, loa)))
         web = WebServer(
             build_app(routes, on_update, Health(probes, activity, list(channels)), more=more),
             listen=settings.loa_web_listen,
