@@ -1,1 +1,0 @@
-"""Loa: the ward's digital loudspeaker and clipboard for the Action Month."""

@@ -1,1 +1,0 @@
-"""Ward adoption: campaign lifecycle and roll-over, a ward's own pack from its lists, posters."""

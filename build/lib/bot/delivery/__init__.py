@@ -1,1 +1,0 @@
-"""The delivery engine: durable outbox, one dispatcher, smooth rate limits; all sends go here."""
