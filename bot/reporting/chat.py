@@ -172,14 +172,10 @@ class Reporting:
             await drafts.save(turn, official, draft.deadline_id, state, draft)
             drafts.send(turn, notes, prompt(form, state, lang=turn.lang))
             return
-        deadline = service.current_deadline(self.pack, turn.now)
-        if deadline is None:
-            turn.say("reports.no_deadline")
+        current = await drafts.current_report(self.pack, turn, official)
+        if current is None:
             return
-        assert official.agency_id is not None
-        sent = await service.agency_report(
-            turn.session, agency_id=official.agency_id, deadline_id=deadline.id
-        )
+        deadline, sent = current
         due = service.format_due(deadline)
         on_time = service.is_on_time(deadline, turn.now)
         data = sent.latest_data()
@@ -324,14 +320,10 @@ class Reporting:
         if found is None:
             return
         official, agency, form = found
-        deadline = service.current_deadline(self.pack, turn.now)
-        if deadline is None:
-            turn.say("reports.no_deadline")
+        current = await drafts.current_report(self.pack, turn, official)
+        if current is None:
             return
-        assert official.agency_id is not None
-        sent = await service.agency_report(
-            turn.session, agency_id=official.agency_id, deadline_id=deadline.id
-        )
+        deadline, sent = current
         title = service.deadline_title(deadline, turn.lang)
         due = service.format_due(deadline)
         data = sent.latest_data()

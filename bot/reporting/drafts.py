@@ -8,9 +8,10 @@ from dataclasses import replace
 
 from bot.channels.base import Choice
 from bot.chat.turn import Turn
-from bot.domain.campaign import Agency, CampaignPack, ReportForm
+from bot.domain.campaign import Agency, CampaignPack, Deadline, ReportForm
 from bot.domain.forms import FormState, draft_expired, state_fits
 from bot.reporting import officials
+from bot.reporting import reports as service
 from bot.reporting import repository as repo
 from bot.reporting.buttons import FormButton
 from bot.reporting.form_render import FormReply
@@ -38,6 +39,22 @@ async def reporter(pack: CampaignPack, turn: Turn) -> tuple[Official, Agency, Re
         leave(turn)
     turn.say(key)
     return None
+
+
+async def current_report(
+    pack: CampaignPack, turn: Turn, official: Official
+) -> tuple[Deadline, service.AgencyReport] | None:
+    """The current deadline and what the official's agency has sent for it; answers and
+    returns None when the pack has no deadline."""
+    deadline = service.current_deadline(pack, turn.now)
+    if deadline is None:
+        turn.say("reports.no_deadline")
+        return None
+    assert official.agency_id is not None
+    sent = await service.agency_report(
+        turn.session, agency_id=official.agency_id, deadline_id=deadline.id
+    )
+    return deadline, sent
 
 
 async def live_draft(

@@ -90,14 +90,10 @@ class QuickRows:
                 notes,
             )
             return
-        deadline = service.current_deadline(self.pack, turn.now)
-        if deadline is None:
-            turn.say("reports.no_deadline")
+        current = await drafts.current_report(self.pack, turn, official)
+        if current is None:
             return
-        assert official.agency_id is not None
-        sent = await service.agency_report(
-            turn.session, agency_id=official.agency_id, deadline_id=deadline.id
-        )
+        deadline, sent = current
         if sent.latest is not None and not service.is_on_time(deadline, turn.now):
             turn.say("reports.amend_closed", agency=agency.name, due=service.format_due(deadline))
             return
