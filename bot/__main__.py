@@ -42,15 +42,13 @@ def _settings() -> Settings:
 
 
 def _pack(settings: Settings) -> CampaignPack:
-    from messages.packs import PackError, load_pack
+    from messages.packs import PackError, load_pack, unusable_text
 
     try:
         return load_pack(settings.loa_campaign)
     except PackError as exc:
-        lines = "\n".join(f"  {p.describe()}" for p in exc.problems)
-        raise SystemExit(
-            f"loa: LOA_CAMPAIGN={settings.loa_campaign!r} cannot be used:\n{lines}"
-        ) from None
+        name = f"LOA_CAMPAIGN={settings.loa_campaign!r}"
+        raise SystemExit(unusable_text(name, exc.problems)) from None
 
 
 def _refuse_ended(pack: CampaignPack, args: argparse.Namespace) -> None:
@@ -201,6 +199,7 @@ def cmd_campaign_roll(args: argparse.Namespace) -> int:
 
 def cmd_campaign_check(args: argparse.Namespace) -> int:
     """Check a pack file (or a shipped pack's name); exit 1 when it has problems."""
+    from messages import both
     from messages.packs import PackError, check_pack, errors_of, resolve_pack_path
 
     try:
@@ -213,9 +212,12 @@ def cmd_campaign_check(args: argparse.Namespace) -> int:
         print(problem.describe())
     errors = len(errors_of(problems))
     if errors:
-        print(f"{errors} lỗi / problem(s) in {path}", file=sys.stderr)
+        print(both("packcheck.cli.errors", errors=errors, path=path), file=sys.stderr)
         return 1
-    print(f"{path}: ok" + (f" ({len(problems)} cảnh báo / warning(s))" if problems else ""))
+    if problems:
+        print(both("packcheck.cli.ok_warnings", path=path, warnings=len(problems)))
+    else:
+        print(both("packcheck.cli.ok", path=path))
     return 0
 
 
@@ -352,6 +354,7 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
         text_file=Path(args.text_file),
         at=args.at,
         urgent=args.urgent,
+        lang=args.lang,
     )
 
 
@@ -445,6 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     broadcast.add_argument("--text-file", required=True, help="the text (UTF-8)")
     broadcast.add_argument("--at", help='"dd/mm hh:mm", Vietnam time (default: now)')
     broadcast.add_argument("--urgent", action="store_true", help="also during quiet hours")
+    broadcast.add_argument("--lang", choices=["vi", "en"], default="vi")
     broadcast.set_defaults(func=cmd_broadcast)
     audit = sub.add_parser("audit", help="who broadcast, exported, invited, was refused, when")
     audit.add_argument("--limit", type=int, default=50, help="newest entries to show")

@@ -69,6 +69,12 @@ def t(key: str, lang: str = DEFAULT_LANG, /, **fields: object) -> str:
     return template.format(**fields)
 
 
+def both(key: str, /, **fields: object) -> str:
+    """The message `key` in Vietnamese, then English, one line each (the office PC's CLI lines,
+    which have no language setting)."""
+    return "\n".join(t(key, lang, **fields) for lang in LANGUAGES)
+
+
 def has(key: str) -> bool:
     """True if `key` exists in the reference language."""
     return key in catalogue(DEFAULT_LANG)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from bot.domain.campaign import CampaignInfo, CampaignPack, Loc, PackIssues
-from messages import t
+from messages import both, t
 from messages.pack_words import Words, error_words, issue_words, repair_dates, say
 from messages.toml_lines import Locator
 
@@ -76,6 +76,12 @@ class PackError(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+def unusable_text(name: str, problems: list[Problem]) -> str:
+    """Why a command refuses the pack `name`: both languages, then every problem described."""
+    lines = "\n".join(f"  {p.describe()}" for p in problems)
+    return f"loa: {both('packcheck.cli.unusable', name=name)}\n{lines}"
 
 
 @dataclass(frozen=True)

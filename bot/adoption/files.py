@@ -7,12 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from messages import LANGUAGES, t
-
-
-def both(key: str, /, **fields: object) -> str:
-    """The message `key` in Vietnamese, then English, one line each."""
-    return "\n".join(t(key, lang, **fields) for lang in LANGUAGES)
+from messages import both
 
 
 class AdoptionError(Exception):

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot.adoption.files import both
 from bot.clock import VN_TZ
 from bot.domain.campaign import CampaignPack, CampaignState, window_state
-from messages import t
+from messages import both, t
 from messages.packs import PackSummary, list_packs
 
 

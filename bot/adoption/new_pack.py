@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.adoption.files import AdoptionError, both, plain_file_mode
+from bot.adoption.files import AdoptionError, plain_file_mode
 from bot.adoption.lists import ListReading, read_list
 from bot.adoption.toml_out import document
 from bot.domain.campaign import AgencyType
 from bot.domain.text import fold_words
+from messages import both
 from messages.packs import Problem, errors_of
 
 GROUP_KINDS = ("tổ dân phố", "khối phố", "thôn", "bản", "ấp", "tổ")

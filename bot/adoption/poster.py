@@ -25,13 +25,13 @@ import segno
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from bot.adoption.files import AdoptionError, both, write_atomically
+from bot.adoption.files import AdoptionError, write_atomically
 from bot.channels.telegram.identity import bot_username
 from bot.config import Settings
 from bot.domain.campaign import CampaignPack
 from bot.domain.deeplinks import group_payload, telegram_start_link, zalo_follow_link
 from bot.domain.text import closest, fold, fold_words
-from messages import t
+from messages import both, t
 
 PosterFormat = Literal["pdf", "png"]
 A4_INCHES = (8.27, 11.69)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from bot.adoption.files import AdoptionError, both, write_atomically
+from bot.adoption.files import AdoptionError, write_atomically
+from messages import both
 from messages.packs import INCLUDE_KEY, PACKS_DIR, Problem, check_pack
 
 _TABLE = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")

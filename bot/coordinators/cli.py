@@ -19,7 +19,7 @@ from bot.domain.campaign import CampaignPack
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
 from messages import t
-from messages.packs import PackError, load_pack
+from messages.packs import PackError, load_pack, unusable_text
 
 
 def load_campaign(settings: Settings, campaign: str | None) -> CampaignPack:
@@ -28,8 +28,7 @@ def load_campaign(settings: Settings, campaign: str | None) -> CampaignPack:
     try:
         return load_pack(name)
     except PackError as exc:
-        lines = "\n".join(f"  {p}" for p in exc.problems)
-        raise SystemExit(f"loa: campaign {name!r} cannot be used:\n{lines}") from None
+        raise SystemExit(unusable_text(repr(name), exc.problems)) from None
 
 
 async def _board_text(settings: Settings, pack: CampaignPack, lang: str) -> str:
@@ -95,7 +94,7 @@ def export_command(
         reason = exc.strerror or type(exc).__name__
         print(t("coordinators.export.cannot_write", lang, path=out, reason=reason), file=sys.stderr)
         return 2
-    print(f"{out}: {len(file.content)} bytes")
+    print(t("coordinators.cli.written", lang, path=out, size=len(file.content)))
     return 0
 
 
@@ -127,7 +126,13 @@ def audit_command(settings: Settings, limit: int) -> int:
 
 
 async def _broadcast(
-    settings: Settings, pack: CampaignPack, audience: str, text: str, at: str | None, urgent: bool
+    settings: Settings,
+    pack: CampaignPack,
+    audience: str,
+    text: str,
+    at: str | None,
+    urgent: bool,
+    lang: str,
 ) -> str:
     db = Database(settings.database_url)
     now = SystemClock().now()
@@ -153,10 +158,10 @@ async def _broadcast(
     finally:
         await db.dispose()
     channels = ", ".join(f"{name} {count}" for name, count in sorted(per_channel.items()))
-    when = f" at {at}" if at else ""
-    return (
-        f"broadcast #{row.id}: {row.recipients} recipients ({channels}){when}; `loa run` sends it"
-    )
+    fields: dict[str, object] = {"id": row.id, "people": row.recipients, "channels": channels}
+    if at:
+        return t("coordinators.cli.queued_at", lang, at=at, **fields)
+    return t("coordinators.cli.queued", lang, **fields)
 
 
 def broadcast_command(
@@ -167,17 +172,21 @@ def broadcast_command(
     text_file: Path,
     at: str | None,
     urgent: bool,
+    lang: str = "vi",
 ) -> int:
     """Queue a broadcast from the office PC; the running bot sends it (and reports progress)."""
     pack = load_campaign(settings, campaign)
     try:
         text = text_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"loa: cannot read {text_file}: {type(exc).__name__}", file=sys.stderr)
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        print(
+            t("coordinators.cli.cannot_read", lang, path=text_file, reason=reason), file=sys.stderr
+        )
         return 2
     try:
-        print(asyncio.run(_broadcast(settings, pack, audience, text, at, urgent)))
+        print(asyncio.run(_broadcast(settings, pack, audience, text, at, urgent, lang)))
     except broadcasts.BroadcastError as err:
-        print(f"loa: {t(err.key, 'vi', **err.fields)}", file=sys.stderr)
+        print(f"loa: {t(err.key, lang, **err.fields)}", file=sys.stderr)
         return 2
     return 0

@@ -8,6 +8,7 @@ import pytest
 
 from bot.config import Settings
 from bot.coordinators.cli import export_command
+from messages import t
 
 
 def settings(tmp_path: Path) -> Settings:
@@ -71,3 +72,31 @@ def test_a_file_name_naming_another_format_is_refused(
         )
         == 0
     )
+
+
+@pytest.mark.parametrize(("lang", "said"), [("vi", "Đã ghi tệp {out} ("), ("en", "Wrote {out} (")])
+def test_the_written_line_speaks_the_officials_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lang: str, said: str
+) -> None:
+    out = tmp_path / "tong-hop.csv"
+    code = export_command(
+        settings(tmp_path), "ky-lua-2025", fmt="csv", out=out, deadline=None, lang=lang
+    )
+    assert code == 0
+    size = len(out.read_bytes())
+    expected = t("coordinators.cli.written", lang, path=out, size=size)
+    assert capsys.readouterr().out.strip() == expected
+    assert expected.startswith(said.format(out=out))
+
+
+def test_an_unusable_pack_is_refused_in_both_languages(tmp_path: Path) -> None:
+    bad = Path(__file__).parents[1] / "fixtures/packs/window-backwards.toml"
+    with pytest.raises(SystemExit) as refused:
+        export_command(
+            settings(tmp_path), str(bad), fmt="csv", out=tmp_path / "x.csv", deadline=None,
+            lang="vi",
+        )  # fmt: skip
+    lines = str(refused.value.code).splitlines()
+    assert lines[0] == "loa: " + t("packcheck.cli.unusable", "vi", name=repr(str(bad)))
+    assert lines[1] == t("packcheck.cli.unusable", "en", name=repr(str(bad)))
+    assert "window-backwards.toml" in lines[2]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.demo import run_demo
+from messages import t
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -258,7 +259,9 @@ def test_broadcast_and_audit_from_the_office_pc(tmp_path: Path) -> None:
     sent = loa("broadcast", "--audience", "groups:Khối phố 1", "--text-file", str(text),
                env=env, cwd=tmp_path)  # fmt: skip
     assert sent.returncode == 0, sent.stderr
-    assert "3 recipients (telegram 3)" in sent.stdout
+    assert sent.stdout.strip() == t(
+        "coordinators.cli.queued", "vi", id=1, people=3, channels="telegram 3"
+    )
     audit = loa("audit", env=env, cwd=tmp_path)
     assert audit.returncode == 0, audit.stderr
     lines = audit.stdout.splitlines()
