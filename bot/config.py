@@ -114,11 +114,6 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.upper()
 
-    @property
-    def webhook_mode(self) -> bool:
-        """True when a Telegram webhook URL is set; polling otherwise."""
-        return self.telegram_webhook_url is not None
-
     def webhook_secret(self, channel: str) -> str | None:
         """The secret a channel's webhook checks (None when the channel polls)."""
         value = self.telegram_webhook_secret if channel == "telegram" else self.zalo_webhook_secret

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 
 from bot.chat.refusal import Refusal
-from bot.chat.repository import get_subscriber
 from bot.domain.campaign import Delivery
-from bot.storage.db import Database
 from bot.storage.models.residents import Subscriber, SubscriberStatus
 
 # Residents may pick any time from 05:00 to 21:00 that is not in the pack's quiet hours.
@@ -124,27 +122,3 @@ def apply_posts_muted(
     subscriber.updated_at = now
     key = "preferences.posts.muted" if muted else "preferences.posts.unmuted"
     return PreferenceResult(ok=True, key=key, delivery_hour=hour, posts_muted=muted)
-
-
-async def set_delivery_hour(
-    db: Database,
-    *,
-    channel: str,
-    chat_id: str,
-    hour: str | None,
-    now: datetime,
-    delivery: Delivery | None = None,
-) -> PreferenceResult:
-    """`apply_delivery_hour` in a transaction of its own (operators' tools and tests)."""
-    async with db.session() as session:
-        subscriber = await get_subscriber(session, channel=channel, chat_id=chat_id)
-        return apply_delivery_hour(subscriber, hour, delivery=delivery or Delivery(), now=now)
-
-
-async def set_posts_muted(
-    db: Database, *, channel: str, chat_id: str, muted: bool, now: datetime
-) -> PreferenceResult:
-    """`apply_posts_muted` in a transaction of its own (operators' tools and tests)."""
-    async with db.session() as session:
-        subscriber = await get_subscriber(session, channel=channel, chat_id=chat_id)
-        return apply_posts_muted(subscriber, muted, now=now)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 
 import pytest
 from sqlmodel import col, select
 
 from bot.campaign.events import activate_campaign, sweep_due
+from bot.chat.repository import get_subscriber
 from bot.domain.campaign import Delivery
 from bot.residents.preferences import (
     PreferenceResult,
+    apply_delivery_hour,
+    apply_posts_muted,
     parse_hour,
-    set_delivery_hour,
-    set_posts_muted,
 )
 from bot.storage.db import Database
 from bot.storage.models.residents import Subscriber
@@ -28,6 +29,30 @@ from tests.support.campaign import (
 )
 
 NOW = vn(START, 9)
+
+
+async def set_delivery_hour(
+    db: Database,
+    *,
+    channel: str,
+    chat_id: str,
+    hour: str | None,
+    now: datetime,
+    delivery: Delivery | None = None,
+) -> PreferenceResult:
+    """`apply_delivery_hour` in a transaction of its own (for these tests)."""
+    async with db.session() as session:
+        subscriber = await get_subscriber(session, channel=channel, chat_id=chat_id)
+        return apply_delivery_hour(subscriber, hour, delivery=delivery or Delivery(), now=now)
+
+
+async def set_posts_muted(
+    db: Database, *, channel: str, chat_id: str, muted: bool, now: datetime
+) -> PreferenceResult:
+    """`apply_posts_muted` in a transaction of its own (for these tests)."""
+    async with db.session() as session:
+        subscriber = await get_subscriber(session, channel=channel, chat_id=chat_id)
+        return apply_posts_muted(subscriber, muted, now=now)
 
 
 async def stored(db: Database, chat_id: str) -> Subscriber:

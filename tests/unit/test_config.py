@@ -45,7 +45,7 @@ def test_defaults_use_sqlite_and_polling(monkeypatch: pytest.MonkeyPatch) -> Non
     settings = load_settings(None)
     assert settings.database_url == "sqlite+aiosqlite:///./loa.db"
     assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
-    assert not settings.webhook_mode
+    assert settings.telegram_webhook_url is None
 
 
 @pytest.mark.parametrize(
