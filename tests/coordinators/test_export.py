@@ -288,3 +288,13 @@ async def test_the_word_report_is_on_a4_with_administrative_margins_and_sized_co
         styles = {p.style.name for row in grid.rows for c in row.cells for p in c.paragraphs}
         assert styles == {"Loa Table Text"}
     assert doc.styles["Loa Table Text"].font.size == Pt(11)
+
+
+async def test_the_file_name_carries_vietnams_date_not_utcs(
+    db: Database, pack: CampaignPack
+) -> None:
+    """At 06:30 in Hà Nội on 20/12 it is still 19/12 in UTC: the file is dated the 20th."""
+    early = datetime(2025, 12, 20, 6, 30, tzinfo=VN_TZ).astimezone(UTC)  # as the clock gives it
+    assert early.day == 19
+    file = await export_report(db, pack, "csv", now=early)
+    assert file.filename.endswith("-20251220.csv")

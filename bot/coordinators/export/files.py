@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
+from bot.clock import VN_TZ
 from bot.coordinators.export.chart import chart_png
 from bot.coordinators.export.csv import csv_bytes
 from bot.coordinators.export.docx import document_bytes
@@ -46,8 +47,9 @@ def render(summary: ReportSummary, fmt: ExportFormat, lang: str = "vi") -> bytes
 
 
 def filename(summary: ReportSummary, fmt: ExportFormat) -> str:
-    """«bao-cao-ky-lua-2025-thang-hanh-dong-20251218.xlsx»: ASCII, safe on every system."""
-    stamp = summary.generated_at.strftime("%Y%m%d")
+    """«bao-cao-ky-lua-2025-thang-hanh-dong-20251218.xlsx»: ASCII, safe on every system; the
+    date is Vietnam's (the clock gives UTC, seven hours behind)."""
+    stamp = summary.generated_at.astimezone(VN_TZ).strftime("%Y%m%d")
     return f"bao-cao-{summary.pack.campaign.id}-{summary.deadline.id}-{stamp}.{fmt}"
 
 
