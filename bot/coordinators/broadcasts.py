@@ -101,7 +101,7 @@ def check_text(text: str) -> str:
 
 
 async def recipients(
-    session: AsyncSession, pack: CampaignPack, audience: Audience, *, now: datetime
+    session: AsyncSession, pack: CampaignPack, audience: Audience
 ) -> list[Recipient]:
     """Every chat the audience reaches, once each, in a stable order."""
     if audience.kind in ("residents", "groups", "lang"):
@@ -144,7 +144,7 @@ async def preview(
     now: datetime,
 ) -> Preview:
     """The recipients per channel and the text split as each channel will split it."""
-    found = await recipients(session, pack, audience, now=now)
+    found = await recipients(session, pack, audience)
     per_channel = Counter(r.channel for r in found)
     parts = {
         channel: split_text(text, limits.get(channel, 2000)) for channel in sorted(per_channel)
@@ -208,7 +208,7 @@ async def confirm(
     draft = await session.get(Broadcast, broadcast_id)
     if draft is None:
         raise BroadcastError("coordinators.broadcast.gone")
-    found = await recipients(session, pack, Audience.from_json(draft.audience), now=now)
+    found = await recipients(session, pack, Audience.from_json(draft.audience))
     if not found:
         raise BroadcastError("coordinators.broadcast.nobody")
     claimed = await session.execute(

@@ -146,7 +146,7 @@ async def _broadcast(
                 audience=chosen, now=now,
             )  # fmt: skip
             assert row.id is not None
-            found = await broadcasts.recipients(session, pack, chosen, now=now)
+            found = await broadcasts.recipients(session, pack, chosen)
             per_channel = Counter(r.channel for r in found)
             row = await broadcasts.confirm(
                 session, pack, row.id, now=now, send_at=send_at, urgent=urgent

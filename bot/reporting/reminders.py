@@ -178,9 +178,7 @@ async def sweep_reminders(
     )
 
 
-def _reminder_text(
-    pack: CampaignPack, deadline: Deadline, offset: int, agency_name: str, lang: str
-) -> str:
+def _reminder_text(deadline: Deadline, offset: int, agency_name: str, lang: str) -> str:
     fields: dict[str, object] = {
         "deadline": reports.deadline_title(deadline, lang),
         "agency": agency_name,
@@ -213,7 +211,7 @@ async def _remind(
     for official in recipients:
         assert official.agency_id is not None
         assert official.id is not None
-        text = _reminder_text(pack, deadline, offset, names[official.agency_id], official.lang)
+        text = _reminder_text(deadline, offset, names[official.agency_id], official.lang)
         items.append(
             OutboxItem(
                 message=Outbound(channel=official.channel, chat_id=official.chat_id, text=text),

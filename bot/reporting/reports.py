@@ -195,7 +195,7 @@ async def missing_agencies(
     return sorted(missing, key=lambda a: name_order(a.name))
 
 
-def _draft_message(draft: ReportDraft, official: Official, text: str) -> Outbound:
+def _draft_message(draft: ReportDraft, text: str) -> Outbound:
     return Outbound(channel=draft.channel, chat_id=draft.chat_id, text=text)
 
 
@@ -227,7 +227,7 @@ async def expire_drafts(db: Database, pack: CampaignPack, *, now: datetime) -> D
                     text = t("reports.draft.expired", lang, title=title)
                     items.append(
                         OutboxItem(
-                            message=_draft_message(draft, official, text),
+                            message=_draft_message(draft, text),
                             priority=Priority.DIRECT,
                             dedup_key=keys.draft_expired_key(draft.id, draft.updated_at),
                         )
@@ -242,7 +242,7 @@ async def expire_drafts(db: Database, pack: CampaignPack, *, now: datetime) -> D
             text = t("reports.draft.expiry_warning", lang, title=title, hours=left)
             items.append(
                 OutboxItem(
-                    message=_draft_message(draft, official, text),
+                    message=_draft_message(draft, text),
                     priority=Priority.DIRECT,
                     dedup_key=keys.draft_warning_key(draft.id, draft.updated_at),
                 )
