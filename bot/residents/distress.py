@@ -31,7 +31,7 @@ def _words(text: str) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class _Phrase:
     words: tuple[str, ...]
-    folded: bool  # also matched on the accent-free text
+    folded: tuple[str, ...] | None  # the words accent-free, when also matched that way
 
 
 @cache
@@ -44,18 +44,22 @@ def _lists() -> tuple[tuple[_Phrase, ...], tuple[tuple[str, ...], ...]]:
             line = line.strip()
             if not line:
                 continue
-            exact = line.startswith("=")
-            triggers.append(_Phrase(tuple(_words(line.lstrip("="))), folded=not exact))
+            words = tuple(_words(line.lstrip("=")))
+            if not words:  # punctuation alone: no phrase (an empty one would match any text)
+                continue
+            folded = None if line.startswith("=") else tuple(fold(w) for w in words)
+            triggers.append(_Phrase(words, folded))
         for line in table["distress.not_distress"].splitlines():
             if line.strip():
                 safe.append(tuple(fold(w) for w in _words(line)))
     return tuple(triggers), tuple(safe)
 
 
-def _find(words: Sequence[str], phrase: Sequence[str], kept: Sequence[bool]) -> bool:
+def _find(words: Sequence[str], phrase: tuple[str, ...], kept: Sequence[bool]) -> bool:
     n = len(phrase)
+    first = phrase[0]
     return any(
-        tuple(words[i : i + n]) == tuple(phrase) and all(kept[i : i + n])
+        words[i] == first and tuple(words[i : i + n]) == phrase and all(kept[i : i + n])
         for i in range(len(words) - n + 1)
     )
 
@@ -76,7 +80,7 @@ def is_distress(text: str) -> bool:
     for trigger in triggers:
         if _find(words, trigger.words, kept):
             return True
-        if trigger.folded and _find(folded, tuple(fold(w) for w in trigger.words), kept):
+        if trigger.folded is not None and _find(folded, trigger.folded, kept):
             return True
     return False
 
