@@ -162,11 +162,11 @@ class Coordinators:
             )
             return
         missing = await service.missing_agencies(turn.session, self.pack, deadline)
-        names = {a.id: a.name for a in missing}
-        recipients = await officials_repo.officials_of(turn.session, agency_ids=list(names))
         if not missing:
             turn.say("coordinators.nudge.none_missing")
             return
+        names = {a.id: a.name for a in missing}
+        recipients = await officials_repo.officials_of(turn.session, agency_ids=list(names))
         run_id = await start_run(
             turn.session, kind="reminder", label=f"nudge {deadline.id}", now=turn.now
         )
