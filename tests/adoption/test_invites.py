@@ -87,3 +87,13 @@ def test_numbered_agencies_are_listed_with_numbers_as_numbers() -> None:
     groups = [line.split("  (")[0].split("  ")[-1].strip() for line in lines if "Khối phố" in line]
     assert groups[:3] == ["Khối phố 1", "Khối phố 2", "Khối phố 3"]
     assert groups[-1] == "Khối phố 47"
+
+
+def test_agency_lines_name_the_type_and_a_report_not_owed_in_words() -> None:
+    """The office PC's list reads in Vietnamese: the type's words (with the id `type:` takes)
+    and, for the focal office, that it owes no report."""
+    lines = agency_lines(load_pack("ky-lua-2026"))
+    assert lines[0] == "truong-hoc  Các trường học  (Trường học: school)"
+    focal = next(line for line in lines if line.startswith("phong-vhxh "))
+    assert focal.endswith("(Phòng, ban: office; không phải nộp báo cáo)")
+    assert not any("no report" in line for line in lines)
