@@ -8,9 +8,10 @@ and only then asks again with an offset past that batch: Telegram forgets an upd
 is stored. (Bot API, getUpdates: «An update is considered confirmed as soon as getUpdates is
 called with an offset higher than its update_id.» https://core.telegram.org/bots/api#getupdates)
 
-Webhook: `handle_webhook(body, secret)` checks the secret-token header in constant time, parses
-the update (400 when it is not one), stores it through `accept` and returns 200 only after the
-commit — 500 when it could not be stored, so Telegram delivers it again.
+Webhook: the web server (`bot/web/server.py`) checks the secret-token header in constant time and
+calls `handle_payload`, which parses the update (`NotAnUpdate` when it is not one) and stores it
+through `accept`; the server answers 200 only after the commit, 5xx when it could not be stored,
+so Telegram delivers it again.
 
 Button presses are answered (so the client stops its spinner) after the press is stored, and a
 pressed form message (data starting with one of `spent_buttons`) loses its keyboard, so old
@@ -21,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -184,28 +183,6 @@ class TelegramReceiver:
         if update is None:
             raise NotAnUpdate("not a Telegram update")
         await self._store([update])
-
-    async def handle_webhook(self, body: bytes, secret_header: str | None, secret: str) -> int:
-        """One webhook POST → the HTTP status to answer: 403 wrong secret, 400 not an update,
-        500 not stored (Telegram retries), 200 stored and committed."""
-        if secret_header is None or not hmac.compare_digest(
-            secret_header.encode(), secret.encode()
-        ):
-            return 403
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return 400
-        if not isinstance(data, dict):
-            return 400
-        try:
-            await self.handle_payload(data)
-        except NotAnUpdate:
-            return 400
-        except Exception as error:
-            log.error("telegram webhook: update not stored (%s)", type(error).__name__)
-            return 500
-        return 200
 
     async def _store(self, updates: Sequence[Update]) -> None:
         now = self._clock.now()

@@ -1,4 +1,4 @@
-"""Receiving from Zalo: long polling (wired now) and a webhook handler (for `loa run` later).
+"""Receiving from Zalo: long polling, and the webhook's callback.
 
 Polling: one loop calls getUpdates (Zalo answers one update, or 408 after the timeout, which the
 client turns into []); each update becomes an Inbound and is handed to `handle` — in `loa run`
@@ -12,16 +12,15 @@ stops polling with one line and calls `on_fatal`, since asking again can never s
 Webhook: Zalo POSTs the update with the secret given to setWebhook in the header
 ``X-Bot-Api-Secret-Token`` (the name in the Zalo Bot Platform docs and in public bot code; the
 body may be the update itself or wrapped as ``{"ok": true, "result": update}`` — both are read).
-`handle_webhook` answers 403 on a wrong or missing secret, 400 on a body that is not an update,
-500 when handling failed (Zalo may re-deliver; the core ignores a duplicate), 200 otherwise.
+The web server (`bot/web/server.py`) checks that header in constant time and calls
+`handle_payload`; it answers 200 only after the update is stored, 5xx when handling failed (Zalo
+may re-deliver; the core ignores a duplicate).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -43,7 +42,7 @@ InboundHandler = Callable[[Inbound], Awaitable[object]]
 
 
 class ZaloReceiver:
-    """Feeds Zalo updates to the core's handler, by long polling or through `handle_webhook`."""
+    """Feeds Zalo updates to the core's handler, by long polling or through `handle_payload`."""
 
     def __init__(
         self,
@@ -92,27 +91,6 @@ class ZaloReceiver:
         if not self._secret:
             raise ValueError("a webhook needs a secret token")
         await self._client.set_webhook(url, self._secret)
-
-    async def handle_webhook(self, body: bytes, secret_header: str | None) -> int:
-        """Handle one webhook POST; returns the HTTP status code to answer with."""
-        if not self._secret or secret_header is None:
-            return 403
-        if not hmac.compare_digest(secret_header.encode(), self._secret.encode()):
-            return 403
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return 400
-        if not isinstance(payload, dict):
-            return 400
-        try:
-            await self.handle_payload(payload)
-        except ValueError:
-            return 400
-        except Exception as exc:
-            log.error("error while handling a Zalo update: %s", type(exc).__name__)
-            return 500
-        return 200
 
     async def handle_payload(self, payload: Mapping[str, Any]) -> None:
         """The webhook callback: one update as Zalo posted it (bare or wrapped in «result»),
