@@ -12,6 +12,11 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 
+class NotAnEvent(ValueError):
+    """A webhook body that is JSON but none of the platform's events: the web server answers
+    400, since delivering it again would not help (a storage fault, by contrast, answers 5xx)."""
+
+
 class InboundKind(StrEnum):
     """What a person sent."""
 

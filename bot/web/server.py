@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.base import NotAnEvent
 from bot.web.health import Health
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ def _webhook_handler(
             return _problem(400, "not a JSON object")
         try:
             await on_update(hook.channel, payload)
+        except NotAnEvent:
+            return _problem(400, "not an event of this platform")
         except Exception as exc:
             log.error("webhook %s: handling failed (%s)", hook.channel, type(exc).__name__)
             return _problem(500, "not handled; deliver again")

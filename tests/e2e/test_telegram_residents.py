@@ -203,6 +203,9 @@ async def test_webhook_checks_the_secret_and_answers_after_the_commit(tmp_path: 
             assert await inbox_rows(db) == 1
             assert await server.post_update_to(url, update, secret_token="s3cret-Token") == 200
             assert await inbox_rows(db) == 1  # a re-delivery is stored once
+            junk = {"update_id": 77, "message": "not an object"}  # JSON, but no update
+            assert await server.post_update_to(url, junk, secret_token="s3cret-Token") == 400
+            assert await inbox_rows(db) == 1
         finally:
             await web.stop()
             await receiver.stop()

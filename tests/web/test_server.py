@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.channels.base import NotAnEvent
 from bot.clock import FakeClock
 from bot.web.health import Activity, Health, flag_probe
 from bot.web.server import MAX_BODY, Webhook, WebServer, build_app
@@ -38,6 +39,8 @@ class Recorder:
     async def __call__(self, channel: str, payload: dict[str, Any]) -> None:
         if self.failing:
             raise RuntimeError("database unreachable")
+        if "update_id" not in payload and "event_name" not in payload and "result" not in payload:
+            raise NotAnEvent("not an event")
         self.calls.append((channel, payload))
 
 
@@ -201,6 +204,16 @@ async def test_a_failing_callback_answers_500_so_the_platform_retries(
     async with http.post(url(server, "/telegram/hook"), json=UPDATE, headers=headers) as response:
         assert response.status == 200
     assert recorder.calls == [("telegram", UPDATE)]
+
+
+async def test_json_that_is_no_event_is_400_not_a_retry(
+    server: WebServer, http: aiohttp.ClientSession, recorder: Recorder
+) -> None:
+    """A 5xx would make the platform deliver the same useless body again and again."""
+    headers = {TG_HEADER: TG_SECRET}
+    async with http.post(url(server, "/telegram/hook"), json={"x": 1}, headers=headers) as response:
+        assert response.status == 400
+    assert recorder.calls == []
 
 
 async def test_200_only_after_the_callback_returned(

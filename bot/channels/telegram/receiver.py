@@ -33,7 +33,7 @@ from telegram import BotCommand, Update
 from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import Inbound
+from bot.channels.base import Inbound, NotAnEvent
 from bot.channels.telegram.updates import to_inbound
 from bot.clock import Clock
 from messages import LANGUAGES, catalogue
@@ -52,7 +52,7 @@ Accept = Callable[[Sequence[Inbound]], Awaitable[object]]
 Profile = Mapping[str, tuple[str, str]]
 
 
-class NotAnUpdate(ValueError):
+class NotAnUpdate(NotAnEvent):
     """A webhook body that is JSON but not a Telegram update."""
 
 
@@ -178,8 +178,8 @@ class TelegramReceiver:
         once it is committed. Raises `NotAnUpdate` (answer 400) or the storage error (5xx)."""
         try:
             update = Update.de_json(dict(data), self.bot)
-        except (ValueError, TypeError, KeyError, TelegramError):
-            update = None
+        except (ValueError, TypeError, KeyError, AttributeError, TelegramError):
+            update = None  # PTB raises AttributeError on a field of the wrong type
         if update is None:
             raise NotAnUpdate("not a Telegram update")
         await self._store([update])

@@ -25,7 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from bot.channels.base import Inbound
+from bot.channels.base import Inbound, NotAnEvent
 from bot.channels.zalo.client import (
     ZaloBadRequest,
     ZaloClient,
@@ -95,11 +95,11 @@ class ZaloReceiver:
     async def handle_payload(self, payload: Mapping[str, Any]) -> None:
         """The webhook callback: one update as Zalo posted it (bare or wrapped in «result»),
         handed to `handle` (in `loa run`: stored and committed) before this returns. Raises
-        ValueError for a body that is not an update; an event Loa ignores is accepted."""
+        NotAnEvent for a body that is not an update; an event Loa ignores is accepted."""
         result = payload.get("result")
         update = result if isinstance(result, Mapping) else payload
         if not isinstance(update, Mapping):
-            raise ValueError("not a Zalo update")
+            raise NotAnEvent("not a Zalo update")
         inbound = to_inbound(update, now=self._clock.now())
         if inbound is not None:
             await self._handle(inbound)
