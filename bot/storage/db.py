@@ -21,12 +21,16 @@ from sqlmodel import SQLModel
 from bot.storage import models  # noqa: F401  (registers every table on SQLModel.metadata)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Set on every new SQLite connection: WAL, a busy timeout, foreign keys, secure delete."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # deleted rows (a resident's /xoadulieu) are overwritten, not left in free pages; Debian's
+    # SQLite has this on by default, other builds (e.g. python.org's) may not
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -71,7 +75,7 @@ class Database:
             kwargs["max_overflow"] = 10
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
