@@ -116,7 +116,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_status(_: argparse.Namespace) -> int:
-    """Print the bulk runs."""
+    """Print the bulk runs, the inbox backlog and each channel's limits."""
+    from bot.chat.inbox import backlog
     from bot.clock import SystemClock
     from bot.delivery.status import format_status, runs_summary
     from bot.storage.db import Database
@@ -131,6 +132,8 @@ def cmd_status(_: argparse.Namespace) -> int:
             await upgrade_async(settings.database_url)
             now = SystemClock().now()
             print(format_status(await runs_summary(db), now))
+            async with db.session() as session:
+                print((await backlog(session)).describe())
             if "zalo" in settings.configured_channels():
                 print(await plan_status(db, settings, now))
             if settings.zalo_oa_app_id:

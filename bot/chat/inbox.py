@@ -29,17 +29,18 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Inbound, InboundKind, Outbound
 from bot.chat.conversation import Conversation
-from bot.clock import Clock
+from bot.clock import Clock, format_vn_datetime
 from bot.logs import chat_ref
 from bot.storage.db import Database
 from bot.storage.models.inbox import InboxEvent, InboxStatus
@@ -138,6 +139,36 @@ async def forget_done(
         )
         removed += int(getattr(result, "rowcount", 0) or 0)
     return removed
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What the inbox still holds: turns waiting, and turns parked after failing."""
+
+    pending: int
+    parked: int
+    oldest_parked: datetime | None
+
+    def describe(self) -> str:
+        """One operator line (`loa status`); times on Vietnam's wall clock."""
+        line = f"inbox: {self.pending} waiting, {self.parked} parked"
+        if self.oldest_parked is not None:
+            since = format_vn_datetime(self.oldest_parked)
+            line += f" (oldest received {since}; parked turns are tried again at each start)"
+        return line
+
+
+async def backlog(session: AsyncSession) -> Backlog:
+    """Count the pending and parked rows (the parked ones still hold what the person sent)."""
+    rows = await session.execute(
+        select(INBOX.c.status, func.count(), func.min(INBOX.c.received_at))
+        .where(INBOX.c.status.in_([InboxStatus.PENDING, InboxStatus.PARKED]))
+        .group_by(INBOX.c.status)
+    )
+    found = {status: (count, oldest) for status, count, oldest in rows.all()}
+    pending = found.get(InboxStatus.PENDING, (0, None))[0]
+    parked, oldest = found.get(InboxStatus.PARKED, (0, None))
+    return Backlog(int(pending), int(parked), oldest)
 
 
 class Inbox:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.app import Loa, build_loa
 from bot.channels.base import Inbound, InboundKind
-from bot.chat.inbox import INBOX, Inbox
+from bot.chat.inbox import INBOX, Inbox, backlog
 from bot.clock import FakeClock
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
@@ -146,6 +146,10 @@ async def test_a_turn_that_keeps_failing_is_parked_not_dropped(db: Database) -> 
     assert parked.last_error == "IntegrityError"
     assert parked.payload  # kept for the next try
     assert inbox.parked == 1
+    async with db.session() as session:
+        waiting = await backlog(session)
+    assert (waiting.pending, waiting.parked) == (0, 1)
+    assert waiting.describe().startswith("inbox: 0 waiting, 1 parked (oldest received ")
     # the next start queues it again, and it is answered
     await inbox.start()
     await inbox.stop()

@@ -130,6 +130,7 @@ def test_db_upgrade_invite_and_status(tmp_path: Path) -> None:
     assert coordinator.returncode == 0, coordinator.stderr
     status = loa("status", env=env, cwd=tmp_path)
     assert status.returncode == 0, status.stderr
+    assert "inbox: 0 waiting, 0 parked" in status.stdout
 
 
 def test_invite_and_status_speak_of_zalo_when_it_is_configured(tmp_path: Path) -> None:
