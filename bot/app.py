@@ -55,6 +55,7 @@ from bot.reporting.repository import forget_chat
 from bot.residents.chat import Residents
 from bot.residents.distress import Distress
 from bot.residents.followers import Followers
+from bot.residents.groups import follow_group_renames
 from bot.residents.hidden import HiddenSenders
 from bot.residents.repository import on_chat_blocked, on_chat_migrated
 from bot.storage.db import Database
@@ -264,6 +265,7 @@ async def activate(db: Database, pack: CampaignPack, clock: Clock) -> None:
     log.info("campaign %s active: %s", pack.campaign.id, result)
     reminders = await activate_reminders(db, pack, now=clock.now())
     log.info("deadline reminders: %s", reminders)
+    await follow_group_renames(db, pack)
 
 
 def webhooks(settings: Settings, channels: Collection[str]) -> list[Webhook]:

@@ -188,6 +188,10 @@ class ResidentialGroups(_Model):
     # group name → its focal point for violence reports (seed 004), for the coordinator, and
     # given to a person in danger who picked that group
     focal_points: dict[str, str] = Field(default_factory=dict)
+    # a group renamed since residents picked it: old name → its name now. Residents are stored
+    # by group name, so `loa run` moves those who picked the old name (else they would be left
+    # in a group no list shows, and the board would not count them)
+    renamed: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _some(self) -> ResidentialGroups:
@@ -199,8 +203,20 @@ class ResidentialGroups(_Model):
             if name not in names:
                 text = f"focal point for {name!r}, which is not a residential group"
                 issues.append((("focal_points", name), Issue("focal_unknown", text, name=name)))
+        issues += self._rename_issues(names)
         raise_issues(issues)
         return self
+
+    def _rename_issues(self, names: set[str]) -> list[tuple[tuple[str, ...], Issue]]:
+        issues: list[tuple[tuple[str, ...], Issue]] = []
+        for old, new in self.renamed.items():
+            if new not in names:
+                text = f"{old!r} renamed to {new!r}, which is not a residential group"
+                issues.append((("renamed", old), Issue("renamed_unknown", text, old=old, new=new)))
+            elif old in names:
+                text = f"{old!r} is renamed but still listed as a group"
+                issues.append((("renamed", old), Issue("renamed_listed", text, old=old)))
+        return issues
 
     def all_names(self) -> list[str]:
         """Every group name, generated from `count` when no names are listed."""

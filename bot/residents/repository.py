@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -106,3 +107,26 @@ async def delete_person(session: AsyncSession, *, channel: str, chat_id: str) ->
         result = await session.execute(stmt)
         removed += int(getattr(result, "rowcount", 0) or 0)
     return removed
+
+
+async def rename_groups(session: AsyncSession, renamed: Mapping[str, str]) -> int:
+    """Move the residents who picked a group by a name the pack has since renamed (old → new);
+    returns how many moved. Idempotent: nobody keeps an old name after the first run."""
+    moved = 0
+    for old, new in renamed.items():
+        result = await session.execute(
+            update(SUBSCRIBERS).where(SUBSCRIBERS.c.group_code == old).values(group_code=new)
+        )
+        moved += int(getattr(result, "rowcount", 0) or 0)
+    return moved
+
+
+async def unlisted_groups(session: AsyncSession, listed: Collection[str]) -> dict[str, int]:
+    """Residents per group name that the pack no longer lists (a group renamed or dropped
+    without a `renamed` entry): such residents get posts but no group broadcast or count."""
+    rows = await session.execute(
+        select(SUBSCRIBERS.c.group_code, func.count())
+        .where(SUBSCRIBERS.c.group_code.is_not(None))
+        .group_by(SUBSCRIBERS.c.group_code)
+    )
+    return {name: int(count) for name, count in rows.all() if name not in set(listed)}
