@@ -21,7 +21,7 @@ from bot.delivery.status import format_status, runs_summary
 from bot.delivery.window import window_counts
 from bot.residents.repository import delete_person
 from bot.storage.db import Database
-from bot.storage.models import BulkRun, OutboxMessage
+from bot.storage.models import Broadcast, BulkRun, OutboxMessage
 from tests.support.pack import small_pack
 from tests.support.zalo_oa import OaHarness, oa_harness
 
@@ -75,7 +75,7 @@ async def row_to(h: OaHarness, user: str) -> OutboxMessage:
 
 async def figures(h: OaHarness, broadcast_id: int) -> broadcasts.Progress:
     async with h.loa.db.session() as session:
-        row = await session.get(broadcasts.Broadcast, broadcast_id)
+        row = await session.get(Broadcast, broadcast_id)
         assert row is not None
         assert row.run_id is not None
         return await broadcasts.progress(session, row.run_id)
