@@ -15,6 +15,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +47,7 @@ from bot.coordinators.progress import BroadcastProgress
 from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.quota import Quota, QuotaBook
+from bot.delivery.window import HOLD_FOR
 from bot.domain.campaign import CampaignPack
 from bot.logs import asyncio_exception_handler
 from bot.reporting.alerts import alert_coordinators
@@ -177,6 +179,7 @@ def build_loa(
     signing_key: bytes = b"loa-development-key",
     files: FileStore | None = None,
     public_url: str | None = None,
+    hold_for: timedelta = HOLD_FOR,
 ) -> Loa:
     """Wire the services for `pack` over `db`, sending through `channels`; `after_turn` is told
     of every turn the inbox ran (the demo's transcript); `quotas` and `user_caps` are the plan
@@ -219,6 +222,7 @@ def build_loa(
         concurrency=concurrency,
         quota=QuotaBook(quotas or {}, on_closed=quota_notice),
         ticker=ticker,
+        hold_for=hold_for,
     )
     editable = frozenset(name for name, ch in channels.items() if ch.capabilities.edits)
     conversation = Conversation(
@@ -377,6 +381,7 @@ async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
             signing_key=settings.signing_key(),
             files=FileStore(settings.loa_files_dir),
             public_url=settings.loa_public_url,
+            hold_for=timedelta(days=settings.zalo_oa_hold_days),
         )
         telegram = zalo = None
         if telegram_token is not None:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     zalo_oa_redirect_uri: str = ""
     zalo_oa_buttons: bool = True
     zalo_oa_rate_per_minute: int = Field(default=100, ge=1, le=4000)
+    # days a broadcast waits for an OA resident outside the 7-day window to write again
+    zalo_oa_hold_days: int = Field(default=7, ge=1, le=30)
     zalo_oa_oauth_base_url: str = "https://oauth.zaloapp.com"
     zalo_oa_api_base_url: str = "https://openapi.zalo.me"
     database_url: str = DEFAULT_DB

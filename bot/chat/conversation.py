@@ -33,6 +33,7 @@ from bot.delivery.outbox import (
     encode_choices,
     enqueue_each,
 )
+from bot.delivery.window import release_held
 from bot.domain.text import TELEGRAM_MAX_TEXT, fold, fold_words, normalize_text
 from bot.storage.db import Database
 from bot.storage.retry import DEFAULT_POLICY, RetryPolicy, retrying
@@ -176,6 +177,10 @@ class Conversation:
             if inbound.interaction and turn.subscriber is not None:
                 # what opens a Zalo OA's 7-day window again; kept for every channel
                 turn.subscriber.last_interaction_at = now
+                # broadcasts held while the window was shut go now (after this turn's replies)
+                await release_held(
+                    session, channel=inbound.channel, chat_id=inbound.chat_id, now=now
+                )
         # After a deletion the replies (the confirmation) are deleted once sent, so the outbox
         # keeps no row naming the chat.
         items = [

@@ -99,6 +99,7 @@ def _oa_lines(reach: Reach, lang: str) -> list[str]:
             outside=format_count(oa.out_of_window),
             gone=format_count(oa.not_following),
             skipped=format_count(sum(oa.skipped.values())),
+            held=format_count(oa.held),
         )
     ]
 

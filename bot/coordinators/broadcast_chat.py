@@ -255,6 +255,9 @@ class BroadcastChat:
             )
             for channel, count in shown.per_channel.items()
         ]
+        if shown.oa_now or shown.oa_held:  # Zalo OA: who gets it now, who when they write again
+            lines.append(turn.text("coordinators.broadcast.preview_oa", now=shown.oa_now,
+                                   held=shown.oa_held))  # fmt: skip
         self._say(
             turn,
             "preview",
@@ -385,4 +388,6 @@ class BroadcastChat:
                     blocked=figures.blocked,
                 )
             )
+            if figures.held:
+                lines[-1] += turn.text("coordinators.broadcast.held_note", held=figures.held)
         turn.say_text("\n".join(lines))

@@ -9,7 +9,9 @@ update (draft → sending): two coordinators confirming at once send it once.
 
 Residents who stopped the bot (status other than active) are never counted nor messaged; a
 resident who stops meanwhile has the queued rows cancelled by /huy. Non-urgent broadcasts are
-bulk rows, held by the pack's quiet hours; urgent ones go with reply priority.
+bulk rows, held by the pack's quiet hours; urgent ones go with reply priority. On the Zalo OA a
+resident outside the 7-day window cannot be messaged: their row is held until they write again
+(bot/delivery/window.py); the preview and the figures count those rows.
 """
 
 from __future__ import annotations
@@ -26,14 +28,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.channels.base import Outbound
+from bot.channels.zalo_oa.events import CHANNEL as OA_CHANNEL
+from bot.channels.zalo_oa.events import WINDOW as OA_WINDOW
 from bot.clock import VN_TZ
+from bot.delivery.keys import BROADCAST_TOPIC
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
+from bot.delivery.window import last_interactions, outside_reason
 from bot.domain.campaign import CampaignPack
 from bot.domain.text import split_text
 from bot.reporting import reports
 from bot.reporting import repository as officials_repo
 from bot.storage.models import Broadcast, OutboxMessage, Subscriber
-from bot.storage.models.delivery import CANCELLED, PENDING, SENDING
+from bot.storage.models.delivery import CANCELLED, HELD, PENDING, SENDING
 
 MAX_TEXT = 12_000  # about three Telegram messages or six Zalo messages
 AUDIENCE_KINDS = ("residents", "groups", "lang", "agencies", "type", "missing")
@@ -88,6 +94,8 @@ class Preview:
     recipients: list[Recipient]
     per_channel: dict[str, int] = field(default_factory=dict)
     parts: dict[str, list[str]] = field(default_factory=dict)  # the text as each channel splits it
+    oa_now: int = 0  # Zalo OA recipients inside the 7-day window: they get it now …
+    oa_held: int = 0  # … and those outside it: held until they write to the OA again
 
 
 def check_text(text: str) -> str:
@@ -149,7 +157,15 @@ async def preview(
     parts = {
         channel: split_text(text, limits.get(channel, 2000)) for channel in sorted(per_channel)
     }
-    return Preview(found, dict(sorted(per_channel.items())), parts)
+    shown = Preview(found, dict(sorted(per_channel.items())), parts)
+    oa_chats = [r.chat_id for r in found if r.channel == OA_CHANNEL]
+    if oa_chats:
+        last = await last_interactions(session, OA_CHANNEL, oa_chats)
+        shown.oa_held = sum(
+            1 for c in oa_chats if c in last and outside_reason(last[c], OA_WINDOW, now)
+        )
+        shown.oa_now = len(oa_chats) - shown.oa_held
+    return shown
 
 
 _WHEN = re.compile(r"^\s*(\d{1,2})/(\d{1,2})\s+(\d{1,2})[:h](\d{2})\s*$")
@@ -230,6 +246,8 @@ async def confirm(
             run_id=run_id,
             dedup_key=f"bc:{row.id}:{r.channel}:{r.chat_id}"[:160],
             not_before=send_at,
+            topic=BROADCAST_TOPIC,
+            topic_ref=str(row.id),
         )
         for r in found
     ]
@@ -247,6 +265,7 @@ class Progress:
     failed: int
     blocked: int
     open: int
+    held: int = 0  # outside a messaging window, waiting for the reader to write again
 
     @property
     def percent(self) -> int:
@@ -268,20 +287,21 @@ async def progress(session: AsyncSession, run_id: int) -> Progress:
         failed=counts["failed"],
         blocked=counts["blocked"],
         open=counts[PENDING] + counts[SENDING],
+        held=counts[HELD],
     )
 
 
 async def cancel(
     session: AsyncSession, broadcast_id: int, *, now: datetime
 ) -> tuple[bool, str, int]:
-    """Stop what is not yet sent: (True, «cancelled», rows stopped); or (False, its status, 0)
-    when it had finished or was cancelled already."""
+    """Stop what is not yet sent, held rows included: (True, «cancelled», rows stopped); or
+    (False, its status, 0) when it had finished (nothing held) or was cancelled already."""
+    stoppable = ["sending", "scheduled", "draft"]
+    if await _holds_rows(session, broadcast_id):
+        stoppable.append("done")  # done sending, some rows still wait for their readers
     claimed = await session.execute(
         update(Broadcast)
-        .where(
-            col(Broadcast.id) == broadcast_id,
-            col(Broadcast.status).in_(("sending", "scheduled", "draft")),
-        )
+        .where(col(Broadcast.id) == broadcast_id, col(Broadcast.status).in_(stoppable))
         .values(status="cancelled", finished_at=now)
     )
     row = await session.get(Broadcast, broadcast_id, populate_existing=True)
@@ -293,10 +313,27 @@ async def cancel(
         return True, "cancelled", 0
     stopped = await session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.run_id) == row.run_id, col(OutboxMessage.status) == PENDING)
+        .where(
+            col(OutboxMessage.run_id) == row.run_id,
+            col(OutboxMessage.status).in_((PENDING, HELD)),
+        )
         .values(status=CANCELLED)
     )
     return True, "cancelled", int(getattr(stopped, "rowcount", 0) or 0)
+
+
+async def _holds_rows(session: AsyncSession, broadcast_id: int) -> bool:
+    """Whether some of the broadcast's rows are held for their readers."""
+    found = await session.execute(
+        select(col(OutboxMessage.id))
+        .where(
+            col(OutboxMessage.topic) == BROADCAST_TOPIC,
+            col(OutboxMessage.topic_ref) == str(broadcast_id),
+            col(OutboxMessage.status) == HELD,
+        )
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 async def running(session: AsyncSession) -> list[Broadcast]:

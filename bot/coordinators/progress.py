@@ -41,6 +41,26 @@ def cancel_choice(broadcast_id: int, lang: str) -> Choice:
     )
 
 
+def figures_text(
+    broadcast_id: int, figures: broadcasts.Progress, lang: str, *, finished: bool
+) -> str:
+    """The progress (or finished) line, with the rows held for their readers when there are."""
+    fields: dict[str, object] = {
+        "id": broadcast_id,
+        "sent": figures.sent,
+        "total": figures.total,
+        "failed": figures.failed,
+        "blocked": figures.blocked,
+    }
+    if finished:
+        text = t("coordinators.broadcast.finished", lang, **fields)
+    else:
+        text = t("coordinators.broadcast.progress", lang, percent=figures.percent, **fields)
+    if figures.held:
+        text += t("coordinators.broadcast.held_note", lang, held=figures.held)
+    return text
+
+
 class BroadcastProgress:
     """Reports the progress of running broadcasts to the coordinator who sent each."""
 
@@ -93,17 +113,7 @@ class BroadcastProgress:
             session, channel=row.channel, chat_id=row.chat_id
         )
         lang = official.lang if official is not None else DEFAULT_LANG
-        fields: dict[str, object] = {
-            "id": row.id,
-            "sent": figures.sent,
-            "total": figures.total,
-            "failed": figures.failed,
-            "blocked": figures.blocked,
-        }
-        if finished:
-            text = t("coordinators.broadcast.finished", lang, **fields)
-        else:
-            text = t("coordinators.broadcast.progress", lang, percent=figures.percent, **fields)
+        text = figures_text(row.id, figures, lang, finished=finished)
         channel = self._channels.get(row.channel)
         if (
             channel is not None

@@ -24,7 +24,7 @@ import logging
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.base import Channel, ChoiceEditor, SendResult, SendStatus
@@ -36,7 +36,7 @@ from bot.delivery.outbox import Priority
 from bot.delivery.outcomes import ChatEvents, Outcome, OutcomeWriter, RetryPolicy
 from bot.delivery.quota import QuotaBook
 from bot.delivery.repository import Job
-from bot.delivery.window import skip_outside_window
+from bot.delivery.window import HOLD_FOR, expire_held, skip_outside_window
 from bot.storage.db import Database
 
 __all__ = ["ChatEvents", "Dispatcher", "RetryPolicy"]
@@ -68,8 +68,10 @@ class Dispatcher:
         rng: random.Random | None = None,
         ticker: Ticker | None = None,
         quota: QuotaBook | None = None,
+        hold_for: timedelta = HOLD_FOR,
     ) -> None:
         self._db = db
+        self._hold_for = hold_for  # how long a broadcast waits for a reader outside a window
         self._quota = quota or QuotaBook({})
         self._clock = clock
         self._is_quiet = is_quiet
@@ -195,10 +197,13 @@ class Dispatcher:
                     skip_locked=skip_locked,
                 )
             window = lane.channel.capabilities.window
+            if window is not None:
+                await expire_held(session, channel=lane.name, now=now)
             if window is not None and jobs:
                 jobs = await skip_outside_window(
-                    session, jobs, channel=lane.name, window=window, now=now
-                )
+                    session, jobs, channel=lane.name, window=window, now=now,
+                    hold_for=self._hold_for,
+                )  # fmt: skip
             if self._quota.closing:  # written and told now, not at the next send
                 await self._quota.write(session, now)
         for job in jobs:

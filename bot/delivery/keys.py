@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+# The topic of a coordinator's broadcast rows (`topic_ref`: the broadcast's id). A broadcast to
+# someone outside a messaging window is held for their next message, not skipped.
+BROADCAST_TOPIC = "broadcast"
+
 
 def post_prefix(campaign_id: str, day: int) -> str:
     """A day's post, without the subscriber id (the SQL that fans the post out appends it)."""

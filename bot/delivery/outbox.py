@@ -1,7 +1,8 @@
 """The durable outbox: every message Loa sends is a row here first (see DESIGN.md rule 4).
 
 Producers call `enqueue`; the dispatcher claims due rows, sends them and records the outcome.
-Row status: pending → sending → sent | failed | blocked | cancelled | skipped.
+Row status: pending → sending → sent | failed | blocked | cancelled | skipped; a broadcast to
+someone outside a messaging window: sending → held → pending | skipped (bot/delivery/window.py).
 """
 
 from __future__ import annotations

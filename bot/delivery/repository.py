@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.outbox import Priority, finish_runs
 from bot.storage.models.delivery import (
     CANCELLED,
+    HELD,
     PENDING,
     SENDING,
     SENT,
@@ -43,6 +44,7 @@ class Job:
     extra: str | None
     forget_after_send: bool = False  # deleted once it reached a final state
     edit_of: int | None = None  # an edit row: take the buttons off outbox row `edit_of` …
+    topic: str | None = None  # what the row is about (bot/delivery/keys.py)
     edit_ref: str | None = None  # … whose message the platform knows by this id (if sent)
 
 
@@ -119,6 +121,7 @@ async def claim(
             OUTBOX.c.extra,
             OUTBOX.c.forget_after_send,
             OUTBOX.c.edit_of,
+            OUTBOX.c.topic,
         )
     )
     jobs = [Job(*row) for row in result.all()]
@@ -213,8 +216,10 @@ async def cancel_bulk_to(session: AsyncSession, *, channel: str, chat_id: str) -
         .where(
             OUTBOX.c.channel == channel,
             OUTBOX.c.chat_id == chat_id,
-            OUTBOX.c.status == PENDING,
-            OUTBOX.c.priority >= int(Priority.DIRECT),
+            or_(
+                and_(OUTBOX.c.status == PENDING, OUTBOX.c.priority >= int(Priority.DIRECT)),
+                OUTBOX.c.status == HELD,  # a held broadcast, whatever its priority
+            ),
         )
         .values(status=CANCELLED, last_error="chat blocked the bot")
         .returning(OUTBOX.c.run_id)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from bot.clock import VN_TZ, format_vn_datetime
 from bot.storage.db import Database
-from bot.storage.models.delivery import PENDING, SENDING, BulkRun, OutboxMessage, RunStatus
+from bot.storage.models.delivery import HELD, PENDING, SENDING, BulkRun, OutboxMessage, RunStatus
 
 RUNS = BulkRun.__table__.c  # type: ignore[attr-defined]
 OUTBOX = OutboxMessage.__table__.c  # type: ignore[attr-defined]
@@ -31,6 +31,7 @@ class RunSummary:
     started_at: datetime
     finished_at: datetime | None
     open_rows: int  # rows of the run not yet final (pending or sending)
+    held: int = 0  # broadcast rows held until their readers write again (Zalo OA window)
 
     @property
     def done_count(self) -> int:
@@ -69,6 +70,12 @@ async def runs_summary(db: Database, *, limit: int = 5) -> list[RunSummary]:
                 .group_by(OUTBOX.run_id)
             )
             pending = {run_id: count for run_id, count in counts.all()}
+        held_rows = await session.execute(
+            select(OUTBOX.run_id, func.count())
+            .where(OUTBOX.run_id.in_([row.id for row in runs]), OUTBOX.status == HELD)
+            .group_by(OUTBOX.run_id)
+        )
+        held = {run_id: count for run_id, count in held_rows.all()}
     return [
         RunSummary(
             id=row.id,
@@ -83,6 +90,7 @@ async def runs_summary(db: Database, *, limit: int = 5) -> list[RunSummary]:
             started_at=row.started_at,
             finished_at=row.finished_at,
             open_rows=pending.get(row.id, 0),
+            held=held.get(row.id, 0),
         )
         for row in runs
     ]
@@ -109,6 +117,7 @@ def format_status(summaries: list[RunSummary], now: datetime) -> str:
         lines.append(
             f"   queued {s.queued}  sent {s.sent}  blocked {s.blocked}  failed {s.failed}"
             + (f"  skipped {s.skipped}" if s.skipped else "")
+            + (f"  held {s.held}" if s.held else "")
             + f"  open {s.open_rows}  ({share:.0f}% done, {_rate(s, now):.1f}/s)"
         )
     return "\n".join(lines)

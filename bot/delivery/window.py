@@ -1,5 +1,9 @@
 """Messaging windows: a platform (Zalo OA) delivers to a person only for a time after their last
-interaction. Which claimed rows fall outside, judged from `subscriber.last_interaction_at`."""
+interaction. Which claimed rows fall outside, judged from `subscriber.last_interaction_at`.
+
+A row outside the window is `skipped` (a daily post is stale the next day), except a
+coordinator's broadcast: that is `held` until the person interacts again (`release_held`, from
+the intake that records the interaction) or until it expires (`expire_held`: then skipped)."""
 
 from __future__ import annotations
 
@@ -9,48 +13,118 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import repository
+from bot.delivery.keys import BROADCAST_TOPIC
 from bot.delivery.outbox import Priority
 from bot.delivery.repository import Job
-from bot.storage.models.delivery import SKIPPED, OutboxMessage
+from bot.storage.models.delivery import HELD, PENDING, SKIPPED, OutboxMessage
 from bot.storage.models.residents import Subscriber
 
 SUBSCRIBERS = Subscriber.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 IN_CHUNK = 400
+HOLD_FOR = timedelta(days=7)  # how long a held broadcast waits for its reader (a setting)
+EXPIRED = "expired while outside the window"
 
 log = logging.getLogger(__name__)
 
 
+def _judged(job: Job) -> bool:
+    """Rows checked against the window: bulk rows and broadcasts (urgent ones have reply
+    priority). Replies answer an interaction that just happened and always go."""
+    return job.priority > int(Priority.REPLY) or job.topic == BROADCAST_TOPIC
+
+
 async def skip_outside_window(
-    session: AsyncSession, jobs: list[Job], *, channel: str, window: timedelta, now: datetime
+    session: AsyncSession,
+    jobs: list[Job],
+    *,
+    channel: str,
+    window: timedelta,
+    now: datetime,
+    hold_for: timedelta = HOLD_FOR,
 ) -> list[Job]:
     """Claimed rows the platform would refuse (the person's last interaction is older than the
-    window, or there is none) become final at once: `skipped`, with the reason, counted in their
-    run. Returns the rows to send. Replies answer an interaction that just happened and always
-    go; rows to chats without a subscriber row (officials) are left to the platform to judge."""
-    bulk = [job.chat_id for job in jobs if job.priority > int(Priority.REPLY)]
-    last = await last_interactions(session, channel, bulk)
+    window, or there is none) leave the claim at once: a broadcast is `held` until `now +
+    hold_for` (its expiry, in `next_attempt_at`), anything else is `skipped` with the reason,
+    counted in its run. Returns the rows to send. Rows to chats without a subscriber row
+    (officials) are left to the platform to judge."""
+    last = await last_interactions(session, channel, [j.chat_id for j in jobs if _judged(j)])
     kept: list[Job] = []
     finals: list[dict[str, object]] = []
+    holds: list[dict[str, object]] = []
     per_run: Counter[tuple[int, str]] = Counter()
     for job in jobs:
         reason = None
-        if job.priority > int(Priority.REPLY) and job.chat_id in last:
+        if _judged(job) and job.chat_id in last:
             reason = outside_reason(last[job.chat_id], window, now)
         if reason is None:
             kept.append(job)
-            continue
-        finals.append({"b_id": job.id, "b_status": SKIPPED, "b_error": reason})
-        if job.run_id is not None:
-            per_run[(job.run_id, "skipped")] += 1
+        elif job.topic == BROADCAST_TOPIC:
+            holds.append({"b_id": job.id, "b_until": now + hold_for, "b_error": reason})
+        else:
+            finals.append({"b_id": job.id, "b_status": SKIPPED, "b_error": reason})
+            if job.run_id is not None:
+                per_run[(job.run_id, "skipped")] += 1
     if finals:
         await repository.mark_final(session, finals)
         await repository.add_run_counts(session, per_run)
         log.info("outbox %s: %d rows skipped (outside the window)", channel, len(finals))
+    if holds:
+        await session.execute(
+            update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"))
+            .values(
+                status=HELD,
+                next_attempt_at=bindparam("b_until", type_=OUTBOX.c.next_attempt_at.type),
+                last_error=bindparam("b_error"),
+                claimed_at=None,
+            ),
+            holds,
+        )
+        log.info("outbox %s: %d broadcasts held (outside the window)", channel, len(holds))
     return kept
+
+
+async def release_held(session: AsyncSession, *, channel: str, chat_id: str, now: datetime) -> int:
+    """The person interacted: their held broadcasts not yet expired are due now (bulk order,
+    after the reply to what they just sent). Returns how many."""
+    result = await session.execute(
+        update(OUTBOX)
+        .where(
+            OUTBOX.c.channel == channel,
+            OUTBOX.c.chat_id == chat_id,
+            OUTBOX.c.status == HELD,
+            OUTBOX.c.next_attempt_at > now,
+        )
+        .values(status=PENDING, next_attempt_at=now, last_error=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def expire_held(session: AsyncSession, *, channel: str, now: datetime) -> int:
+    """Held broadcasts whose reader did not come back in time become final: `skipped`, «expired
+    while outside the window», counted in their run. Returns how many."""
+    result = await session.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.channel == channel, OUTBOX.c.status == HELD)
+        .where(OUTBOX.c.next_attempt_at <= now)
+        .values(status=SKIPPED, last_error=EXPIRED, attempts=OUTBOX.c.attempts + 1)
+        .returning(OUTBOX.c.run_id)
+    )
+    per_run: Counter[tuple[int, str]] = Counter()
+    expired = 0
+    for (run_id,) in result.all():
+        expired += 1
+        if run_id is not None:
+            per_run[(run_id, "skipped")] += 1
+    if expired:
+        await repository.add_run_counts(session, per_run)
+        log.info("outbox %s: %d held broadcasts expired", channel, expired)
+    return expired
 
 
 async def last_interactions(
@@ -81,13 +155,15 @@ def outside_reason(seen: datetime | None, window: timedelta, now: datetime) -> s
 
 @dataclass(frozen=True, slots=True)
 class WindowCounts:
-    """Residents of one windowed channel by reachability, and the sends skipped, by reason."""
+    """Residents of one windowed channel by reachability, the sends skipped, by reason, and the
+    broadcasts held until their readers write again."""
 
     channel: str
     in_window: int
     out_of_window: int
     not_following: int
     skipped: dict[str, int]
+    held: int = 0
 
     def describe(self, window: timedelta) -> str:
         """One operator line (counts only)."""
@@ -98,6 +174,8 @@ class WindowCounts:
         if self.skipped:
             reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(self.skipped.items()))
             line += f"; messages skipped: {reasons}"
+        if self.held:
+            line += f"; broadcasts held until the resident writes again: {self.held}"
         return line
 
 
@@ -122,11 +200,14 @@ async def window_counts(
             inside += count
         elif status == "active":
             outside += count
-    outbox = OutboxMessage.__table__.c  # type: ignore[attr-defined]
+    outbox = OUTBOX.c
     skipped = await session.execute(
         select(outbox.last_error, func.count())
         .where(outbox.channel == channel, outbox.status == SKIPPED)
         .group_by(outbox.last_error)
+    )
+    held = await session.execute(
+        select(func.count()).where(outbox.channel == channel, outbox.status == HELD)
     )
     return WindowCounts(
         channel=channel,
@@ -134,4 +215,5 @@ async def window_counts(
         out_of_window=outside,
         not_following=gone,
         skipped={str(reason or "?"): count for reason, count in skipped.all()},
+        held=int(held.scalar_one()),
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.chat.repository import get_subscriber
 from bot.storage.models import ChatState, OutboxMessage, Subscriber
-from bot.storage.models.delivery import CANCELLED, PENDING
+from bot.storage.models.delivery import CANCELLED, HELD, PENDING
 from bot.storage.models.residents import SubscriberStatus
 
 SUBSCRIBERS = Subscriber.__table__  # type: ignore[attr-defined]
@@ -35,14 +35,17 @@ async def subscribe(
 
 
 async def cancel_pending_bulk(session: AsyncSession, *, channel: str, chat_id: str) -> int:
-    """Cancel posts and broadcasts still queued for a chat (after /huy)."""
+    """Cancel posts and broadcasts still queued for a chat, or held for its next message (after
+    /huy, or an unfollow)."""
     stmt = (
         update(OutboxMessage)
         .where(
             col(OutboxMessage.channel) == channel,
             col(OutboxMessage.chat_id) == chat_id,
-            col(OutboxMessage.status) == PENDING,
-            col(OutboxMessage.priority) > 0,
+            or_(
+                and_(col(OutboxMessage.status) == PENDING, col(OutboxMessage.priority) > 0),
+                col(OutboxMessage.status) == HELD,
+            ),
         )
         .values(status=CANCELLED)
     )

@@ -405,3 +405,41 @@ def test_button_wire_forms_and_stale_data() -> None:
     assert StepButton.unpack("bc:aud:groups") is None  # one prefix, each class its own shape
     assert StopButton.unpack("bc:stop:x") is None
     assert ValueButton.unpack("bc:val:3") == ValueButton(index=3)
+
+
+async def test_zalo_oa_residents_outside_the_window_are_shown_held_and_can_be_stopped(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    pack = reporting_pack()
+    await add_residents(
+        db, clock, [("zalo_oa", f"oa{n}", "Khối phố 1", "active") for n in range(3)]
+    )
+    async with db.session() as session:  # oa0 wrote yesterday; oa1 ten days ago; oa2 never
+        for chat_id, seen in (("oa0", timedelta(days=1)), ("oa1", timedelta(days=10))):
+            await session.execute(
+                update(Subscriber)
+                .where(col(Subscriber.chat_id) == chat_id)
+                .values(last_interaction_at=clock.now() - seen)
+            )
+    conversation, _ = coordinator_conversation(db, clock, pack, tmp_path)
+    chat = await bind(db, clock, conversation, pack, chat_id="c7")
+    await chat.type("/thongbao")
+    await chat.type("Tin")
+    await chat.press_label("Tiếp: chọn người nhận")
+    await chat.press_label("Tất cả người dân")
+    assert (
+        "• Zalo OA: 1 người nhận ngay; 2 người đã quá 7 ngày không nhắn cho trang — Zalo không "
+        "cho gửi, tin sẽ chờ và tới khi họ nhắn lại"
+    ) in chat.last[-1].text
+    await chat.press_label("Gửi ngay")
+    async with db.session() as session:  # what the dispatcher does (tests/e2e: the real one)
+        for row in (await session.execute(select(OutboxMessage).where(
+                col(OutboxMessage.run_id).is_not(None)))).scalars():  # fmt: skip
+            row.status = "sent" if row.chat_id == "oa0" else "held"
+    await BroadcastProgress(db, {}, clock).tick()
+    assert (await one_broadcast(db)).status == "done"
+    await chat.type("/lichsu")
+    assert "đã gửi 1/3, lỗi 0, chặn 0 · đang chờ người dân nhắn lại: 2" in chat.texts()
+    await chat.type("/dunggui 1")  # done sending, but two copies wait: they can be stopped
+    assert "Đã dừng thông báo #1: 2 tin chưa gửi" in chat.texts()
+    assert {r.status for r in await bulk_rows(db)} == {"sent", "cancelled"}

@@ -14,7 +14,9 @@ from bot.storage.types import UTCDateTime
 class OutboxStatus(StrEnum):
     """The statuses of an outbox row: pending → sending → sent | failed | blocked | cancelled |
     skipped (refused by the platform's rules, e.g. outside a Zalo OA window; reason in
-    last_error)."""
+    last_error). A broadcast to someone outside a window is `held` instead: not claimed, it
+    turns pending when the person interacts again, or skipped when `next_attempt_at` (then its
+    expiry) passes."""
 
     PENDING = "pending"
     SENDING = "sending"
@@ -23,6 +25,7 @@ class OutboxStatus(StrEnum):
     BLOCKED = "blocked"
     CANCELLED = "cancelled"
     SKIPPED = "skipped"
+    HELD = "held"
 
 
 # Short names used by the delivery engine's SQL.
@@ -33,6 +36,7 @@ FAILED = OutboxStatus.FAILED
 BLOCKED = OutboxStatus.BLOCKED
 CANCELLED = OutboxStatus.CANCELLED
 SKIPPED = OutboxStatus.SKIPPED
+HELD = OutboxStatus.HELD
 FINAL_STATUSES = (SENT, FAILED, BLOCKED, CANCELLED, SKIPPED)
 
 
@@ -46,7 +50,9 @@ class RunStatus(StrEnum):
 class OutboxMessage(SQLModel, table=True):
     """One message to send. Every send in Loa is a row here first.
 
-    status: pending → sending → sent | failed | blocked | cancelled | skipped.
+    status: pending → sending → sent | failed | blocked | cancelled | skipped; or sending → held
+    (a broadcast waiting for its reader to write again; `next_attempt_at` is then its expiry)
+    → pending | skipped.
     priority: 0 = reply to a person typing, 1 = direct (reminders), 2 = bulk (posts, broadcasts).
     dedup_key: set for generated messages (e.g. "post:<campaign>:<day>:<subscriber>") so that a
     sweep run twice inserts nothing twice; nothing searches inside it.
