@@ -18,6 +18,7 @@ from bot.domain.text import utf16_len
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
 from fakes.botapi import FakeBotApi
+from tests.support.chat import ChatDriver
 from tests.support.coordinator_chat import bind, coordinator_conversation
 from tests.support.delivery import CountingChannel, Runner
 from tests.support.reporting import START, reporting_pack
@@ -53,14 +54,22 @@ async def residents(db: Database, clock: FakeClock) -> None:
             )  # fmt: skip
 
 
+async def new_notice(
+    db: Database, clock: FakeClock, files: Path, *, chat_id: str, channel: str = "telegram"
+) -> ChatDriver:
+    """Residents on Telegram and Zalo; a coordinator's chat on `channel` that typed /thongbao."""
+    pack = reporting_pack()
+    await residents(db, clock)
+    conversation, _ = coordinator_conversation(db, clock, pack, files)
+    chat = await bind(db, clock, conversation, pack, chat_id=chat_id, channel=channel)
+    await chat.type("/thongbao")
+    return chat
+
+
 async def test_a_long_notice_shows_both_splits_and_the_zalo_version_is_what_zalo_gets(
     db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:
-    pack = reporting_pack()
-    await residents(db, clock)
-    conversation, _ = coordinator_conversation(db, clock, pack, tmp_path)
-    chat = await bind(db, clock, conversation, pack, chat_id="c1")
-    await chat.type("/thongbao")
+    chat = await new_notice(db, clock, tmp_path, chat_id="c1")
     for piece in notice_pieces():
         await chat.type(piece)
     assert "Đã nhận nội dung (10000 ký tự)" in chat.texts()
@@ -116,11 +125,7 @@ async def test_a_long_notice_shows_both_splits_and_the_zalo_version_is_what_zalo
 async def test_a_zalo_coordinator_reads_it_in_zalo_messages_and_can_see_the_telegram_ones(
     db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:
-    pack = reporting_pack()
-    await residents(db, clock)
-    conversation, _ = coordinator_conversation(db, clock, pack, tmp_path)
-    chat = await bind(db, clock, conversation, pack, chat_id="zc", channel="zalo")
-    await chat.type("/thongbao")
+    chat = await new_notice(db, clock, tmp_path, chat_id="zc", channel="zalo")
     for piece in notice_pieces():
         await chat.type(piece)
     await chat.type("1")  # Zalo has no buttons: «1. Tiếp: chọn người nhận»
@@ -148,11 +153,7 @@ async def test_a_zalo_coordinator_reads_it_in_zalo_messages_and_can_see_the_tele
 async def test_a_short_notice_needs_no_cut_lines_and_a_stale_view_is_refused(
     db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:
-    pack = reporting_pack()
-    await residents(db, clock)
-    conversation, _ = coordinator_conversation(db, clock, pack, tmp_path)
-    chat = await bind(db, clock, conversation, pack, chat_id="c2")
-    await chat.type("/thongbao")
+    chat = await new_notice(db, clock, tmp_path, chat_id="c2")
     await chat.type("Mời bà con dự lễ phát động tối thứ Bảy.")
     await chat.press_label("Tiếp: chọn người nhận")
     await chat.press_label("Tất cả người dân")

@@ -14,7 +14,6 @@ import asyncio
 import io
 import random
 import re
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,18 +31,13 @@ from bot.reporting.officials import create_invite
 from bot.storage.db import Database
 from fakes.botapi import FakeBotApi
 from tests.support.coordinators import TABLES, Submitted, random_report, submit
+from tests.support.fake_servers import free_port
 from tests.support.reporting import START, reporting_pack
 
 ZALO_TOKEN = "7000000002:zalo-coordinator-e2e"
 ZALO_SECRET = "zalo-coordinator-secret"
 WAIT_S = 30.0  # hang guard only: a loaded 2-core machine can be slow
 NOTICE = "Mời bà con Khối phố 1 dự lễ phát động Tháng hành động tối thứ Bảy tại nhà văn hóa."
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
