@@ -210,8 +210,8 @@ def build_loa(
     reporting.register(router)
     HiddenSenders(pack).register(router)
     coordinators.register(router)
-    limits_text = {name: channel.capabilities.max_text for name, channel in channels.items()}
-    BroadcastChat(pack, key=signing_key, limits=limits_text).register(router)
+    capabilities = {name: channel.capabilities for name, channel in channels.items()}
+    BroadcastChat(pack, key=signing_key, channels=capabilities).register(router)
     dispatcher = Dispatcher(
         db,
         channels,

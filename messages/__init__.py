@@ -78,3 +78,9 @@ def both(key: str, /, **fields: object) -> str:
 def has(key: str) -> bool:
     """True if `key` exists in the reference language."""
     return key in catalogue(DEFAULT_LANG)
+
+
+def channel_name(channel: str, lang: str = DEFAULT_LANG, /) -> str:
+    """A channel as a person reads it («Zalo OA» for `zalo_oa`); an unknown one as its id."""
+    key = f"channels.{channel}"
+    return t(key, lang) if has(key) else channel

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from bot.domain.text import split_text
+
 
 class NotAnEvent(ValueError):
     """A webhook body that is JSON but none of the platform's events: the web server answers
@@ -110,6 +112,14 @@ class Capabilities:
     # Messages reach a person only this long after their last interaction (Zalo OA: 7 days);
     # the dispatcher skips, and counts, what falls outside. None = no such rule.
     window: timedelta | None = None
+    # `max_text` counts UTF-16 code units (an emoji counts 2), not code points (Zalo Bot)
+    utf16: bool = False
+
+
+def split_for(capabilities: Capabilities, text: str) -> list[str]:
+    """`text` cut into the messages a channel with these capabilities sends it as (a message
+    without choices), by the same rule its sender follows."""
+    return split_text(text, capabilities.max_text, utf16=capabilities.utf16)
 
 
 class SendStatus(StrEnum):

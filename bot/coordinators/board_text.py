@@ -10,7 +10,7 @@ from bot.domain.campaign import in_lang
 from bot.domain.numbers import format_count
 from bot.reporting.gaps import gap_lines
 from bot.reporting.reports import deadline_title, format_due
-from messages import t
+from messages import channel_name, t
 
 if TYPE_CHECKING:
     from bot.coordinators.board import Board, DeadlineBoard, Reach, TargetProgress
@@ -50,7 +50,8 @@ def deadline_lines(item: DeadlineBoard, lang: str) -> list[str]:
 def reach_lines(reach: Reach, kind: str, lang: str) -> list[str]:
     """What Loa delivered, in aggregate."""
     channels = ", ".join(
-        f"{name.capitalize()} {format_count(count)}" for name, count in reach.by_channel().items()
+        f"{channel_name(name, lang)} {format_count(count)}"
+        for name, count in reach.by_channel().items()
     )
     channels = f" ({channels})" if channels else ""
     total = sum(reach.subscribers.values())

@@ -4,6 +4,7 @@ per channel) → send now, send now as urgent (through quiet hours), or schedule
 Also /lichsu (past broadcasts and their figures) and stopping one (/dunggui or its button).
 
 Buttons: bot/coordinators/buttons.py (`bc:…`); the flow's state is the chat's flow data (JSON).
+What the preview shows, and the «see the <channel> version» buttons: broadcast_preview.py.
 """
 
 from __future__ import annotations
@@ -12,16 +13,24 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from bot.channels.base import Choice
+from bot.channels.base import Capabilities, Choice
 from bot.chat.router import Router
 from bot.chat.turn import Turn
 from bot.clock import format_vn_datetime
 from bot.coordinators import audit, broadcasts, roles
+from bot.coordinators import broadcast_preview as preview
 from bot.coordinators.broadcasts import Audience, BroadcastError
-from bot.coordinators.buttons import AudienceButton, Step, StepButton, StopButton, ValueButton
+from bot.coordinators.buttons import (
+    AudienceButton,
+    Step,
+    StepButton,
+    StopButton,
+    ValueButton,
+    ViewButton,
+)
 from bot.domain.campaign import CampaignPack
 from bot.storage.models import Official
-from messages import t
+from messages import channel_name, t
 
 FLOW = "broadcast"
 KINDS = broadcasts.AUDIENCE_KINDS
@@ -31,10 +40,12 @@ MULTI = ("groups",)  # several values may be chosen (the others take one)
 class BroadcastChat:
     """/thongbao, /lichsu, /dunggui and the broadcast buttons."""
 
-    def __init__(self, pack: CampaignPack, *, key: bytes, limits: Mapping[str, int]) -> None:
+    def __init__(
+        self, pack: CampaignPack, *, key: bytes, channels: Mapping[str, Capabilities]
+    ) -> None:
         self.pack = pack
         self.key = key
-        self.limits = dict(limits)
+        self.channels = dict(channels)  # how each channel cuts a long text
 
     def register(self, router: Router) -> None:
         """Add the broadcast commands, buttons and flow."""
@@ -136,6 +147,8 @@ class BroadcastChat:
                 await self._preview(turn, state)
         elif (value := ValueButton.unpack(data)) is not None:
             await self._pick_value(turn, state, value.index)
+        elif (view := ViewButton.unpack(data)) is not None:
+            await self._view(turn, state, view.channel)
         elif step is not None:
             await self._on_step(turn, state, step.step)
         else:
@@ -223,7 +236,7 @@ class BroadcastChat:
         try:
             text = broadcasts.check_text(data.get("text", ""))
             shown = await broadcasts.preview(
-                turn.session, self.pack, audience, text, limits=self.limits, now=turn.now
+                turn.session, self.pack, audience, text, channels=self.channels, now=turn.now
             )
         except BroadcastError as err:
             self._error(turn, err)
@@ -241,33 +254,48 @@ class BroadcastChat:
             audience=audience,
             now=turn.now,
         )
-        data["id"] = row.id
+        own = broadcasts.parts_for(self.channels, turn.channel, text)
+        data.update(id=row.id, views=preview.views(shown, own))
         turn.set_flow(FLOW, "confirm", data)
-        own = shown.parts.get(turn.channel) or next(iter(shown.parts.values()))
-        for part in own:
+        for part in own:  # the text in full, as the coordinator's own channel shows it
             turn.say_text(part, numbered=False)
-        lines = [
-            turn.text(
-                "coordinators.broadcast.per_channel",
-                channel=channel,
-                people=count,
-                parts=len(shown.parts[channel]),
-            )
-            for channel, count in shown.per_channel.items()
-        ]
-        if shown.oa_now or shown.oa_held:  # Zalo OA: who gets it now, who when they write again
-            lines.append(turn.text("coordinators.broadcast.preview_oa", now=shown.oa_now,
-                                   held=shown.oa_held))  # fmt: skip
-        self._say(
-            turn,
-            "preview",
+        label = self._audience_label(turn, audience)
+        turn.say_text(
+            preview.preview_text(shown, own, audience=label, lang=turn.lang),
+            choices=self._confirm_choices(turn, data),
+        )
+
+    def _confirm_choices(self, turn: Turn, data: dict[str, Any]) -> list[Choice]:
+        return [
             self._choice(turn, "go_button", Step.GO),
             self._choice(turn, "urgent_button", Step.URGENT),
             self._choice(turn, "at_button", Step.AT),
+            *preview.view_choices(data.get("views") or {}, turn.lang),
             self._choice(turn, "quit_button", Step.QUIT),
-            audience=self._audience_label(turn, audience),
-            total=len(shown.recipients),
-            lines="\n".join(lines),
+        ]
+
+    async def _view(self, turn: Turn, data: dict[str, Any], channel: str) -> None:
+        """The draft's text in full as `channel` sends it; the confirm step stays."""
+        count = (data.get("views") or {}).get(channel)
+        broadcast_id = data.get("id")
+        text = None
+        if turn.step == "confirm" and count and isinstance(broadcast_id, int):
+            text = await broadcasts.draft_text(turn.session, broadcast_id)
+        if text is None:
+            turn.say("coordinators.chat.stale_button")
+            return
+        parts = broadcasts.parts_for(self.channels, channel, text)
+        resplit = any(
+            len(broadcasts.parts_for(self.channels, turn.channel, part)) > 1 for part in parts
+        )
+        turn.say_text(preview.view_head(channel, len(parts), resplit=resplit, lang=turn.lang))
+        for part in parts:
+            turn.say_text(part, numbered=False)
+        self._say(
+            turn,
+            "view_end",
+            *self._confirm_choices(turn, data),
+            channel=channel_name(channel, turn.lang),
         )
 
     def _audience_label(self, turn: Turn, audience: Audience) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.channels.base import Outbound
+from bot.channels.base import Capabilities, Outbound, split_for
 from bot.channels.zalo_oa.events import CHANNEL as OA_CHANNEL
 from bot.channels.zalo_oa.events import WINDOW as OA_WINDOW
 from bot.clock import VN_TZ
@@ -35,7 +35,7 @@ from bot.delivery.keys import BROADCAST_TOPIC
 from bot.delivery.outbox import OutboxItem, Priority, enqueue, start_run
 from bot.delivery.window import last_interactions, outside_reason
 from bot.domain.campaign import CampaignPack
-from bot.domain.text import split_text
+from bot.domain.text import ZALO_MAX_TEXT
 from bot.reporting import reports
 from bot.reporting import repository as officials_repo
 from bot.storage.models import Broadcast, OutboxMessage, Subscriber
@@ -43,6 +43,7 @@ from bot.storage.models.delivery import CANCELLED, HELD, PENDING, SENDING
 
 MAX_TEXT = 12_000  # about three Telegram messages or six Zalo messages
 AUDIENCE_KINDS = ("residents", "groups", "lang", "agencies", "type", "missing")
+UNKNOWN_CHANNEL = Capabilities(max_text=ZALO_MAX_TEXT, buttons=False, utf16=True)
 
 
 class BroadcastError(ValueError):
@@ -148,15 +149,13 @@ async def preview(
     audience: Audience,
     text: str,
     *,
-    limits: Mapping[str, int],
+    channels: Mapping[str, Capabilities],
     now: datetime,
 ) -> Preview:
     """The recipients per channel and the text split as each channel will split it."""
     found = await recipients(session, pack, audience)
     per_channel = Counter(r.channel for r in found)
-    parts = {
-        channel: split_text(text, limits.get(channel, 2000)) for channel in sorted(per_channel)
-    }
+    parts = {channel: parts_for(channels, channel, text) for channel in sorted(per_channel)}
     shown = Preview(found, dict(sorted(per_channel.items())), parts)
     oa_chats = [r.chat_id for r in found if r.channel == OA_CHANNEL]
     if oa_chats:
@@ -166,6 +165,12 @@ async def preview(
         )
         shown.oa_now = len(oa_chats) - shown.oa_held
     return shown
+
+
+def parts_for(channels: Mapping[str, Capabilities], channel: str, text: str) -> list[str]:
+    """`text` cut into the messages `channel` sends it as (a channel that is not configured:
+    cut at Zalo's 2,000, the shortest limit)."""
+    return split_for(channels.get(channel, UNKNOWN_CHANNEL), text)
 
 
 _WHEN = re.compile(r"^\s*(\d{1,2})/(\d{1,2})\s+(\d{1,2})[:h](\d{2})\s*$")
@@ -208,6 +213,12 @@ async def create(
     session.add(row)
     await session.flush()
     return row
+
+
+async def draft_text(session: AsyncSession, broadcast_id: int) -> str | None:
+    """The text of a draft not yet confirmed; None when it is gone or was confirmed."""
+    row = await session.get(Broadcast, broadcast_id)
+    return row.text if row is not None and row.status == "draft" else None
 
 
 async def confirm(

@@ -1,7 +1,8 @@
 """The coordinator's buttons, as typed callback data (see bot/chat/callbacks.py).
 
 Wire forms: `co:nudge:<deadline>` (remind the missing), `bc:<step>` (the broadcast flow's steps),
-`bc:aud:<kind>`, `bc:val:<index>` (an audience and one of its values), `bc:stop:<broadcast>`.
+`bc:aud:<kind>`, `bc:val:<index>` (an audience and one of its values), `bc:stop:<broadcast>`,
+`bc:view:<channel>` (the preview's text as that channel sends it, in full).
 """
 
 from __future__ import annotations
@@ -55,3 +56,10 @@ class StopButton(CallbackData, prefix="bc"):
 
     tag: Literal["stop"] = "stop"
     broadcast: int
+
+
+class ViewButton(CallbackData, prefix="bc"):
+    """Show the previewed text in full as `channel` will send it (the confirm step stays)."""
+
+    tag: Literal["view"] = "view"
+    channel: str

@@ -18,7 +18,7 @@ from bot.coordinators.export.summary import NoDeadline
 from bot.domain.campaign import CampaignPack
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
-from messages import t
+from messages import channel_name, t
 from messages.packs import PackError, load_pack, unusable_text
 
 
@@ -157,7 +157,9 @@ async def _broadcast(
             )  # fmt: skip
     finally:
         await db.dispose()
-    channels = ", ".join(f"{name} {count}" for name, count in sorted(per_channel.items()))
+    channels = ", ".join(
+        f"{channel_name(name, lang)} {count}" for name, count in sorted(per_channel.items())
+    )
     fields: dict[str, object] = {"id": row.id, "people": row.recipients, "channels": channels}
     if at:
         return t("coordinators.cli.queued_at", lang, at=at, **fields)

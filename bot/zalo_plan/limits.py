@@ -27,7 +27,7 @@ from bot.delivery.quota import Quota, QuotaFigures, next_month_start, quota_figu
 from bot.reporting.repository import coordinators
 from bot.storage.db import Database
 from bot.storage.models import Official, Subscriber
-from messages import t
+from messages import channel_name, t
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ async def quota_notice(session: AsyncSession, figures: QuotaFigures, now: dateti
                 t(
                     "zalo.quota_closed",
                     coordinator.lang,
-                    channel=figures.channel.capitalize(),
+                    channel=channel_name(figures.channel, coordinator.lang),
                     sent=figures.sent,
                     per_month=figures.per_month,
                     month=f"{figures.month[5:]}/{figures.month[:4]}",

@@ -10,7 +10,8 @@ from sqlmodel import col
 
 from bot.campaign.events import activate_campaign, sweep_due
 from bot.clock import VN_TZ, FakeClock
-from bot.coordinators.board import board_view, quarter_bounds
+from bot.coordinators.board import Reach, board_view, quarter_bounds
+from bot.coordinators.board_text import reach_lines
 from bot.domain.campaign import CampaignPack, Target
 from bot.domain.forms import FormData
 from bot.storage.db import Database
@@ -130,3 +131,18 @@ async def _deliver(db: Database, now: datetime, *, fail: set[str]) -> None:
             .where(col(OutboxMessage.status) == outbox_status.PENDING)
             .values(status=outbox_status.FAILED)
         )
+
+
+def test_channels_are_named_in_words_on_the_board() -> None:
+    """«Zalo OA», not «Zalo_oa» (what `str.capitalize` made of the channel id)."""
+    reach = Reach(
+        quarter=4, year=2025, posts_this_quarter=0, posts_this_year=0, groups_total=3,
+        groups_reached=0,
+        subscribers={("Khối phố 1", "telegram"): 2, ("Khối phố 1", "zalo_oa"): 1,
+                     (None, "zalo"): 1},
+    )  # fmt: skip
+    vi = reach_lines(reach, "khối phố", "vi")
+    assert "• Người đăng ký: 4 (Telegram 2, Zalo 1, Zalo OA 1); 1/3 khối phố có người đăng ký" in vi
+    en = "\n".join(reach_lines(reach, "khối phố", "en"))
+    assert "(Telegram 2, Zalo 1, Zalo OA 1)" in en
+    assert "Zalo_oa" not in en

@@ -84,8 +84,8 @@ async def test_broadcast_to_one_group_previews_and_goes_out_once(
     assert chat.last[0].text == "Mời bà con dự lễ phát động tối thứ Bảy tại nhà văn hóa."
     preview = chat.last[-1].text
     assert "Khối phố 1 — tổng 3" in preview
-    assert "• telegram: 2 người, mỗi người 1 tin" in preview
-    assert "• zalo: 1 người, mỗi người 1 tin" in preview
+    assert "• Telegram: 2 người, mỗi người 1 tin (như trên)" in preview
+    assert "• Zalo: 1 người, mỗi người 1 tin (như trên)" in preview
     await chat.press_label("Gửi ngay")
     assert "Đang gửi thông báo #1 tới 3 người" in chat.texts()
     rows = await bulk_rows(db)
@@ -157,8 +157,8 @@ async def test_empty_long_nobody_and_past_each_get_a_clear_answer(
     telegram_parts = [o.text for o in chat.last[:-1]]
     assert len(telegram_parts) == 3
     assert all(len(p) <= 4096 for p in telegram_parts)
-    assert "• telegram: 3 người, mỗi người 3 tin" in chat.last[-1].text
-    assert "• zalo: 1 người, mỗi người 6 tin" in chat.last[-1].text
+    assert "• Telegram: 3 người, mỗi người 3 tin (như trên)" in chat.last[-1].text
+    assert "• Zalo: 1 người, mỗi người 6 tin, cắt như sau:" in chat.last[-1].text
     await chat.press_label("Hẹn giờ")
     await chat.type("09/12 07:30")  # the day before START
     assert "đã qua" in chat.texts()

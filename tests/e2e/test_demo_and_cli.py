@@ -261,7 +261,7 @@ def test_broadcast_and_audit_from_the_office_pc(tmp_path: Path) -> None:
                env=env, cwd=tmp_path)  # fmt: skip
     assert sent.returncode == 0, sent.stderr
     assert sent.stdout.strip() == t(
-        "coordinators.cli.queued", "vi", id=1, people=3, channels="telegram 3"
+        "coordinators.cli.queued", "vi", id=1, people=3, channels="Telegram 3"
     )
     audit = loa("audit", env=env, cwd=tmp_path)
     assert audit.returncode == 0, audit.stderr

@@ -7,7 +7,6 @@ both platforms; updates are POSTed as the platforms would, replies come back to 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,18 +20,13 @@ from bot.app import run_bot
 from bot.config import Settings, SettingsError
 from fakes.botapi import FakeBotApi
 from fakes.zalo_oa import FakeZaloOa
+from tests.support.fake_servers import free_port
 from tests.support.pack import small_pack
 
 TG_TOKEN = "7000000001:run-webhook-token"
 ZALO_TOKEN = "7000000002:run-webhook-zalo"
 TG_SECRET = "tg-hook-secret"
 ZALO_SECRET = "zalo-hook-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

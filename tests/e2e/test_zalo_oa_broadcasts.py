@@ -87,7 +87,7 @@ async def test_the_preview_says_who_gets_it_now_and_who_when_they_write_again(
     await near_and_away(h)
     async with h.loa.db.session() as session:
         shown = await broadcasts.preview(
-            session, h.loa.pack, Audience("residents"), TEXT, limits={}, now=h.clock.now()
+            session, h.loa.pack, Audience("residents"), TEXT, channels={}, now=h.clock.now()
         )
     assert (shown.oa_now, shown.oa_held) == (1, 1)
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
+from bot.channels.telegram.sender import TelegramSender
+from bot.channels.zalo.sender import ZaloSender
 from bot.chat.conversation import Conversation
 from bot.chat.router import Router
 from bot.clock import FakeClock
@@ -22,7 +24,8 @@ from tests.support.chat import ChatDriver
 
 KEY = b"test-signing-key"
 PUBLIC_URL = "https://loa.example.vn"
-LIMITS = {"telegram": 4096, "zalo": 2000}
+# how the real senders cut long texts (Zalo counts UTF-16 units)
+CAPABILITIES = {"telegram": TelegramSender.capabilities, "zalo": ZaloSender.capabilities}
 
 
 def coordinator_conversation(
@@ -47,7 +50,7 @@ def coordinator_conversation(
     ).register(router)
     reporting.register(router)
     coordinators.register(router)
-    BroadcastChat(pack, key=KEY, limits=LIMITS).register(router)
+    BroadcastChat(pack, key=KEY, channels=CAPABILITIES).register(router)
     return Conversation(db, router, clock), coordinators
 
 

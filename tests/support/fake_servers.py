@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,3 +19,10 @@ async def fake_botapi(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeBotA
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
     async with FakeBotApi() as server:
         yield server
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a web server the test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

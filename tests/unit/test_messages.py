@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from messages import LANGUAGES, MessageError, catalogue, placeholders, t
+from messages import LANGUAGES, MessageError, catalogue, channel_name, placeholders, t
 
 
 def test_every_key_exists_in_every_language_with_the_same_fields() -> None:
@@ -36,3 +36,11 @@ def test_unknown_key_and_wrong_fields_fail_loudly() -> None:
 def test_vietnamese_is_the_default() -> None:
     assert t("residents.stopped").startswith("Bạn đã dừng nhận tin")
     assert t("residents.stopped", "en").startswith("You will no longer")
+
+
+def test_channels_have_names_in_words() -> None:
+    assert [channel_name(c, "vi") for c in ("telegram", "zalo", "zalo_oa")] == [
+        "Telegram", "Zalo", "Zalo OA",
+    ]  # fmt: skip
+    assert channel_name("console", "en") == "Console"
+    assert channel_name("matrix", "vi") == "matrix"  # not in the catalogue: its id

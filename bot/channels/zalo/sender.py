@@ -78,7 +78,7 @@ class ZaloSender:
     """Implements the `Channel` protocol over `ZaloClient.send_message`."""
 
     name = CHANNEL
-    capabilities = Capabilities(max_text=MAX_TEXT, buttons=False)
+    capabilities = Capabilities(max_text=MAX_TEXT, buttons=False, utf16=True)
 
     def __init__(self, client: ZaloClient) -> None:
         self._client = client
