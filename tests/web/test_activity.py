@@ -1,5 +1,5 @@
 """Activity's tracked channel: what `loa run` hands the dispatcher keeps the wrapped channel's
-abilities (a Telegram sender's button edits)."""
+abilities (a Telegram sender's edits: buttons off, text replaced)."""
 
 from __future__ import annotations
 
