@@ -52,9 +52,11 @@ class Mono:
         return self.now
 
 
-async def confirmed_broadcast(db: Database, clock: FakeClock, recipients: int) -> None:
+async def confirmed_broadcast(
+    db: Database, clock: FakeClock, recipients: int
+) -> tuple[BroadcastProgress, Mono]:
     """Broadcast #1 from the Telegram coordinator to `recipients` Zalo residents (their rows
-    stay pending until a test marks them sent)."""
+    stay pending until a test marks them sent), and its reporter on a hand-moved clock."""
     residents = [("zalo", f"z{n}", "Khối phố 1", "active") for n in range(recipients)]
     await add_residents(db, clock, residents)
     async with db.session() as session:
@@ -64,6 +66,8 @@ async def confirmed_broadcast(db: Database, clock: FakeClock, recipients: int) -
         )  # fmt: skip
         assert row.id is not None
         await broadcasts.confirm(session, reporting_pack(), row.id, now=clock.now())
+    mono = Mono()
+    return BroadcastProgress(db, clock, editable={"telegram"}, monotonic=mono), mono
 
 
 async def set_row(db: Database, row_id: int | None, **values: object) -> None:
@@ -95,9 +99,7 @@ async def close(runner: Runner) -> None:
 async def test_the_progress_message_is_one_row_then_edit_rows_coalesced_while_waiting(
     db: Database, clock: FakeClock
 ) -> None:
-    await confirmed_broadcast(db, clock, 8)
-    mono = Mono()
-    progress = BroadcastProgress(db, clock, editable={"telegram"}, monotonic=mono)
+    progress, mono = await confirmed_broadcast(db, clock, 8)
     await progress.tick()
     [first] = await outbox_to(db, COORDINATOR)
     assert (first.text, first.priority, first.dedup_key, first.edit_of) == (
@@ -138,9 +140,7 @@ async def test_the_progress_message_is_one_row_then_edit_rows_coalesced_while_wa
 async def test_a_first_message_in_flight_is_not_edited_but_the_finished_text_queues_behind_it(
     db: Database, clock: FakeClock
 ) -> None:
-    await confirmed_broadcast(db, clock, 4)
-    mono = Mono()
-    progress = BroadcastProgress(db, clock, editable={"telegram"}, monotonic=mono)
+    progress, mono = await confirmed_broadcast(db, clock, 4)
     await progress.tick()
     [first] = await outbox_to(db, COORDINATOR)
     await set_row(db, first.id, status="sending")  # claimed by the dispatcher, not yet sent
@@ -163,9 +163,7 @@ async def test_a_first_message_in_flight_is_not_edited_but_the_finished_text_que
 async def test_progress_reaches_the_bot_api_only_through_outbox_rows_and_a_429_is_retried(
     db: Database, clock: FakeClock
 ) -> None:
-    await confirmed_broadcast(db, clock, 8)
-    mono = Mono()
-    progress = BroadcastProgress(db, clock, editable={"telegram"}, monotonic=mono)
+    progress, mono = await confirmed_broadcast(db, clock, 8)
     async with FakeBotApi() as server:
         runner = telegram_runner(db, clock, server)
         await progress.tick()
@@ -222,11 +220,9 @@ async def test_progress_reaches_the_bot_api_only_through_outbox_rows_and_a_429_i
 async def test_after_a_restart_the_progress_message_goes_on_being_edited(
     db: Database, clock: FakeClock
 ) -> None:
-    await confirmed_broadcast(db, clock, 4)
+    progress, mono = await confirmed_broadcast(db, clock, 4)
     async with FakeBotApi() as server:
         before = telegram_runner(db, clock, server)
-        mono = Mono()
-        progress = BroadcastProgress(db, clock, editable={"telegram"}, monotonic=mono)
         await progress.tick()
         assert await before.run(sends=1) == 1
         await mark_bulk_sent(db, 1)
