@@ -9,9 +9,11 @@ recipient got.
 
     python -m benchmarks.broadcast_progress --recipients 2000
 
-RESULT fields: seconds = confirm to «done»; edits = progress edits (at most one per
-EDIT_EVERY_S); delivered_once, lost (not blocked, got none), duplicates (got two: at most the
-sends in flight at the kill), status = the broadcast's final status after the restart.
+RESULT fields: seconds = confirm to «done»; edits = progress edits the fake accepted (edit rows
+the dispatcher sent: at most one per EDIT_EVERY_S, the finished text included); coalesced =
+times a newer figure rewrote an edit row still waiting instead of queueing another;
+delivered_once, lost (not blocked, got none), duplicates (got two: at most the sends in flight
+at the kill), status = the broadcast's final status after the restart.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from benchmarks.harness import TOKEN, chat_ids, fake_server, say, setup_logging, workdir
@@ -37,6 +39,7 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.storage.db import Database
 from bot.storage.models import Broadcast, Official, Subscriber
+from bot.storage.models.delivery import PENDING, SENDING, SENT, OutboxMessage
 from fakes.botapi import is_blocked_by_ratio
 from messages.packs import load_pack
 
@@ -75,7 +78,7 @@ async def child(args: argparse.Namespace) -> None:
         limits={"telegram": ChannelLimits(per_second=args.limit)},
         chats=CHAT_EVENTS,
     )
-    progress = BroadcastProgress(db, {"telegram": sender}, clock, notify=dispatcher.notify)
+    progress = BroadcastProgress(db, clock, editable={"telegram"}, notify=dispatcher.notify)
     await dispatcher.recover()
     await dispatcher.start()
     started = time.monotonic()
@@ -88,10 +91,25 @@ async def child(args: argparse.Namespace) -> None:
     seconds = time.monotonic() - started
     stop.set()
     await reporter
+    while True:  # the finished text lands
+        if not await coordinator_rows(db, (PENDING, SENDING)):
+            break
+        await asyncio.sleep(0.2)
     await dispatcher.stop()
     await sender.aclose()
+    edits = await coordinator_rows(db, (SENT,), edits=True)
     await db.dispose()
-    print(f"EDITS {progress.edits} SECONDS {seconds:.1f}", flush=True)
+    print(f"EDITS {edits} COALESCED {progress.rewrites} SECONDS {seconds:.1f}", flush=True)
+
+
+async def coordinator_rows(db: Database, statuses: tuple[str, ...], *, edits: bool = False) -> int:
+    """Outbox rows to the coordinator in these statuses (only edit rows: `edits`)."""
+    rows = col(OutboxMessage.chat_id) == COORDINATOR_CHAT, col(OutboxMessage.status).in_(statuses)
+    query = select(func.count()).select_from(OutboxMessage).where(*rows)
+    if edits:
+        query = query.where(col(OutboxMessage.edit_of).is_not(None))
+    async with db.session() as session:
+        return int((await session.execute(query)).scalar_one())
 
 
 async def seed(db_path: Path, chats: list[str], now: datetime) -> None:
@@ -145,6 +163,7 @@ async def one_run(args: argparse.Namespace, *, kill: bool) -> dict[str, object]:
                 out, _ = await first.communicate()
                 words = out.decode().split()
                 figures["edits"] = int(words[words.index("EDITS") + 1])
+                figures["coalesced"] = int(words[words.index("COALESCED") + 1])
                 figures["seconds"] = float(words[words.index("SECONDS") + 1])
             figures["with_restart_s"] = round(time.monotonic() - started, 1)
             per_chat: dict[str, int] = (await server.stats(per_chat=True))["per_chat_accepted"]
@@ -170,6 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     say(
         f"RESULT broadcast_progress recipients={args.recipients} limit={args.limit:g}/s "
         f"seconds_to_100pct={whole['seconds']} edits={whole['edits']} "
+        f"coalesced={whole['coalesced']} "
         f"delivered_once={whole['delivered_once']} lost={whole['lost']} status={whole['status']}"
     )
     crash = asyncio.run(one_run(args, kill=True))

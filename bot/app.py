@@ -234,7 +234,7 @@ def build_loa(
         editable=editable,
     )
     inbox = Inbox(db, conversation, clock, after_turn=after_turn)
-    progress = BroadcastProgress(db, channels, clock, notify=dispatcher.notify)
+    progress = BroadcastProgress(db, clock, editable=editable, notify=dispatcher.notify)
     return Loa(
         progress=progress,
         coordinators=coordinators,

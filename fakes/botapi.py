@@ -880,9 +880,12 @@ class FakeBotApi:
         return message
 
     def _edit_message_text(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
-        """editMessageText (core.telegram.org/bots/api#editmessagetext): chat_id + message_id of
-        a message the bot sent; answers the edited Message. Same text again is refused with
-        «400 Bad Request: message is not modified», as Telegram does."""
+        """editMessageText (https://core.telegram.org/bots/api#editmessagetext): chat_id +
+        message_id of a message the bot sent, the new `text` (1-4096 characters) and an optional
+        `reply_markup` (InlineKeyboardMarkup); answers the edited Message. An edit without
+        reply_markup leaves the message without an inline keyboard (Telegram's behaviour; the
+        page does not spell it out). The same text and keyboard again are refused with «400 Bad
+        Request: message is not modified», as Telegram does."""
         chat_id = _chat_id(params)
         text = params.get("text")
         if not isinstance(text, str) or not text.strip():
@@ -893,14 +896,20 @@ class FakeBotApi:
             message_id = int(params.get("message_id", 0))
         except (TypeError, ValueError):
             message_id = 0
+        markup = _check_markup(params.get("reply_markup"))
+        keyboard = markup if markup and "inline_keyboard" in markup else None
         message = self._messages.get((chat_id, message_id))
         if message is None and not self.record and 0 < message_id <= self._message_ids[chat_id]:
             message = {"message_id": message_id, "chat": self._chat(chat_id), "text": ""}
         if message is None or "text" not in message:
             raise ApiError(400, "Bad Request: message to edit not found")
-        if message["text"] == text:
+        if message["text"] == text and message.get("reply_markup") == keyboard:
             raise ApiError(400, "Bad Request: message is not modified")
         message["text"] = text
+        if keyboard is None:
+            message.pop("reply_markup", None)
+        else:
+            message["reply_markup"] = keyboard
         message["edit_date"] = self._now()
         self._accept(token, "editMessageText", chat_id, text, params, message_id)
         return message

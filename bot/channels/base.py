@@ -106,8 +106,7 @@ class Capabilities:
     buttons: bool
     max_buttons: int = 0
     files: bool = False  # documents and photos travel in the chat (else: a signed link)
-    # can edit a message it sent: take its buttons off (`ChoiceEditor`), replace its text
-    # (`EditableChannel`, progress messages)
+    # can edit a message it sent (`ChoiceEditor`): take its buttons off, replace its text
     edits: bool = False
     # Messages reach a person only this long after their last interaction (Zalo OA: 7 days);
     # the dispatcher skips, and counts, what falls outside. None = no such rule.
@@ -175,10 +174,16 @@ def render_choices(message: Outbound) -> str:
 
 @runtime_checkable
 class ChoiceEditor(Protocol):
-    """A channel that can take the buttons off a message it sent (`Capabilities.edits`)."""
+    """A channel that can change a message it sent (`Capabilities.edits`). The dispatcher calls
+    it for an outbox edit row, under the channel's limits like any send."""
 
     async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
         """Remove the buttons of message `message_ref` (a `SendResult.message_ref`)."""
+        ...
+
+    async def edit_text(self, message_ref: str, message: Outbound) -> SendResult:
+        """Replace the text and buttons of message `message_ref` (in `message.chat_id`) by
+        `message`'s; a message already showing them counts as done."""
         ...
 
 
@@ -190,25 +195,4 @@ class Channel(Protocol):
 
     async def send(self, message: Outbound) -> SendResult:
         """Deliver one message (splitting long text by the channel's limit)."""
-        ...
-
-
-@runtime_checkable
-class EditableChannel(Protocol):
-    """A channel that can edit a message it sent (Telegram): for progress messages.
-
-    Such a status message is sent directly, not through the outbox: editing it needs the id the
-    platform gives back, and losing one costs nothing (the next tick sends a new one).
-    """
-
-    async def send_for_id(
-        self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
-    ) -> tuple[SendResult, str | None]:
-        """Send a text; returns the result and the new message's id."""
-        ...
-
-    async def edit_text(
-        self, chat_id: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
-    ) -> SendResult:
-        """Replace the text (and buttons) of a message sent before."""
         ...

@@ -1,7 +1,10 @@
-"""The broadcast's progress message: edited in place where the channel can (at most one edit every
-few seconds), else a new message at 25, 50, 75 and 100 % through the outbox; each with the way to
-cancel what is not yet sent. It also starts scheduled broadcasts whose time came and marks
-finished ones done.
+"""The broadcast's progress message, through the outbox like every send.
+
+Where the channel can edit a message it sent, one message: the first is an ordinary outbox row
+(the broadcast remembers that row's id), and each later figure an edit row pointing at it, at
+most one every few seconds, rewritten instead of queued again while the last one still waits.
+Elsewhere a new message at 25, 50, 75 and 100 %. Each offers the way to cancel what is not yet
+sent. It also starts scheduled broadcasts whose time came and marks finished ones done.
 
 `tick()` does one round; `run()` loops it until stopped (wired in `loa run`).
 """
@@ -11,17 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Channel, Choice, EditableChannel, Outbound
+from bot.channels.base import Choice, Outbound
 from bot.clock import Clock
 from bot.coordinators import broadcasts
 from bot.coordinators.buttons import StopButton
-from bot.delivery.outbox import OutboxItem, Priority, enqueue
+from bot.delivery.edits import Replaced, replace_message
+from bot.delivery.outbox import OutboxItem, Priority, enqueue, enqueue_one
 from bot.reporting import repository as officials_repo
 from bot.storage.db import Database
 from bot.storage.models import Broadcast
@@ -67,22 +72,23 @@ class BroadcastProgress:
     def __init__(
         self,
         db: Database,
-        channels: Mapping[str, Channel],
         clock: Clock,
         *,
+        editable: Collection[str] = frozenset(),
         notify: Callable[[], None] = lambda: None,
         edit_every_s: float = EDIT_EVERY_S,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`editable` names the channels whose sent messages can be edited."""
         self._db = db
-        self._channels = channels
         self._clock = clock
+        self._editable = frozenset(editable)
         self._notify = notify
         self._edit_every_s = edit_every_s
         self._mono = monotonic
         self._last_edit: dict[int, float] = {}
-        self._last_text: dict[int, str] = {}
-        self.edits = 0  # progress edits made (for the benchmark)
+        self.edits = 0  # edit rows queued (for the benchmark) …
+        self.rewrites = 0  # … and waiting rows given a newer text instead
 
     async def tick(self) -> None:
         """One round over the running broadcasts."""
@@ -114,14 +120,8 @@ class BroadcastProgress:
         )
         lang = official.lang if official is not None else DEFAULT_LANG
         text = figures_text(row.id, figures, lang, finished=finished)
-        channel = self._channels.get(row.channel)
-        if (
-            channel is not None
-            and channel.capabilities.edits
-            and isinstance(channel, EditableChannel)
-        ):
-            await self._edit(channel, row, text, lang, finished)
-            return False
+        if row.channel in self._editable:
+            return await self._edit(session, row, text, lang, finished, now)
         step = max((s for s in STEPS if figures.percent >= s), default=0)
         if step <= row.progress_shown:
             return False
@@ -136,31 +136,41 @@ class BroadcastProgress:
         return await enqueue(session, [item], now=now) > 0
 
     async def _edit(
-        self, channel: EditableChannel, row: Broadcast, text: str, lang: str, finished: bool
-    ) -> None:
+        self,
+        session: AsyncSession,
+        row: Broadcast,
+        text: str,
+        lang: str,
+        finished: bool,
+        now: datetime,
+    ) -> bool:
+        """Queue the first message, or the change of it: at most one every `edit_every_s`,
+        except the finished text, which always goes (and takes the stop button off)."""
         assert row.id is not None
         choices = () if finished else (cancel_choice(row.id, lang),)
+        message = Outbound(channel=row.channel, chat_id=row.chat_id, text=text, choices=choices)
         mono = self._mono()
-        if row.progress_message_id is None:
-            result, message_id = await channel.send_for_id(row.chat_id, text, choices)
-            if message_id is not None:
-                row.progress_message_id = message_id
-                self._last_edit[row.id] = mono
-                self._last_text[row.id] = text
-            return
-        if self._last_text.get(row.id) == text:
-            return
-        if not finished and mono - self._last_edit.get(row.id, 0.0) < self._edit_every_s:
-            return
-        result = await channel.edit_text(row.chat_id, row.progress_message_id, text, choices)
-        self._last_edit[row.id] = mono
-        self._last_text[row.id] = text
-        self.edits += 1
+        if row.progress_outbox_id is None:
+            first = OutboxItem(message, Priority.REPLY, dedup_key=f"bcp:{row.id}:msg")
+            row.progress_outbox_id = await enqueue_one(session, first, now=now)
+            self._last_edit[row.id] = mono
+            return True
+        if not finished and mono - self._last_edit.get(row.id, -math.inf) < self._edit_every_s:
+            return False
+        # the finished text is the last this broadcast gets: it is queued behind a first
+        # message still being sent rather than waiting for a round that will not come
+        done = await replace_message(
+            session, row.progress_outbox_id, message, now=now, behind_send=finished
+        )
         if finished:
             self._last_edit.pop(row.id, None)
-            self._last_text.pop(row.id, None)
-        if result.error:
-            log.info("progress edit refused: %s", result.error)
+        elif done in (Replaced.QUEUED, Replaced.REWRITTEN):
+            self._last_edit[row.id] = mono
+        self.edits += done is Replaced.QUEUED
+        self.rewrites += done is Replaced.REWRITTEN
+        if done is Replaced.GONE:
+            log.info("broadcast #%s: its progress message was never delivered", row.id)
+        return done is Replaced.QUEUED
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick every second until `stop` is set; a failing round is logged and retried."""

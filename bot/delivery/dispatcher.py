@@ -238,7 +238,7 @@ class Dispatcher:
                 lane.changed.clear()
                 await self._ticker.wait(lane.changed, wake)
                 continue
-            lane.limiter.take(job.chat_id, now, lane.cost(job), per_chat=job.edit_of is None)
+            lane.limiter.take(job.chat_id, now, lane.cost(job), per_chat=job.paced_per_chat)
             self._spawn_send(lane, job)
             if len(lane) <= lane.buffer_target // 2:
                 self._wake.set()
@@ -289,8 +289,9 @@ class Dispatcher:
 
     @staticmethod
     async def _deliver(channel: Channel, job: Job) -> SendResult:
-        """Send the row's message, or for an edit row take the buttons off the message it
-        names; a channel that cannot edit, or a message never sent, leaves nothing to do."""
+        """Send the row's message; for an edit row, change the message it names: its text and
+        buttons become the row's, or with no text its buttons go. A channel that cannot edit,
+        or a message never sent, leaves nothing to do."""
         if job.edit_of is None:
             return await channel.send(outbound(job))
         if job.edit_ref is None or not channel.capabilities.edits:
@@ -298,7 +299,9 @@ class Dispatcher:
         if not isinstance(channel, ChoiceEditor):
             return SendResult(SendStatus.OK, calls=0)
         editor: ChoiceEditor = channel
-        return await editor.clear_choices(job.chat_id, job.edit_ref)
+        if not job.text:
+            return await editor.clear_choices(job.chat_id, job.edit_ref)
+        return await editor.edit_text(job.edit_ref, outbound(job))
 
     # -- recording -----------------------------------------------------------------------------
 

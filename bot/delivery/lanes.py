@@ -50,9 +50,7 @@ class Lane:
             heapq.heappush(self.ready, (priority, job_id, job))
         while self.ready:
             _, _, job = self.ready[0]
-            # an edit row (buttons taken off an old message) is not a new message to the chat:
-            # it does not wait for, nor delay, the chat's next message
-            wait = 0.0 if job.edit_of is not None else self.limiter.chat_delay(job.chat_id, now)
+            wait = self.limiter.chat_delay(job.chat_id, now) if job.paced_per_chat else 0.0
             heapq.heappop(self.ready)
             if wait <= 0:
                 return job

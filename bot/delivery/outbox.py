@@ -59,7 +59,9 @@ class OutboxItem:
     forget_after_send: bool = False  # deleted once sent (no row naming the chat is kept)
     topic: str | None = None  # what the message is about (bot/delivery/keys.py) …
     topic_ref: str | None = None  # … and which one of them, both matched by equality
-    edit_of: int | None = None  # not a message: take the buttons off outbox row `edit_of`
+    # not a message: change the message of outbox row `edit_of` to this text and these
+    # choices; with no text, take its buttons off
+    edit_of: int | None = None
 
 
 def encode_choices(choices: Sequence[Choice]) -> str:
@@ -179,6 +181,25 @@ async def enqueue_each(
         stmt = insert(table).values(_row_values(item, now)).returning(table.c.id)
         ids.append((await session.execute(stmt)).scalar_one())
     return ids
+
+
+async def enqueue_one(session: AsyncSession, item: OutboxItem, *, now: datetime) -> int:
+    """Insert one item outside any run (a run's count is not raised) and return its row id;
+    an item whose dedup key exists is not inserted again, and that row's id is returned."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    stmt = (
+        insert_fn(table)
+        .values(_row_values(item, now))
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(table.c.id)
+    )
+    row_id = (await session.execute(stmt)).scalar()
+    if row_id is None:
+        found = select(table.c.id).where(table.c.dedup_key == item.dedup_key)
+        row_id = (await session.execute(found)).scalar_one()
+    return int(row_id)
 
 
 async def start_run(session: AsyncSession, *, kind: str, label: str, now: datetime) -> int:

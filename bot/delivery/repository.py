@@ -43,9 +43,17 @@ class Job:
     run_id: int | None
     extra: str | None
     forget_after_send: bool = False  # deleted once it reached a final state
-    edit_of: int | None = None  # an edit row: take the buttons off outbox row `edit_of` …
+    # an edit row: change the message of outbox row `edit_of` (its text and buttons become
+    # this row's; with no text, its buttons go) …
+    edit_of: int | None = None
     topic: str | None = None  # what the row is about (bot/delivery/keys.py)
     edit_ref: str | None = None  # … whose message the platform knows by this id (if sent)
+
+    @property
+    def paced_per_chat(self) -> bool:
+        """Whether the chat's spacing applies: to messages and text edits, which the person
+        sees change; not to taking the buttons off an old message."""
+        return self.edit_of is None or bool(self.text)
 
 
 def chunks(ids: Sequence[int]) -> list[Sequence[int]]:

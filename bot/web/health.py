@@ -18,9 +18,7 @@ from sqlalchemy import text
 from bot.channels.base import (
     Capabilities,
     Channel,
-    Choice,
     ChoiceEditor,
-    EditableChannel,
     Outbound,
     SendResult,
     SendStatus,
@@ -52,7 +50,7 @@ def flag_probe(is_up: Callable[[], bool]) -> Probe:
     return probe
 
 
-class _Editor(Channel, ChoiceEditor, EditableChannel, Protocol):
+class _Editor(Channel, ChoiceEditor, Protocol):
     """A channel that edits what it sent (the Telegram sender)."""
 
 
@@ -66,7 +64,7 @@ class Activity:
 
     def track_sends(self, channel: Channel) -> Channel:
         """`channel`, noting every successful send."""
-        if isinstance(channel, ChoiceEditor) and isinstance(channel, EditableChannel):
+        if isinstance(channel, ChoiceEditor):
             return _TrackedEditor(cast(_Editor, channel), self)
         return _TrackedChannel(channel, self)
 
@@ -120,7 +118,7 @@ class _TrackedChannel:
 
 class _TrackedEditor(_TrackedChannel):
     """A tracked channel that can edit what it sent (Telegram): the edits stay visible to the
-    dispatcher (`ChoiceEditor`) and to broadcast progress (`EditableChannel`)."""
+    dispatcher (`ChoiceEditor`), which sends edit rows through them."""
 
     def __init__(self, inner: _Editor, activity: Activity) -> None:
         super().__init__(inner, activity)
@@ -130,20 +128,9 @@ class _TrackedEditor(_TrackedChannel):
         """Take a message's buttons off through the wrapped channel."""
         return await self._editor.clear_choices(chat_id, message_ref)
 
-    async def send_for_id(
-        self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
-    ) -> tuple[SendResult, str | None]:
-        """Send a text through the wrapped channel, for its id."""
-        result, message_id = await self._editor.send_for_id(chat_id, text, choices)
-        if result.status is SendStatus.OK:
-            self._activity.note_sent(self.name)
-        return result, message_id
-
-    async def edit_text(
-        self, chat_id: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
-    ) -> SendResult:
-        """Edit a sent text through the wrapped channel."""
-        return await self._editor.edit_text(chat_id, message_id, text, choices)
+    async def edit_text(self, message_ref: str, message: Outbound) -> SendResult:
+        """Replace a sent message's text and buttons through the wrapped channel."""
+        return await self._editor.edit_text(message_ref, message)
 
 
 class Health:

@@ -200,17 +200,36 @@ async def test_a_menu_is_set_for_that_chat_only_before_the_text(
     assert server.texts_to("9") == ["Đã xác nhận"]
 
 
-async def test_edit_message_text_changes_a_sent_message(
+async def test_edit_text_replaces_a_sent_messages_text_and_buttons(
     server: FakeBotApi, sender: TelegramSender
 ) -> None:
-    result, message_id = await sender.send_for_id("11", "Đã gửi 0/100")
-    assert result.status is SendStatus.OK
-    assert message_id is not None
-    assert (await sender.edit_text("11", message_id, "Đã gửi 50/100")).status is SendStatus.OK
-    # the same text again: Telegram's «message is not modified» (a permanent 400)
-    same = await sender.edit_text("11", message_id, "Đã gửi 50/100")
-    assert same.status is SendStatus.FAILED
-    missing = await sender.edit_text("11", "999", "x")
+    stop = (Choice("Dừng", "bc:stop:1"),)
+    sent = await sender.send(Outbound("telegram", "11", "Đã gửi 0/100", stop))
+    assert sent.message_ref is not None
+    message_id = int(sent.message_ref)
+    halfway = Outbound("telegram", "11", "Đã gửi 50/100", stop)
+    assert (await sender.edit_text(sent.message_ref, halfway)).status is SendStatus.OK
+    assert server.markup_of("11", message_id) == {
+        "inline_keyboard": [[{"text": "Dừng", "callback_data": "bc:stop:1"}]]
+    }
+    # the same text and buttons again (an edit repeated after a restart): Telegram answers
+    # «message is not modified», which counts as done
+    assert (await sender.edit_text(sent.message_ref, halfway)).status is SendStatus.OK
+    done = Outbound("telegram", "11", "Xong 100/100")  # no choices: the buttons go
+    assert (await sender.edit_text(sent.message_ref, done)).status is SendStatus.OK
+    assert server.markup_of("11", message_id) is None
+    missing = await sender.edit_text("999", done)  # «message to edit not found»
     assert missing.status is SendStatus.FAILED
     edits = server.sent_to("11", "editMessageText")
-    assert [c.text for c in edits] == ["Đã gửi 50/100"]
+    assert [c.text for c in edits] == ["Đã gửi 50/100", "Xong 100/100"]
+    assert "reply_markup" not in edits[-1].params
+
+
+async def test_a_429_on_an_edit_is_a_retry_with_its_wait(
+    server: FakeBotApi, sender: TelegramSender
+) -> None:
+    sent = await sender.send(Outbound("telegram", "12", "0%", (Choice("Dừng", "s"),)))
+    assert sent.message_ref is not None
+    server.fail_next("editMessageText", 429, retry_after=3)
+    result = await sender.edit_text(sent.message_ref, Outbound("telegram", "12", "50%"))
+    assert (result.status, result.retry_after) == (SendStatus.RETRY, 3.0)

@@ -1,5 +1,5 @@
-"""Broadcasts: the chat flow, audiences, preview, confirming once, scheduling, cancelling,
-progress messages and the history; refusals are in test_chat.py."""
+"""Broadcasts: the chat flow, audiences, preview, confirming once, scheduling, cancelling and
+the history; progress messages are in test_progress.py, refusals in test_chat.py."""
 
 from __future__ import annotations
 
@@ -12,14 +12,19 @@ from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
-from bot.channels.base import Capabilities, Choice, Outbound, SendResult, SendStatus
 from bot.clock import FakeClock
 from bot.coordinators import broadcasts
 from bot.coordinators.broadcasts import Audience, BroadcastError
 from bot.coordinators.progress import BroadcastProgress
 from bot.storage.db import Database
-from bot.storage.models import Broadcast, OutboxMessage, Subscriber
-from tests.support.coordinator_chat import audit_rows, bind, coordinator_conversation, outbox_to
+from bot.storage.models import OutboxMessage, Subscriber
+from tests.support.coordinator_chat import (
+    add_residents,
+    audit_rows,
+    bind,
+    coordinator_conversation,
+    one_broadcast,
+)
 from tests.support.reporting import START, fill_minimal_report, reporting_pack
 
 
@@ -28,29 +33,10 @@ def clock() -> FakeClock:
     return FakeClock(START)
 
 
-async def add_residents(
-    db: Database, clock: FakeClock, rows: list[tuple[str, str, str, str]]
-) -> None:
-    """(channel, chat id, group, status) subscribers."""
-    async with db.session() as session:
-        for channel, chat_id, group, status in rows:
-            session.add(
-                Subscriber(
-                    channel=channel, chat_id=chat_id, group_code=group, status=status,
-                    created_at=clock.now(), updated_at=clock.now(),
-                )
-            )  # fmt: skip
-
-
 async def bulk_rows(db: Database) -> list[OutboxMessage]:
     async with db.session() as session:
         stmt = select(OutboxMessage).where(col(OutboxMessage.run_id).is_not(None))
         return list((await session.execute(stmt.order_by(col(OutboxMessage.id)))).scalars())
-
-
-async def one_broadcast(db: Database) -> Broadcast:
-    async with db.session() as session:
-        return (await session.execute(select(Broadcast))).scalars().one()
 
 
 RESIDENTS = [
@@ -198,7 +184,7 @@ async def test_cancel_stops_what_is_unsent_and_answers_twice_and_after_done(
             .where(col(OutboxMessage.status) == "pending")
             .values(status="sent")
         )
-    await BroadcastProgress(db, {}, clock).tick()
+    await BroadcastProgress(db, clock).tick()
     await chat.press("bc:stop:2")
     assert "đã gửi xong" in chat.texts()
     await chat.type("/lichsu")
@@ -206,104 +192,6 @@ async def test_cancel_stops_what_is_unsent_and_answers_twice_and_after_done(
     assert "#1 · 10/12/2025 09:00 · đã dừng · Tất cả người dân: đã gửi 1/4" in chat.texts()
     cancels = [r for r in await audit_rows(db) if r.action == "cancel"]
     assert [c.detail for c in cancels] == ["#1 3 stopped"]
-
-
-class EditingChannel:
-    """A channel with edits: records sends and edits (like the Telegram sender)."""
-
-    name = "telegram"
-    capabilities = Capabilities(max_text=4096, buttons=True, edits=True)
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-        self.edits: list[tuple[str, tuple[Choice, ...]]] = []
-
-    async def send(self, message: Outbound) -> SendResult:
-        return SendResult(SendStatus.OK)
-
-    async def send_for_id(
-        self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
-    ) -> tuple[SendResult, str | None]:
-        self.sent.append(text)
-        return SendResult(SendStatus.OK), "77"
-
-    async def edit_text(
-        self, chat_id: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
-    ) -> SendResult:
-        self.edits.append((text, choices))
-        return SendResult(SendStatus.OK)
-
-
-async def _sent(db: Database, count: int) -> None:
-    async with db.session() as session:
-        pending = (await session.execute(select(OutboxMessage).where(
-            col(OutboxMessage.status) == "pending", col(OutboxMessage.run_id).is_not(None)
-        ).limit(count))).scalars()  # fmt: skip
-        for row in pending:
-            row.status = "sent"
-
-
-async def test_progress_is_edited_in_place_at_most_every_few_seconds(
-    db: Database, clock: FakeClock
-) -> None:
-    pack = reporting_pack()
-    await add_residents(db, clock, [("zalo", f"z{n}", "Khối phố 1", "active") for n in range(8)])
-    async with db.session() as session:
-        row = await broadcasts.create(
-            session, author="x", channel="telegram", chat_id="c9", text="Tin",
-            audience=Audience("residents"), now=clock.now(),
-        )  # fmt: skip
-        assert row.id is not None
-        await broadcasts.confirm(session, pack, row.id, now=clock.now())
-    channel = EditingChannel()
-    mono = [0.0]
-    progress = BroadcastProgress(db, {"telegram": channel}, clock, monotonic=lambda: mono[0])
-    await progress.tick()
-    assert channel.sent == ["📤 Thông báo #1: đã gửi 0/8 (0%) · lỗi 0 · đã chặn Loa 0"]
-    for _ in range(3):  # three quick rounds within the edit interval: no edit
-        await _sent(db, 1)
-        mono[0] += 0.5
-        await progress.tick()
-    assert channel.edits == []
-    mono[0] += 3
-    await progress.tick()
-    assert channel.edits[-1][0].startswith("📤 Thông báo #1: đã gửi 3/8 (37%)")
-    assert [c.data for c in channel.edits[-1][1]] == ["bc:stop:1"]
-    await _sent(db, 5)
-    mono[0] += 0.1  # the last edit is not held back
-    await progress.tick()
-    assert channel.edits[-1] == ("✅ Thông báo #1 xong: đã gửi 8/8 · lỗi 0 · đã chặn Loa 0", ())
-    assert progress.edits == 2
-    assert (await one_broadcast(db)).status == "done"
-
-
-async def test_progress_without_edits_comes_at_quarters_through_the_outbox(
-    db: Database, clock: FakeClock, tmp_path: Path
-) -> None:
-    pack = reporting_pack()
-    await add_residents(
-        db, clock, [("telegram", f"t{n}", "Khối phố 1", "active") for n in range(8)]
-    )
-    conversation, _ = coordinator_conversation(db, clock, pack, tmp_path)
-    chat = await bind(db, clock, conversation, pack, chat_id="zc", channel="zalo")
-    await chat.type("/thongbao")
-    await chat.type("Tin")
-    await chat.press_label("Tiếp: chọn người nhận")
-    await chat.press_label("Tất cả người dân")
-    await chat.press_label("Gửi ngay")
-    progress = BroadcastProgress(db, {}, clock)
-    shown = []
-    for step in (1, 1, 1, 2, 3):
-        await _sent(db, step)
-        await progress.tick()
-        shown = [r.text for r in await outbox_to(db, "zc") if r.text.startswith(("📤 Thông", "✅"))]
-    assert [s.split(" · ")[0] for s in shown] == [
-        "📤 Thông báo #1: đã gửi 2/8 (25%)",
-        "📤 Thông báo #1: đã gửi 5/8 (62%)",
-        "✅ Thông báo #1 xong: đã gửi 8/8",
-    ]
-    assert "Gõ /dunggui 1" in shown[0]
-    assert "/dunggui" not in shown[-1]
 
 
 async def test_scheduled_broadcast_starts_when_its_time_comes(
@@ -320,7 +208,7 @@ async def test_scheduled_broadcast_starts_when_its_time_comes(
         assert row.id is not None
         confirmed = await broadcasts.confirm(session, pack, row.id, now=clock.now(), send_at=at)
         assert confirmed.recipients == 4
-    progress = BroadcastProgress(db, {}, clock)
+    progress = BroadcastProgress(db, clock)
     await progress.tick()
     assert (await one_broadcast(db)).status == "scheduled"
     clock.advance(timedelta(hours=11))
@@ -362,29 +250,6 @@ async def test_agency_audiences_reach_the_bound_officials(
             assert sorted(r.chat_id for r in found) == chats, audience
         with pytest.raises(BroadcastError):
             await broadcasts.recipients(session, pack, Audience("missing", ("x",)))
-
-
-async def test_after_a_restart_the_progress_message_goes_on_being_edited(
-    db: Database, clock: FakeClock
-) -> None:
-    pack = reporting_pack()
-    await add_residents(db, clock, [("zalo", f"z{n}", "Khối phố 1", "active") for n in range(4)])
-    async with db.session() as session:
-        row = await broadcasts.create(
-            session, author="x", channel="telegram", chat_id="c9", text="Tin",
-            audience=Audience("residents"), now=clock.now(),
-        )  # fmt: skip
-        assert row.id is not None
-        await broadcasts.confirm(session, pack, row.id, now=clock.now())
-    before = EditingChannel()
-    await BroadcastProgress(db, {"telegram": before}, clock).tick()
-    assert len(before.sent) == 1
-    await _sent(db, 2)
-    # a new process (the first was killed): the same message is edited, no second one is sent
-    after = EditingChannel()
-    await BroadcastProgress(db, {"telegram": after}, clock).tick()
-    assert after.sent == []
-    assert after.edits[-1][0].startswith("📤 Thông báo #1: đã gửi 2/4 (50%)")
 
 
 def test_button_wire_forms_and_stale_data() -> None:
@@ -436,7 +301,7 @@ async def test_zalo_oa_residents_outside_the_window_are_shown_held_and_can_be_st
         for row in (await session.execute(select(OutboxMessage).where(
                 col(OutboxMessage.run_id).is_not(None)))).scalars():  # fmt: skip
             row.status = "sent" if row.chat_id == "oa0" else "held"
-    await BroadcastProgress(db, {}, clock).tick()
+    await BroadcastProgress(db, clock).tick()
     assert (await one_broadcast(db)).status == "done"
     await chat.type("/lichsu")
     assert "đã gửi 1/3, lỗi 0, chặn 0 · đang chờ người dân nhắn lại: 2" in chat.texts()

@@ -6,7 +6,10 @@ import math
 
 import pytest
 
+from bot.delivery.lanes import Lane
 from bot.delivery.limiter import ChannelLimiter, ChannelLimits, TokenBucket
+from bot.delivery.repository import Job
+from tests.support.delivery import ScriptedChannel
 
 
 def _drive(limiter: ChannelLimiter, chats: list[str], until: float) -> list[float]:
@@ -113,3 +116,23 @@ def test_idle_chat_buckets_are_forgotten() -> None:
     assert limiter.forget_idle(0.5) == 0
     assert limiter.forget_idle(1.0) == 100
     assert limiter.tracked_chats == 0
+
+
+async def test_a_text_edit_keeps_the_chats_spacing_taking_buttons_off_does_not() -> None:
+    # a text the person sees change (a progress figure) is paced like a message: Telegram
+    # answers 429 to a chat edited faster; taking old buttons off never delays the next message
+    limiter = ChannelLimiter(ChannelLimits(per_second=10_000, per_chat_per_second=1.0))
+    lane = Lane("telegram", ScriptedChannel(), limiter)
+    limiter.take("c9", 0.0)  # a message just went to the chat
+    text_edit = Job(1, "telegram", "c9", "Đã gửi 4/8", "[]", 1, True, 0, 0, None, None, edit_of=7)
+    clear = Job(2, "telegram", "c9", "", "[]", 1, True, 0, 0, None, None, edit_of=5)
+    lane.push(text_edit)
+    lane.push(clear)
+    assert lane.pop_ready(0.1) is clear
+    assert lane.pop_ready(0.1) is None
+    assert lane.next_wake(0.1) == pytest.approx(0.9)
+    assert lane.pop_ready(1.0) is text_edit
+    limiter.take("c9", 1.0, per_chat=clear.paced_per_chat)
+    assert limiter.chat_delay("c9", 1.0) == 0.0
+    limiter.take("c9", 1.0, per_chat=text_edit.paced_per_chat)
+    assert limiter.chat_delay("c9", 1.0) == pytest.approx(1.0)

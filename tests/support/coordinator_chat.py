@@ -19,7 +19,7 @@ from bot.reporting.chat import Reporting
 from bot.reporting.officials import Role, create_invite
 from bot.residents.chat import Residents
 from bot.storage.db import Database
-from bot.storage.models import AuditEntry, OutboxMessage
+from bot.storage.models import AuditEntry, Broadcast, OutboxMessage, Subscriber
 from tests.support.chat import ChatDriver
 
 KEY = b"test-signing-key"
@@ -84,3 +84,32 @@ async def outbox_to(db: Database, chat_id: str) -> list[OutboxMessage]:
     async with db.session() as session:
         stmt = select(OutboxMessage).where(col(OutboxMessage.chat_id) == chat_id)
         return list((await session.execute(stmt.order_by(col(OutboxMessage.id)))).scalars())
+
+
+async def add_residents(
+    db: Database, clock: FakeClock, rows: list[tuple[str, str, str, str]]
+) -> None:
+    """(channel, chat id, group, status) subscribers."""
+    async with db.session() as session:
+        for channel, chat_id, group, status in rows:
+            session.add(
+                Subscriber(
+                    channel=channel, chat_id=chat_id, group_code=group, status=status,
+                    created_at=clock.now(), updated_at=clock.now(),
+                )
+            )  # fmt: skip
+
+
+async def one_broadcast(db: Database) -> Broadcast:
+    async with db.session() as session:
+        return (await session.execute(select(Broadcast))).scalars().one()
+
+
+async def mark_bulk_sent(db: Database, count: int) -> None:
+    """Mark `count` pending bulk rows sent, as if the dispatcher had sent them."""
+    async with db.session() as session:
+        pending = (await session.execute(select(OutboxMessage).where(
+            col(OutboxMessage.status) == "pending", col(OutboxMessage.run_id).is_not(None)
+        ).limit(count))).scalars()  # fmt: skip
+        for row in pending:
+            row.status = "sent"

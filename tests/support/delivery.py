@@ -8,7 +8,14 @@ from collections import defaultdict, deque
 from typing import Any
 
 from bot.app import CHAT_EVENTS
-from bot.channels.base import Capabilities, Channel, Outbound, SendResult, SendStatus
+from bot.channels.base import (
+    Capabilities,
+    Channel,
+    ChoiceEditor,
+    Outbound,
+    SendResult,
+    SendStatus,
+)
 from bot.clock import FakeClock, FakeTicker
 from bot.delivery.dispatcher import POLL_S, Dispatcher
 from bot.delivery.limiter import ChannelLimits
@@ -79,6 +86,35 @@ class CountingChannel:
         finally:
             self.sent.append(message)
             self.waiter.done()
+
+
+class CountingEditor(CountingChannel):
+    """A counting channel over a channel that edits what it sent (`ChoiceEditor`): an edit
+    counts as a finished send too (in `sent`, and for the waiter); `edited` keeps each as
+    (message_ref, new text; "" when the buttons were taken off)."""
+
+    def __init__(self, inner: Channel) -> None:
+        super().__init__(inner)
+        assert isinstance(inner, ChoiceEditor)
+        self._editor: ChoiceEditor = inner
+        self.edited: list[tuple[str, str]] = []
+
+    async def clear_choices(self, chat_id: str, message_ref: str) -> SendResult:
+        try:
+            return await self._editor.clear_choices(chat_id, message_ref)
+        finally:
+            self._count(message_ref, Outbound(self.name, chat_id, ""))
+
+    async def edit_text(self, message_ref: str, message: Outbound) -> SendResult:
+        try:
+            return await self._editor.edit_text(message_ref, message)
+        finally:
+            self._count(message_ref, message)
+
+    def _count(self, message_ref: str, message: Outbound) -> None:
+        self.edited.append((message_ref, message.text))
+        self.sent.append(message)
+        self.waiter.done()
 
 
 class Runner:

@@ -1,5 +1,5 @@
 """Activity's tracked channel: what `loa run` hands the dispatcher keeps the wrapped channel's
-abilities (a Telegram sender's button edits)."""
+abilities (a Telegram sender's edits: buttons off, text replaced)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from datetime import UTC, datetime
 
 from bot.channels.base import (
     Capabilities,
-    Choice,
     ChoiceEditor,
-    EditableChannel,
     Outbound,
     SendResult,
     SendStatus,
@@ -32,15 +30,8 @@ class Editable:
         self.cleared.append((chat_id, message_ref))
         return SendResult(SendStatus.OK)
 
-    async def send_for_id(
-        self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
-    ) -> tuple[SendResult, str | None]:
-        return SendResult(SendStatus.OK), "42"
-
-    async def edit_text(
-        self, chat_id: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
-    ) -> SendResult:
-        self.cleared.append((chat_id, f"edit {message_id}"))
+    async def edit_text(self, message_ref: str, message: Outbound) -> SendResult:
+        self.cleared.append((message.chat_id, f"edit {message_ref}: {message.text}"))
         return SendResult(SendStatus.OK)
 
 
@@ -62,10 +53,9 @@ async def test_a_tracked_channel_passes_button_edits_through() -> None:
     sent = await tracked.send(Outbound(channel="telegram", chat_id="9", text="Câu hỏi?"))
     assert sent.message_ref == "41"
     assert (await tracked.clear_choices("9", "41")).status is SendStatus.OK
-    assert isinstance(tracked, EditableChannel)
-    assert await tracked.send_for_id("9", "50%") == (SendResult(SendStatus.OK), "42")
-    assert (await tracked.edit_text("9", "42", "100%")).status is SendStatus.OK
-    assert inner.cleared == [("9", "41"), ("9", "edit 42")]
+    edited = await tracked.edit_text("41", Outbound(channel="telegram", chat_id="9", text="100%"))
+    assert edited.status is SendStatus.OK
+    assert inner.cleared == [("9", "41"), ("9", "edit 41: 100%")]
     assert activity.last_sent == {"telegram": clock.now()}
 
 

@@ -202,7 +202,24 @@ class TelegramSender:
         (core.telegram.org/bots/api#editmessagereplymarkup). «message is not modified» (the
         keyboard is already gone, e.g. taken off when pressed) counts as done."""
         payload = {"chat_id": chat_id, "message_id": int(message_ref)}
-        result = await self._post(f"{self._method_url}editMessageReplyMarkup", payload)
+        return await self._edit("editMessageReplyMarkup", payload)
+
+    async def edit_text(self, message_ref: str, message: Outbound) -> SendResult:
+        """editMessageText (core.telegram.org/bots/api#editmessagetext) with `reply_markup`:
+        the text and buttons of message `message_ref` become `message`'s (without choices the
+        buttons go, as Telegram does). «message is not modified» (it shows them already, e.g.
+        an edit sent again after a restart) counts as done."""
+        payload: dict[str, Any] = {
+            "chat_id": message.chat_id,
+            "message_id": int(message_ref),
+            "text": message.text[:MAX_TEXT],
+        }
+        if message.choices:
+            payload["reply_markup"] = build_keyboard(message.choices, message.columns)
+        return await self._edit("editMessageText", payload)
+
+    async def _edit(self, method: str, payload: dict[str, Any]) -> SendResult:
+        result = await self._post(f"{self._method_url}{method}", payload)
         if result.status is SendStatus.FAILED and result.error == NOT_MODIFIED:
             return SendResult(SendStatus.OK)
         return result
@@ -267,30 +284,6 @@ class TelegramSender:
             log.warning("telegram %s transport error: %s", method, type(exc).__name__)
             return SendResult(SendStatus.RETRY, error=f"transport {type(exc).__name__}"[:200])
         return classify_response(status, body)
-
-    async def edit_text(
-        self, chat_id: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
-    ) -> SendResult:
-        """editMessageText (core.telegram.org/bots/api#editmessagetext): a progress message.
-        Without `choices` the message's buttons are removed (as Telegram does)."""
-        payload: dict[str, Any] = {
-            "chat_id": chat_id,
-            "message_id": int(message_id),
-            "text": text[:MAX_TEXT],
-        }
-        if choices:
-            payload["reply_markup"] = build_keyboard(choices, 1)
-        return await self._post(f"{self._method_url}editMessageText", payload)
-
-    async def send_for_id(
-        self, chat_id: str, text: str, choices: tuple[Choice, ...] = ()
-    ) -> tuple[SendResult, str | None]:
-        """sendMessage returning the new message's id (to edit it later)."""
-        payload: dict[str, Any] = {"chat_id": chat_id, "text": text[:MAX_TEXT]}
-        if choices:
-            payload["reply_markup"] = build_keyboard(choices, 1)
-        result = await self._post(self._send_url, payload, with_ref=True)
-        return result, result.message_ref
 
     async def get_me(self) -> dict[str, Any]:
         """The bot's own user (getMe), e.g. its `username`. Raises ConnectionError when Telegram

@@ -47,7 +47,7 @@ class Broadcast(SQLModel, table=True):
     send_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     run_id: int | None = Field(default=None, foreign_key="bulk_run.id")
     recipients: int = Field(default=0)
-    progress_message_id: str | None = Field(default=None, max_length=32)
+    progress_outbox_id: int | None = Field(default=None)  # the progress message's outbox row
     progress_shown: int = Field(default=0)  # the last percentage step shown (25, 50, 75, 100)
     created_at: datetime = Field(sa_type=UTCDateTime)
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -103,7 +103,8 @@ class OutboxMessage(SQLModel, table=True):
     topic_ref: str | None = Field(default=None, max_length=64)
     # the platform's id of the sent message (replies with buttons), for taking them off later
     sent_ref: str | None = Field(default=None, max_length=64)
-    # not a message: «take the buttons off the message of outbox row `edit_of`» (text empty)
+    # not a message: «the message of outbox row `edit_of` now says this row's text, with this
+    # row's buttons» (a progress message); with no text, «take its buttons off»
     edit_of: int | None = Field(default=None)
 
 
