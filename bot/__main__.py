@@ -139,7 +139,9 @@ def cmd_status(_: argparse.Namespace) -> int:
             if settings.zalo_oa_app_id:
                 from bot.channels.zalo_oa.cli import status_line
 
-                print(await status_line(db, SystemClock()))
+                quota = settings.zalo_oa_template_daily_quota
+                on = bool(settings.zalo_oa_template_id)
+                print(await status_line(db, SystemClock(), template_quota=quota if on else None))
         finally:
             await db.dispose()
 

@@ -29,11 +29,9 @@ from bot.channels.zalo.client import ZaloClient
 from bot.channels.zalo.receiver import WEBHOOK_SECRET_HEADER as ZALO_SECRET_HEADER
 from bot.channels.zalo.receiver import ZaloReceiver
 from bot.channels.zalo.sender import ZaloSender
-from bot.channels.zalo_oa.client import OaClient
-from bot.channels.zalo_oa.sender import OaSender
 from bot.channels.zalo_oa.server import oa_route
-from bot.channels.zalo_oa.tokens import TokenManager, TokenVault
 from bot.channels.zalo_oa.webhook import OaWebhook
+from bot.channels.zalo_oa.wiring import add_oa_channel
 from bot.chat.conversation import Conversation
 from bot.chat.inbox import Inbox
 from bot.chat.inbox import forget_chat as forget_inbox
@@ -47,6 +45,7 @@ from bot.coordinators.progress import BroadcastProgress
 from bot.delivery.dispatcher import ChatEvents, Dispatcher
 from bot.delivery.limiter import ChannelLimits
 from bot.delivery.quota import Quota, QuotaBook
+from bot.delivery.templates import TemplateNotices, oa_notices
 from bot.delivery.window import HOLD_FOR
 from bot.domain.campaign import CampaignPack
 from bot.logs import asyncio_exception_handler
@@ -80,52 +79,6 @@ CHAT_EVENTS = ChatEvents(blocked=on_chat_blocked, migrated=on_chat_migrated)
 
 # Zalo publishes no Bot API send limits: stay well under anything plausible; 429s slow it further.
 ZALO_LIMITS = ChannelLimits(per_second=20.0, per_chat_per_second=1.0)
-
-
-@dataclass
-class OaParts:
-    """The Zalo OA channel's pieces: the client to close, the sender, the webhook to serve."""
-
-    client: OaClient
-    tokens: TokenManager
-    sender: OaSender
-    limits: ChannelLimits
-
-
-def build_oa(oa: ZaloOaSettings, db: Database, clock: Clock) -> OaParts:
-    """The OA sender over a sealed token store; a failed refresh alerts the coordinators."""
-    client = OaClient(
-        app_id=oa.app_id,
-        app_secret=oa.app_secret,
-        oauth_base_url=oa.oauth_base_url,
-        api_base_url=oa.api_base_url,
-    )
-    tokens = TokenManager(
-        client,
-        TokenVault(db, oa.oa_id, oa.token_key),
-        clock,
-        alert=lambda _reason: alert_coordinators(db, clock, "zalo_oa.token_alert"),
-    )
-    # Packages allow 100 (Growth) to 2,000 (Comprehensive) requests a minute; the API doc says
-    # 4,000 per app. Pace for the lowest package; -32 slows the lane further.
-    limits = ChannelLimits(per_second=oa.rate_per_minute / 60.0, per_chat_per_second=1.0)
-    return OaParts(client, tokens, OaSender(client, tokens, buttons=oa.buttons), limits)
-
-
-def add_oa_channel(
-    settings: Settings,
-    db: Database,
-    clock: Clock,
-    channels: dict[str, Channel],
-    limits: dict[str, ChannelLimits],
-) -> OaParts | None:
-    """The OA channel when its settings are there (added to `channels` and `limits`)."""
-    oa_settings = settings.zalo_oa()
-    if oa_settings is None:
-        return None
-    oa = build_oa(oa_settings, db, clock)
-    channels["zalo_oa"], limits["zalo_oa"] = oa.sender, oa.limits
-    return oa
 
 
 def oa_webhook(oa: ZaloOaSettings, loa: Loa) -> OaWebhook:
@@ -180,6 +133,7 @@ def build_loa(
     files: FileStore | None = None,
     public_url: str | None = None,
     hold_for: timedelta = HOLD_FOR,
+    templates: Mapping[str, TemplateNotices] | None = None,
 ) -> Loa:
     """Wire the services for `pack` over `db`, sending through `channels`; `after_turn` is told
     of every turn the inbox ran (the demo's transcript); `quotas` and `user_caps` are the plan
@@ -195,6 +149,7 @@ def build_loa(
         files=files or FileStore(Settings.model_fields["loa_files_dir"].default),
         file_channels=[name for name, ch in channels.items() if ch.capabilities.files],
         public_url=public_url,
+        template_quota={k: lane.daily_quota for k, lane in (templates or {}).items()},
     )
     reporting = Reporting(pack, on_bound=coordinators.on_bound)
     Distress(pack).register(router)
@@ -223,6 +178,7 @@ def build_loa(
         quota=QuotaBook(quotas or {}, on_closed=quota_notice),
         ticker=ticker,
         hold_for=hold_for,
+        templates=templates,
     )
     editable = frozenset(name for name, ch in channels.items() if ch.capabilities.edits)
     conversation = Conversation(
@@ -366,7 +322,9 @@ async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
                 activity.track_sends(ZaloSender(zalo_client)),
                 ZALO_LIMITS,
             )
-        oa = add_oa_channel(settings, db, clock, channels, limits)
+        oa = add_oa_channel(
+            settings, db, clock, channels, limits, partial(alert_coordinators, db, clock)
+        )
         if oa is not None:
             stack.push_async_callback(oa.client.aclose)
             channels["zalo_oa"] = activity.track_sends(channels["zalo_oa"])
@@ -382,6 +340,7 @@ async def _serve(  # noqa: C901 - one flat start-up sequence, each step one line
             files=FileStore(settings.loa_files_dir),
             public_url=settings.loa_public_url,
             hold_for=timedelta(days=settings.zalo_oa_hold_days),
+            templates=oa_notices(settings.zalo_oa(), pack.campaign.locality) if oa else None,
         )
         telegram = zalo = None
         if telegram_token is not None:

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     zalo_oa_rate_per_minute: int = Field(default=100, ge=1, le=4000)
     # days a broadcast waits for an OA resident outside the 7-day window to write again
     zalo_oa_hold_days: int = Field(default=7, ge=1, le=30)
+    # a ZBS template notice (tag 2) to residents with held broadcasts; empty: off (README)
+    zalo_oa_template_id: str = Field(default="", pattern=r"^[0-9]{0,32}$")
+    zalo_oa_template_daily_quota: int = Field(default=500, ge=0)  # the ward's cap a VN day
+    zalo_oa_template_ward_field: str = "ward"  # the template's field for the ward's name
+    zalo_oa_template_ward: str = ""  # the ward's name in the notice (empty: the pack's locality)
+    zalo_oa_template_date_field: str = ""  # a field for the day (dd/mm/yyyy); empty: none
     zalo_oa_oauth_base_url: str = "https://oauth.zaloapp.com"
     zalo_oa_api_base_url: str = "https://openapi.zalo.me"
     database_url: str = DEFAULT_DB
@@ -174,6 +180,11 @@ class Settings(BaseSettings):
             rate_per_minute=self.zalo_oa_rate_per_minute,
             oauth_base_url=self.zalo_oa_oauth_base_url,
             api_base_url=self.zalo_oa_api_base_url,
+            template_id=self.zalo_oa_template_id,
+            template_daily_quota=self.zalo_oa_template_daily_quota,
+            template_ward_field=self.zalo_oa_template_ward_field.strip(),
+            template_ward=self.zalo_oa_template_ward.strip(),
+            template_date_field=self.zalo_oa_template_date_field.strip(),
         )
 
     def bot_tokens(self) -> tuple[str | None, str | None]:
@@ -233,6 +244,11 @@ class ZaloOaSettings:
     rate_per_minute: int
     oauth_base_url: str
     api_base_url: str
+    template_id: str = ""  # empty: no template notices
+    template_daily_quota: int = 500
+    template_ward_field: str = "ward"
+    template_ward: str = ""
+    template_date_field: str = ""
 
 
 class SettingsError(Exception):

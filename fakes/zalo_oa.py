@@ -22,7 +22,7 @@ import json
 import secrets
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Self
 
 import httpx
@@ -33,6 +33,18 @@ from fakes.http_server import HttpServer, Request, Response, json_response
 
 TOKEN_PATH = "/v4/oa/access_token"  # [PHP OAuth2Client] [VERIF §D]
 CS_PATH = "/v3.0/oa/message/cs"  # [PHP ZaloEndPoint] [VERIF §E]
+# ZBS template by Zalo user id. Zalo's own reference (developers.zalo.me) could not be read; the
+# request is the one several unrelated integrations send (stored copies found with find_string
+# "/v3.0/oa/message/template": a PHP airline-ticket integration `send_template_message_by_uid`,
+# a TypeScript CRM `sendZaloZbs`, a NestJS `ZaloService.sendZbsTemplate`, a Python notifier, a
+# C# allowlist): POST, header `access_token`, JSON {"user_id", "template_id", "template_data"}
+# (the PHP one adds "tracking_id"). The answer {"error": 0, "message": "Success", "data":
+# {"msg_id", "sent_time", "quota": {…}}} follows the documented ZNS phone endpoint's answer
+# as the redai SDK gives it [REDAI]; the UID answer is UNVERIFIED. -249 «Không hỗ trợ UID» and
+# -109 «ID Template không hợp lệ» come from the PHP integration's ZBS error table; the error a
+# UID send gets for a non-follower or for the OA's daily template quota is UNVERIFIED (-213 and
+# -144 «Vượt định mức ngày» here).
+TEMPLATE_PATH = "/v3.0/oa/message/template"
 ACCESS_TTL_S = 90_000  # "expires_in": "90000", 25 h, sent as a string [VERIF §D] [HND Step 4]
 REFRESH_TTL = timedelta(days=90)  # "3 months", single use [VERIF §D] [HND]
 CODE_TTL = timedelta(minutes=10)  # authorization code: 10 minutes, single use [VERIF §D]
@@ -61,6 +73,9 @@ ERRORS = {
     -232: "User has not interacted with the OA, or the last interaction has expired",
     -233: "message type is invalid or not support",
     -244: "User has restricted this message type from your OA",
+    -109: "Template id is invalid",  # ZBS table (PHP integration above)
+    -144: "OA exceeded its daily quota",  # ZBS table; that UID sends get it: UNVERIFIED
+    -249: "Template does not support sending by user id",  # ZBS table: «Không hỗ trợ UID»
 }
 # OAuth errors: clients read non-zero `error` and `message` [HND] [CW request_token]; the codes
 # themselves are UNVERIFIED ("-140xx suspected" [VERIF §D]) — these are placeholders.
@@ -126,6 +141,13 @@ class FakeZaloOa:
         self.refreshes = 0
         self.billed = 0  # messages outside the free frame (55 VND each [VERIF §A])
         self.errors_served: dict[int, int] = {}
+        # templates: the approved ids, a switch that refuses the template with an error
+        # (-249 …), the OA's daily template quota (None: unlimited), what was accepted
+        self.template_ids: set[str] = {"480001"}
+        self.template_error: int | None = None
+        self.template_daily_quota: int | None = None
+        self.template_sent = CallLog()
+        self.template_errors: dict[int, int] = {}
         self._codes: dict[str, tuple[str, datetime]] = {}  # code → (challenge, expires)
         self._pairs: dict[str, _Pair] = {}  # refresh token → pair (live pairs only)
         self._access: dict[str, datetime] = {}  # live access token → expiry
@@ -286,7 +308,52 @@ class FakeZaloOa:
                     self.errors_served.get(payload["error"], 0) + 1
                 )
             return response
+        if request.method == "POST" and request.path == TEMPLATE_PATH:
+            response = self._template(request)
+            code = json.loads(response.body)["error"]
+            if code != 0:
+                self.template_errors[code] = self.template_errors.get(code, 0) + 1
+            return response
         return json_response(404, {"error": -404, "message": "Not found"})
+
+    def _template(self, request: Request) -> Response:
+        """A ZBS template by user id (shape and sources: TEMPLATE_PATH above)."""
+        now = self.clock.now()
+        token = request.headers.get("access_token", "")
+        if token not in self._access:
+            return _error(-216)
+        if self._access[token] <= now:
+            return _error(-220)
+        try:
+            body = json.loads(request.body)
+            user_id, template_id = str(body["user_id"]), str(body["template_id"])
+            data = body["template_data"]
+        except (ValueError, KeyError, TypeError):
+            return _error(-201, field="body")
+        if self.template_error is not None:
+            return _error(self.template_error)
+        if template_id not in self.template_ids or not isinstance(data, dict):
+            return _error(-109)
+        follower = self.followers.get(user_id)
+        if follower is None or not follower.following:
+            return _error(-213)
+        today = [c for c in self.template_sent.calls if _same_vn_day(c.time, now)]
+        if self.template_daily_quota is not None and len(today) >= self.template_daily_quota:
+            return _error(-144)
+        msg_id = f"{next(self._ids):x}{secrets.token_hex(8)}"
+        self.template_sent.add(
+            SentCall(
+                method="template",
+                token="",
+                chat_id=user_id,
+                text=json.dumps(data, ensure_ascii=False, sort_keys=True),
+                params=body,
+                time=now.timestamp(),
+                message_id=msg_id,
+            )
+        )
+        data_out = {"msg_id": msg_id, "sent_time": str(int(now.timestamp() * 1000))}
+        return json_response(200, {"error": 0, "message": "Success", "data": data_out})
 
     def _token(self, request: Request) -> Response:
         """Code exchange and refresh; form body, app secret in the `secret_key` header."""
@@ -408,6 +475,11 @@ class FakeZaloOa:
             "quota": quota,  # fields as seen in [ETEL] (secondary)
         }
         return json_response(200, {"error": 0, "message": "Success", "data": data})
+
+
+def _same_vn_day(stamp: float, now: datetime) -> bool:
+    vn = timezone(timedelta(hours=7))  # Vietnam: UTC+7, no daylight saving
+    return datetime.fromtimestamp(stamp, vn).date() == now.astimezone(vn).date()
 
 
 def _text_of(message: dict[str, Any]) -> str:

@@ -96,6 +96,10 @@ class Outbound:
     # next such message goes out or the flow ends (`Turn.retire_choices`), where the channel
     # can edit a sent message. Ignored by the channels themselves.
     single_use: bool = False
+    # Not a text: the channel's registered template notice with these (field, value) pairs
+    # (the Zalo OA's ZBS template by user id, `bot/delivery/templates.py`); `text` only
+    # describes it for the operator.
+    template: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +188,15 @@ class ChoiceEditor(Protocol):
     async def edit_text(self, message_ref: str, message: Outbound) -> SendResult:
         """Replace the text and buttons of message `message_ref` (in `message.chat_id`) by
         `message`'s; a message already showing them counts as done."""
+        ...
+
+
+@runtime_checkable
+class TemplateSender(Protocol):
+    """A channel that sends template notices (`Outbound.template`) and can stop doing so."""
+
+    def templates_open(self) -> bool:
+        """False once the platform refused the template itself (the notices wait)."""
         ...
 
 

@@ -184,16 +184,29 @@ def _progress(target: Target, reach: Reach) -> TargetProgress:
     return TargetProgress(target, None)
 
 
-async def build_board(db: Database, pack: CampaignPack, *, now: datetime, lang: str) -> Board:
+async def build_board(
+    db: Database,
+    pack: CampaignPack,
+    *,
+    now: datetime,
+    lang: str,
+    template_quota: int | None = None,
+) -> Board:
     """Read the board's figures in one transaction."""
     async with db.session() as session:
-        return await read_board(session, pack, now=now, lang=lang)
+        return await read_board(session, pack, now=now, lang=lang, template_quota=template_quota)
 
 
 async def read_board(
-    session: AsyncSession, pack: CampaignPack, *, now: datetime, lang: str
+    session: AsyncSession,
+    pack: CampaignPack,
+    *,
+    now: datetime,
+    lang: str,
+    template_quota: int | None = None,
 ) -> Board:
-    """The board's figures read in the caller's transaction (a chat turn's)."""
+    """The board's figures read in the caller's transaction (a chat turn's); the OA's template
+    notices with `template_quota` (the lane is on)."""
     q_start, q_end, quarter = quarter_bounds(now)
     y_start, y_end = year_bounds(now)
     group_names = pack.residential_groups.all_names()
@@ -210,7 +223,7 @@ async def read_board(
     )
     reached = await records.groups_reached(session, since=y_start, until=y_end)
     subscribers = await records.subscriber_counts(session)
-    oa = await window_counts(session, OA_CHANNEL, OA_WINDOW, now)
+    oa = await window_counts(session, OA_CHANNEL, OA_WINDOW, now, template_quota=template_quota)
     reach = Reach(
         quarter=quarter,
         year=y_start.year,
@@ -225,7 +238,15 @@ async def read_board(
     return Board(pack, now, deadlines, reach, targets)
 
 
-async def board_view(db: Database, pack: CampaignPack, clock: Clock, lang: str) -> BoardView:
-    """The board as text for a chat message (Vietnamese or English) and its data."""
-    board = await build_board(db, pack, now=clock.now(), lang=lang)
+async def board_view(
+    db: Database,
+    pack: CampaignPack,
+    clock: Clock,
+    lang: str,
+    *,
+    template_quota: int | None = None,
+) -> BoardView:
+    """The board as text for a chat message (Vietnamese or English) and its data;
+    `template_quota` when the OA's template lane is on."""
+    board = await build_board(db, pack, now=clock.now(), lang=lang, template_quota=template_quota)
     return BoardView(render_board(board, lang), board)

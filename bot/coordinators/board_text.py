@@ -14,6 +14,7 @@ from messages import channel_name, t
 
 if TYPE_CHECKING:
     from bot.coordinators.board import Board, DeadlineBoard, Reach, TargetProgress
+    from bot.delivery.templates import TemplateCounts
 
 
 def _figure(value: float) -> str:
@@ -101,6 +102,22 @@ def _oa_lines(reach: Reach, lang: str) -> list[str]:
             gone=format_count(oa.not_following),
             skipped=format_count(sum(oa.skipped.values())),
             held=format_count(oa.held),
+        ),
+        *_template_lines(oa.templates, lang),
+    ]
+
+
+def _template_lines(counts: TemplateCounts | None, lang: str) -> list[str]:
+    """The OA's template notices today, when its template lane is on."""
+    if counts is None:
+        return []
+    return [
+        t(
+            "zalo_oa.board_templates",
+            lang,
+            sent=format_count(counts.sent_today),
+            quota=format_count(counts.daily_quota),
+            waiting=format_count(counts.waiting),
         )
     ]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -83,8 +83,11 @@ class Coordinators:
         file_channels: Collection[str],
         public_url: str | None = None,
         notify: Callable[[], None] = lambda: None,
+        template_quota: Mapping[str, int] | None = None,
     ) -> None:
         self.pack = pack
+        # the Zalo OA's daily template cap when its template lane is on (for the board)
+        self.template_quota = (template_quota or {}).get("zalo_oa")
         self.db = db
         self.notify = notify
         self._jobs: set[asyncio.Task[None]] = set()
@@ -121,7 +124,13 @@ class Coordinators:
         """/tinhhinh: the board, with a «remind the missing now» button per open deadline."""
         if await roles.require_coordinator(turn, key=self.key, command="tinhhinh") is None:
             return
-        board = await read_board(turn.session, self.pack, now=turn.now, lang=turn.lang)
+        board = await read_board(
+            turn.session,
+            self.pack,
+            now=turn.now,
+            lang=turn.lang,
+            template_quota=self.template_quota,
+        )
         buttons = [
             Choice(
                 label=turn.text(

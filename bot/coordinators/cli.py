@@ -35,7 +35,8 @@ async def _board_text(settings: Settings, pack: CampaignPack, lang: str) -> str:
     db = Database(settings.database_url)
     try:
         await upgrade_async(settings.database_url)
-        return (await board_view(db, pack, SystemClock(), lang)).text
+        quota = settings.zalo_oa_template_daily_quota if settings.zalo_oa_template_id else None
+        return (await board_view(db, pack, SystemClock(), lang, template_quota=quota)).text
     finally:
         await db.dispose()
 

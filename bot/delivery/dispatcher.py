@@ -27,15 +27,17 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.channels.base import Channel, ChoiceEditor, SendResult, SendStatus
+from bot.channels.base import Channel, ChoiceEditor, SendResult, SendStatus, TemplateSender
 from bot.clock import Clock, SystemTicker, Ticker
-from bot.delivery import repository
+from bot.delivery import repository, templates
+from bot.delivery.keys import BROADCAST_TOPIC
 from bot.delivery.lanes import Lane, outbound
 from bot.delivery.limiter import ChannelLimiter, ChannelLimits
 from bot.delivery.outbox import Priority
 from bot.delivery.outcomes import ChatEvents, Outcome, OutcomeWriter, RetryPolicy
 from bot.delivery.quota import QuotaBook
 from bot.delivery.repository import Job
+from bot.delivery.templates import TemplateNotices
 from bot.delivery.window import HOLD_FOR, expire_held, skip_outside_window
 from bot.storage.db import Database
 
@@ -69,8 +71,10 @@ class Dispatcher:
         ticker: Ticker | None = None,
         quota: QuotaBook | None = None,
         hold_for: timedelta = HOLD_FOR,
+        templates: Mapping[str, TemplateNotices] | None = None,
     ) -> None:
         self._db = db
+        self._templates = dict(templates or {})  # channels with a template lane
         self._hold_for = hold_for  # how long a broadcast waits for a reader outside a window
         self._quota = quota or QuotaBook({})
         self._clock = clock
@@ -98,6 +102,7 @@ class Dispatcher:
         """Recover rows a crashed process left in flight, then run until `stop()`."""
         await self._retry_db("recover", self.recover)
         await self._retry_db("quota", self._load_quota)
+        await self._retry_db("template notices", self._queue_for_held)
         self._running = True
         self._tasks = [asyncio.create_task(self._claim_loop(), name="outbox-claim")]
         self._tasks.append(asyncio.create_task(self._record_loop(), name="outbox-record"))
@@ -152,6 +157,13 @@ class Dispatcher:
             log.info("outbox: %d rows in flight at the last stop are pending again", count)
         return count
 
+    async def _queue_for_held(self) -> None:
+        """Template notices to residents whose broadcasts were held before this start."""
+        for name, lane in self._templates.items():
+            async with self._db.session() as session:
+                now = self._clock.now()
+                await templates.queue_for_held(session, channel=name, lane=lane, now=now)
+
     async def _load_quota(self) -> None:
         async with self._db.session() as session:
             await self._quota.load(session, self._clock.now())
@@ -200,14 +212,35 @@ class Dispatcher:
             if window is not None:
                 await expire_held(session, channel=lane.name, now=now)
             if window is not None and jobs:
-                jobs = await skip_outside_window(
+                kept = await skip_outside_window(
                     session, jobs, channel=lane.name, window=window, now=now,
                     hold_for=self._hold_for,
                 )  # fmt: skip
+                jobs = await self._template_step(session, lane, jobs, kept, now)
             if self._quota.closing:  # written and told now, not at the next send
                 await self._quota.write(session, now)
         for job in jobs:
             lane.push(job)
+
+    async def _template_step(
+        self, session: Any, lane: Lane, claimed: list[Job], kept: list[Job], now: datetime
+    ) -> list[Job]:
+        """A channel with a template lane: a notice to each resident whose broadcast was just
+        held, and the claimed notices that may not go now sent back to wait."""
+        notices = self._templates.get(lane.name)
+        if notices is None:
+            return kept
+        sending = {job.id for job in kept}
+        held = [j.chat_id for j in claimed if j.topic == BROADCAST_TOPIC and j.id not in sending]
+        if held:
+            await templates.queue_notices(
+                session, channel=lane.name, chat_ids=held, lane=notices, now=now
+            )
+        channel = lane.channel
+        open_ = not isinstance(channel, TemplateSender) or channel.templates_open()
+        return await templates.gate(
+            session, kept, channel=lane.name, lane=notices, now=now, open_=open_
+        )
 
     async def _release(self, jobs: Sequence[Job]) -> None:
         """Give claimed rows that were never sent back to pending."""

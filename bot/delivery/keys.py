@@ -12,6 +12,9 @@ from datetime import datetime
 # The topic of a coordinator's broadcast rows (`topic_ref`: the broadcast's id). A broadcast to
 # someone outside a messaging window is held for their next message, not skipped.
 BROADCAST_TOPIC = "broadcast"
+# The topic of a template notice (Zalo OA) inviting a resident with held broadcasts to write
+# again; not bound to the messaging window.
+TEMPLATE_TOPIC = "oa-template"
 
 
 def post_prefix(campaign_id: str, day: int) -> str:
@@ -55,3 +58,9 @@ def _stamp(when: datetime) -> str:
 def alert_key(kind: str, coordinator_id: int | None, now: datetime) -> str:
     """An operational alert of `kind` to one coordinator: at most one an hour."""
     return f"alert:{kind}:{coordinator_id}:{now:%Y%m%d%H}"
+
+
+def template_key(channel: str, chat_id: str, day: str) -> str:
+    """A resident's template notice queued on Vietnam day `day` (yyyymmdd): at most one a day
+    (the queueing step also waits a week after the last one)."""
+    return f"template:{channel}:{chat_id}:{day}"

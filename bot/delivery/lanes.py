@@ -8,7 +8,7 @@ import math
 
 from bot.channels.base import Channel, Outbound
 from bot.delivery.limiter import ChannelLimiter
-from bot.delivery.outbox import decode_choices, decode_extra
+from bot.delivery.outbox import decode_choices, decode_extra, decode_template
 from bot.delivery.repository import Job
 
 MAX_BUFFER = 500
@@ -86,4 +86,5 @@ def outbound(job: Job) -> Outbound:
         choices=decode_choices(job.choices),
         columns=job.columns,
         numbered=job.numbered,
+        template=decode_template(job.extra),
     )

@@ -92,6 +92,8 @@ def encode_extra(message: Outbound) -> str | None:
         extra["file"] = [file.path, file.filename, file.media_type, file.photo]
     if message.menu is not None:
         extra["menu"] = [[entry.command, entry.description] for entry in message.menu]
+    if message.template is not None:
+        extra["template"] = [list(pair) for pair in message.template]
     return json.dumps(extra, ensure_ascii=False) if extra else None
 
 
@@ -110,6 +112,16 @@ def decode_extra(raw: str | None) -> tuple[Attachment | None, tuple[MenuCommand,
     if menu is not None:
         commands = tuple(MenuCommand(str(pair[0]), str(pair[1])) for pair in menu)
     return attachment, commands
+
+
+def decode_template(raw: str | None) -> tuple[tuple[str, str], ...] | None:
+    """A template notice's (field, value) pairs from `outbox.extra` (None: not a template)."""
+    if not raw:
+        return None
+    pairs = json.loads(raw).get("template")
+    if pairs is None:
+        return None
+    return tuple((str(name), str(value)) for name, value in pairs)
 
 
 def _row_values(item: OutboxItem, now: datetime) -> dict[str, Any]:

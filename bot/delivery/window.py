@@ -17,9 +17,10 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import repository
-from bot.delivery.keys import BROADCAST_TOPIC
+from bot.delivery.keys import BROADCAST_TOPIC, TEMPLATE_TOPIC
 from bot.delivery.outbox import Priority
 from bot.delivery.repository import Job
+from bot.delivery.templates import TemplateCounts, template_counts
 from bot.storage.models.delivery import HELD, PENDING, SKIPPED, OutboxMessage
 from bot.storage.models.residents import Subscriber
 
@@ -34,7 +35,10 @@ log = logging.getLogger(__name__)
 
 def _judged(job: Job) -> bool:
     """Rows checked against the window: bulk rows and broadcasts (urgent ones have reply
-    priority). Replies answer an interaction that just happened and always go."""
+    priority). Replies answer an interaction that just happened and always go; template
+    notices are not bound to the window."""
+    if job.topic == TEMPLATE_TOPIC:
+        return False
     return job.priority > int(Priority.REPLY) or job.topic == BROADCAST_TOPIC
 
 
@@ -164,6 +168,7 @@ class WindowCounts:
     not_following: int
     skipped: dict[str, int]
     held: int = 0
+    templates: TemplateCounts | None = None  # when the channel's template lane is on
 
     def describe(self, window: timedelta) -> str:
         """One operator line (counts only)."""
@@ -176,13 +181,21 @@ class WindowCounts:
             line += f"; messages skipped: {reasons}"
         if self.held:
             line += f"; broadcasts held until the resident writes again: {self.held}"
+        if self.templates is not None:
+            line += f"; {self.templates.describe()}"
         return line
 
 
 async def window_counts(
-    session: AsyncSession, channel: str, window: timedelta, now: datetime
+    session: AsyncSession,
+    channel: str,
+    window: timedelta,
+    now: datetime,
+    *,
+    template_quota: int | None = None,
 ) -> WindowCounts:
-    """Active residents inside / outside the window, those who left (blocked), skipped rows."""
+    """Active residents inside / outside the window, those who left (blocked), skipped rows;
+    with `template_quota` (the lane is on), the template notices of the day."""
     subs = SUBSCRIBERS.c
     # one labelled expression, grouped by its label: PostgreSQL would not match two copies of
     # the comparison (each with its own bound parameter)
@@ -216,4 +229,9 @@ async def window_counts(
         not_following=gone,
         skipped={str(reason or "?"): count for reason, count in skipped.all()},
         held=int(held.scalar_one()),
+        templates=(
+            await template_counts(session, channel, template_quota, now)
+            if template_quota is not None
+            else None
+        ),
     )

@@ -22,6 +22,7 @@ from bot.channels.base import (
     Outbound,
     SendResult,
     SendStatus,
+    TemplateSender,
 )
 from bot.clock import Clock
 from bot.storage.db import Database
@@ -114,6 +115,11 @@ class _TrackedChannel:
         if result.status is SendStatus.OK:
             self._activity.note_sent(self.name)
         return result
+
+    def templates_open(self) -> bool:
+        """The wrapped channel's template lane state (True where it has none)."""
+        inner = self.inner
+        return not isinstance(inner, TemplateSender) or inner.templates_open()
 
 
 class _TrackedEditor(_TrackedChannel):

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import and_, or_
@@ -19,12 +20,15 @@ from bot.campaign.events import activate_campaign, sweep_due
 from bot.channels.zalo_oa.client import OaClient
 from bot.channels.zalo_oa.login import new_pkce
 from bot.channels.zalo_oa.sender import OaSender
+from bot.channels.zalo_oa.templates import TemplateLane, TemplateSettings
 from bot.channels.zalo_oa.tokens import TokenManager, TokenVault, new_key
 from bot.channels.zalo_oa.webhook import OaWebhook
 from bot.clock import FakeClock, FakeTicker
 from bot.delivery.dispatcher import POLL_S
 from bot.delivery.limiter import ChannelLimits
+from bot.delivery.templates import TemplateNotices
 from bot.domain.campaign import CampaignPack
+from bot.reporting.alerts import alert_coordinators
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
 from fakes.calls import SentCall
@@ -181,9 +185,15 @@ WINDOWED: Sequence[str] = ("zalo_oa",)
 
 @asynccontextmanager
 async def oa_harness(
-    db: Database, pack: CampaignPack, clock: FakeClock
+    db: Database,
+    pack: CampaignPack,
+    clock: FakeClock,
+    *,
+    templates: TemplateNotices | None = None,
+    template_id: str = "480001",
 ) -> AsyncIterator[OaHarness]:
-    """Start the fake OA, log in, build the core with the OA channel and serve its webhook."""
+    """Start the fake OA, log in, build the core with the OA channel and serve its webhook;
+    with `templates`, the OA's template lane is on (template `template_id`)."""
     await activate_campaign(db, pack, now=clock.now())
     async with FakeZaloOa(clock=clock) as fake:
         client = OaClient(
@@ -194,7 +204,12 @@ async def oa_harness(
         )
         vault = TokenVault(db, fake.oa_id, new_key())
         await logged_in(fake, client, vault)
-        sender = OaSender(client, TokenManager(client, vault, clock))
+        lane = None
+        if templates is not None:
+            lane = TemplateLane(
+                TemplateSettings(template_id), partial(alert_coordinators, db, clock)
+            )
+        sender = OaSender(client, TokenManager(client, vault, clock), templates=lane)
         limits = {"zalo_oa": ChannelLimits(per_second=math.inf, per_chat_per_second=math.inf)}
         ticker = FakeTicker()
         loa = build_loa(
@@ -204,6 +219,7 @@ async def oa_harness(
             channels={"zalo_oa": sender},
             limits=limits,
             ticker=ticker,
+            templates={"zalo_oa": templates} if templates is not None else None,
         )
         webhook = OaWebhook(
             app_id=fake.app_id, secret=fake.oa_secret, handle=loa.inbox.accept, clock=clock

@@ -54,8 +54,11 @@ async def _login(client: OaClient, db: Database, oa: ZaloOaSettings, clock: Cloc
         raise SystemExit(f"loa: zalo-oa login: Zalo refused the code ({exc.code})") from None
 
 
-async def status_line(db: Database, clock: Clock) -> str:
-    """Residents of the OA in the 7-day window, out of it, not following; skipped sends."""
+async def status_line(db: Database, clock: Clock, *, template_quota: int | None = None) -> str:
+    """Residents of the OA in the 7-day window, out of it, not following; skipped sends; with
+    `template_quota` (the template lane is on), the template notices of the day."""
     async with db.session() as session:
-        counts = await window_counts(session, CHANNEL, WINDOW, clock.now())
+        counts = await window_counts(
+            session, CHANNEL, WINDOW, clock.now(), template_quota=template_quota
+        )
     return counts.describe(WINDOW)

@@ -9,6 +9,11 @@ calls whose logging it must control (tokens travel in headers and bodies, never 
                                       refresh_token, expires_in (a string of seconds)
     POST {api}/v3.0/oa/message/cs     header access_token; JSON {"recipient": {"user_id"},
                                       "message": {…}} → {"error": 0, "data": {…}}
+    POST {api}/v3.0/oa/message/template   header access_token; JSON {"user_id", "template_id",
+                                      "template_data": {…}} → {"error": 0, "data": {…}}: a ZBS
+                                      template by user id. Not in a page Loa could read: the
+                                      shape several integrations send (README, "What each
+                                      message kind costs"); the answer assumed like /cs's
 Errors come as HTTP 200 with a negative `error` (sources in the README, "Zalo Official Account").
 
 Exceptions::
@@ -33,6 +38,7 @@ OAUTH_BASE_URL = "https://oauth.zaloapp.com"
 API_BASE_URL = "https://openapi.zalo.me"
 TOKEN_PATH = "/v4/oa/access_token"
 CS_PATH = "/v3.0/oa/message/cs"
+TEMPLATE_PATH = "/v3.0/oa/message/template"
 PERMISSION_URL = "https://oauth.zaloapp.com/v4/oa/permission"
 
 
@@ -91,6 +97,7 @@ class OaClient:
         self._app_secret = app_secret
         self._token_url = oauth_base_url.rstrip("/") + TOKEN_PATH
         self._cs_url = api_base_url.rstrip("/") + CS_PATH
+        self._template_url = api_base_url.rstrip("/") + TEMPLATE_PATH
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)), trust_env=False
         )
@@ -118,14 +125,26 @@ class OaClient:
         self, access_token: str, user_id: str, message: dict[str, Any]
     ) -> dict[str, Any]:
         """Send one consultation message; returns `data` ({message_id, user_id, quota …})."""
-        body = json.dumps(
-            {"recipient": {"user_id": user_id}, "message": message}, ensure_ascii=False
-        ).encode("utf-8")
+        body = {"recipient": {"user_id": user_id}, "message": message}
+        return await self._api("send", self._cs_url, access_token, body)
+
+    async def send_template(
+        self, access_token: str, user_id: str, template_id: str, data: dict[str, str]
+    ) -> dict[str, Any]:
+        """Send one ZBS template notice by user id; returns `data` (msg_id … assumed)."""
+        body = {"user_id": user_id, "template_id": template_id, "template_data": data}
+        return await self._api("template", self._template_url, access_token, body)
+
+    async def _api(
+        self, what: str, url: str, access_token: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """POST a JSON body to the OpenAPI; `data` of an answer whose `error` is 0."""
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
         headers = {"access_token": access_token, "Content-Type": "application/json"}
-        payload = await self._post("send", self._cs_url, content=body, headers=headers)
+        payload = await self._post(what, url, content=content, headers=headers)
         code = payload.get("error")
         if code != 0:
-            raise OaApiError("send", code if isinstance(code, int) else -1, "refused")
+            raise OaApiError(what, code if isinstance(code, int) else -1, "refused")
         data = payload.get("data")
         return data if isinstance(data, dict) else {}
 

@@ -17,17 +17,21 @@ Zalo's error codes (HTTP 200, negative `error`) → what the dispatcher does:
     -204 -205 -209 -212 -219 -221 -223 -224 -235 -248 -320 -321   the OA or app cannot send at
                         all → RETRY in an hour, logged as an error (an operator must act)
     anything else       → FAILED (a bad message: a bug)
+A template notice (`Outbound.template`) goes to the template endpoint instead, when the lane is
+configured (bot/channels/zalo_oa/templates.py has its codes).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.channels.base import Capabilities, Outbound, SendResult, SendStatus
 from bot.channels.zalo.sender import render_chunks
 from bot.channels.zalo_oa.client import OaApiError, OaClient, OaError, OaNetworkError
 from bot.channels.zalo_oa.events import CHANNEL, WINDOW
+from bot.channels.zalo_oa.templates import TemplateLane
 from bot.channels.zalo_oa.tokens import TokenManager, TokenUnavailable
 from bot.domain.text import ZALO_MAX_TEXT, split_text
 
@@ -90,10 +94,18 @@ class OaSender:
         max_text=ZALO_MAX_TEXT, buttons=True, max_buttons=MAX_BUTTONS, window=WINDOW
     )
 
-    def __init__(self, client: OaClient, tokens: TokenManager, *, buttons: bool = True) -> None:
+    def __init__(
+        self,
+        client: OaClient,
+        tokens: TokenManager,
+        *,
+        buttons: bool = True,
+        templates: TemplateLane | None = None,
+    ) -> None:
         self._client = client
         self._tokens = tokens
         self.buttons = buttons
+        self.templates = templates  # None: template notices are off
         self._paused_by: int | None = None  # the error that paused sending, logged once
 
     def render(self, message: Outbound) -> list[dict[str, Any]]:
@@ -105,8 +117,14 @@ class OaSender:
         last = chunks.pop() if chunks else labels[0]
         return [{"text": chunk} for chunk in chunks] + [button_message(last, labels)]
 
+    def templates_open(self) -> bool:
+        """False once Zalo refused the template itself (or when the lane is off)."""
+        return self.templates is not None and self.templates.open
+
     async def send(self, message: Outbound) -> SendResult:
         """Send `message` (in parts when long); the first failing part decides the result."""
+        if message.template is not None:
+            return await self._send_template(message.chat_id, dict(message.template))
         parts = self.render(message)
         if not parts:
             return SendResult(SendStatus.FAILED, error="empty message")
@@ -125,20 +143,49 @@ class OaSender:
                 return result
         return SendResult(SendStatus.OK)
 
+    async def _send_template(self, user_id: str, data: dict[str, str]) -> SendResult:
+        lane = self.templates
+        if lane is None:  # queued while the lane was on, and it is off now: fail, counted
+            return SendResult(SendStatus.FAILED, error="template notices are off", calls=0)
+        if not lane.open:  # claimed before the lane stopped: it waits with the others
+            return SendResult(SendStatus.QUOTA, error="template notices stopped", calls=0)
+        template_id = lane.settings.template_id
+
+        async def call(token: str) -> object:
+            return await self._client.send_template(token, user_id, template_id, data)
+
+        result = await self._call(call, template=True)
+        if result.status is SendStatus.OK or result.error is None:
+            return result
+        code = _code(result.error)
+        special = await lane.refused(code) if code is not None else None
+        return special or result
+
     async def _send_part(self, user_id: str, part: dict[str, Any]) -> SendResult:
+        async def call(token: str) -> object:
+            return await self._client.send_cs(token, user_id, part)
+
+        return await self._call(call)
+
+    async def _call(
+        self, call: Callable[[str], Awaitable[object]], *, template: bool = False
+    ) -> SendResult:
+        """One OpenAPI call with the access token (renewed once when refused), mapped."""
         try:
             token = await self._tokens.access_token()
             try:
-                await self._client.send_cs(token, user_id, part)
+                await call(token)
             except OaApiError as exc:
                 if exc.code not in TOKEN_ERRORS:
                     raise
                 token = await self._tokens.renew(token)
-                await self._client.send_cs(token, user_id, part)
+                await call(token)
         except TokenUnavailable:
             return SendResult(SendStatus.RETRY, retry_after=300.0, error="no usable OA token")
         except OaApiError as exc:
             result = classify(exc.code)
+            if template:  # the template lane maps its own codes first (`_send_template`)
+                return result
             if (exc.code in STOP_ERRORS or exc.code == -211) and self._paused_by != exc.code:
                 self._paused_by = exc.code
                 log.error("zalo oa: sending paused for an hour: error %s", exc.code)
@@ -149,3 +196,9 @@ class OaSender:
             return SendResult(SendStatus.RETRY, error=f"{type(exc).__name__} {exc.code}")
         self._paused_by = None
         return SendResult(SendStatus.OK)
+
+
+def _code(error: str) -> int | None:
+    """Zalo's code at the head of a result's error («-249 refused»), if any."""
+    head = error.split(" ", 1)[0]
+    return int(head) if head.lstrip("-").isdigit() else None
