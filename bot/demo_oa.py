@@ -18,14 +18,16 @@ from bot.channels.base import Outbound
 from bot.channels.zalo_oa.client import OaClient
 from bot.channels.zalo_oa.login import new_pkce
 from bot.channels.zalo_oa.sender import OaSender
+from bot.channels.zalo_oa.server import PATH as OA_PATH
+from bot.channels.zalo_oa.server import oa_app
 from bot.channels.zalo_oa.tokens import TokenManager, TokenVault, new_key
 from bot.channels.zalo_oa.webhook import OaWebhook
 from bot.clock import VN_TZ, FakeClock
 from bot.delivery.limiter import ChannelLimits
 from bot.domain.campaign import CampaignPack
 from bot.storage.db import Database
+from bot.web.server import WebServer
 from fakes.calls import SentCall
-from fakes.http_server import HttpServer, Request, Response
 from fakes.zalo_oa import FakeZaloOa
 from messages import t
 
@@ -107,13 +109,9 @@ async def play_oa(db: Database, pack: CampaignPack, clock: FakeClock, emit: Any,
             app_id=fake.app_id, secret=fake.oa_secret, handle=loa.inbox.accept, clock=clock
         )
 
-        async def route(request: Request) -> Response:
-            signature = request.headers.get("x-zevent-signature")
-            return Response(await webhook.handle(request.body, signature), b"{}")
-
-        server = HttpServer(route)
+        server = WebServer(oa_app(webhook), listen="127.0.0.1", port=0)  # the product's route
         await server.start()
-        fake.webhook_url = f"http://127.0.0.1:{server.port}/webhooks/zalo-oa"
+        fake.webhook_url = f"http://127.0.0.1:{server.port}{OA_PATH}"
         await loa.dispatcher.start()
         await loa.inbox.start()
         try:

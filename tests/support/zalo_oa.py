@@ -20,6 +20,8 @@ from bot.campaign.events import activate_campaign, sweep_due
 from bot.channels.zalo_oa.client import OaClient
 from bot.channels.zalo_oa.login import new_pkce
 from bot.channels.zalo_oa.sender import OaSender
+from bot.channels.zalo_oa.server import PATH as OA_PATH
+from bot.channels.zalo_oa.server import oa_app
 from bot.channels.zalo_oa.templates import TemplateLane, TemplateSettings
 from bot.channels.zalo_oa.tokens import TokenManager, TokenVault, new_key
 from bot.channels.zalo_oa.webhook import OaWebhook
@@ -31,8 +33,8 @@ from bot.domain.campaign import CampaignPack
 from bot.reporting.alerts import alert_coordinators
 from bot.storage.db import Database
 from bot.storage.models import OutboxMessage
+from bot.web.server import WebServer
 from fakes.calls import SentCall
-from fakes.http_server import HttpServer, Request, Response
 from fakes.zalo_oa import FakeZaloOa
 
 OA_START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -225,13 +227,9 @@ async def oa_harness(
             app_id=fake.app_id, secret=fake.oa_secret, handle=loa.inbox.accept, clock=clock
         )
 
-        async def route(request: Request) -> Response:
-            signature = request.headers.get("x-zevent-signature")
-            return Response(await webhook.handle(request.body, signature), b"{}")
-
-        server = HttpServer(route)
+        server = WebServer(oa_app(webhook), listen="127.0.0.1", port=0)  # the product's route
         await server.start()
-        fake.webhook_url = f"http://127.0.0.1:{server.port}/webhooks/zalo-oa"
+        fake.webhook_url = f"http://127.0.0.1:{server.port}{OA_PATH}"
         await loa.dispatcher.start()
         try:
             yield OaHarness(fake, loa, webhook, clock, ticker)

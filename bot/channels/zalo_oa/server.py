@@ -31,3 +31,11 @@ def oa_route(webhook: OaWebhook, *, max_body: int = MAX_BODY) -> web.RouteDef:
         return web.Response(status=status)
 
     return web.post(PATH, handle)
+
+
+def oa_app(webhook: OaWebhook, *, max_body: int = MAX_BODY) -> web.Application:
+    """An application serving only the OA's route (the demo and tests; `loa run` adds the
+    route to the one web server with the others)."""
+    app = web.Application(client_max_size=max_body)
+    app.add_routes([oa_route(webhook, max_body=max_body)])
+    return app
