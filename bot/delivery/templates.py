@@ -16,16 +16,17 @@ held broadcast goes (bot/delivery/window.py). Off unless a channel's template is
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import bindparam, distinct, func, select, update
+from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Outbound
 from bot.clock import VN_TZ
 from bot.config import ZaloOaSettings
+from bot.delivery import repository
 from bot.delivery.keys import BROADCAST_TOPIC, TEMPLATE_TOPIC, template_key
 from bot.delivery.outbox import OutboxItem, Priority, enqueue
 from bot.delivery.repository import Job
@@ -177,6 +178,7 @@ async def gate(
     if not notices:
         return jobs
     until = lane.next_open(now) if open_ else now + STOPPED_WAIT
+    reason = "waiting: outside the sending hours" if open_ else "waiting: the lane is stopped"
     allowed = 0
     if until is None:
         in_flight = await session.execute(
@@ -189,24 +191,18 @@ async def gate(
         used = await sent_today(session, channel, now) + int(in_flight.scalar_one()) - len(notices)
         allowed = max(0, lane.daily_quota - used)
         until = lane.tomorrow(now)
+        reason = "waiting: the day's quota of notices is used"
     later = notices[allowed:]
-    if later:
-        await _wait(session, later, until)
+    # back to pending until `until`, not counted as an attempt
+    await repository.mark_retry(
+        session,
+        [
+            {"b_id": j.id, "b_attempts": j.attempts, "b_next": until, "b_error": reason}
+            for j in later
+        ],
+    )
     back = {job.id for job in later}
     return [job for job in jobs if job.id not in back]
-
-
-async def _wait(session: AsyncSession, jobs: Sequence[Job], until: datetime) -> None:
-    await session.execute(
-        update(OUTBOX)
-        .where(OUTBOX.c.id == bindparam("b_id"))
-        .values(
-            status=PENDING,
-            next_attempt_at=bindparam("b_next", type_=OUTBOX.c.next_attempt_at.type),
-            claimed_at=None,
-        ),
-        [{"b_id": job.id, "b_next": until} for job in jobs],
-    )
 
 
 @dataclass(frozen=True, slots=True)
