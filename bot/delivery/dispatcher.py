@@ -51,6 +51,7 @@ FLUSH_GATHER_S = 0.01
 PROGRESS_EVERY_S = 10.0
 FINISH_EVERY_S = 2.0
 DB_RETRY_MAX_S = 5.0
+EXPIRE_EVERY = timedelta(minutes=1)  # held rows expire after days: no need to look each pass
 
 
 class Dispatcher:
@@ -76,6 +77,7 @@ class Dispatcher:
         self._db = db
         self._templates = dict(templates or {})  # channels with a template lane
         self._hold_for = hold_for  # how long a broadcast waits for a reader outside a window
+        self._expired_at: dict[str, datetime] = {}  # per lane: when held rows were last expired
         self._quota = quota or QuotaBook({})
         self._clock = clock
         self._is_quiet = is_quiet
@@ -209,8 +211,10 @@ class Dispatcher:
                     skip_locked=skip_locked,
                 )
             window = lane.channel.capabilities.window
-            if window is not None:
+            last = self._expired_at.get(lane.name)
+            if window is not None and (last is None or now - last >= EXPIRE_EVERY):
                 await expire_held(session, channel=lane.name, now=now)
+                self._expired_at[lane.name] = now
             if window is not None and jobs:
                 kept = await skip_outside_window(
                     session, jobs, channel=lane.name, window=window, now=now,

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import col, select
 
 from bot.channels.zalo_oa.cli import status_line
@@ -204,3 +206,32 @@ async def test_deleting_a_persons_data_deletes_their_held_broadcasts(h: OaHarnes
             select(col(OutboxMessage.id)).where(col(OutboxMessage.chat_id) == AWAY)
         )
         assert left.all() == []
+
+
+# the update of `expire_held`: the one that counts an attempt and sets an error on the rows
+# chosen by their `next_attempt_at` (mark_final chooses by id, the claim sets no error)
+EXPIRY = ("UPDATE", "attempts + ", "last_error=", "next_attempt_at <=")
+
+
+async def test_held_rows_are_looked_at_for_expiry_once_a_minute_not_every_claim_pass(
+    h: OaHarness,
+) -> None:
+    expiries: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # expire_held: the only update that turns rows final by their `next_attempt_at`
+        if all(part in statement for part in EXPIRY):
+            expiries.append(statement)
+
+    engine = h.loa.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(5):  # at least ten claim passes within the same wall-clock minute
+            await h.drain()
+        looked = len(expiries)
+        assert looked <= 1
+        h.advance(timedelta(minutes=1))
+        await h.drain()
+        assert len(expiries) == looked + 1  # looked again once the minute passed, once
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
